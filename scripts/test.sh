@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian machine (as root, or with sudo):
+# installs what the tests need, then vet, the race-enabled tests, and a short fuzz run.
+#
+#   scripts/test.sh            everything
+#   FUZZTIME=10m scripts/test.sh fuzz   only the fuzz targets, each for FUZZTIME
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZTIME=${FUZZTIME:-20s}
+what=${1:-all}
+
+log() { printf '\n=== %s\n' "$*"; }
+
+apt_install() {
+	# apt_install CMD PACKAGE...: installs the packages when CMD is missing.
+	local cmd=$1
+	shift
+	command -v "$cmd" >/dev/null 2>&1 && return 0
+	log "installing $* (apt-get)"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+setup() {
+	command -v go >/dev/null || { echo "go is required (1.26)"; exit 2; }
+	apt_install node nodejs npm
+	apt_install redis-server redis-server
+	log "npm ci (conformance/)"
+	(cd conformance && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+fuzz() {
+	log "fuzz: every target for $FUZZTIME"
+	local targets
+	targets=$(go test -list '^Fuzz' ./fuzz | grep '^Fuzz' || true)
+	[ -n "$targets" ] || { echo "no fuzz targets found"; return 0; }
+	for t in $targets; do
+		echo "--- $t"
+		go test -run='^$' -fuzz="^${t}\$" -fuzztime="$FUZZTIME" ./fuzz
+	done
+}
+
+case "$what" in
+all)
+	setup
+	log "go vet"
+	go vet ./...
+	log "go test -race"
+	go test -race -shuffle=on -count=1 -timeout=15m ./...
+	fuzz
+	;;
+fuzz) fuzz ;;
+*) echo "usage: $0 [all|fuzz]"; exit 2 ;;
+esac
