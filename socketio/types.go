@@ -1,0 +1,72 @@
+package socketio
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/corvid-io/corvid/parser"
+)
+
+// DisconnectReason says why a socket left its namespace. The values are the
+// strings of the reference implementation (npm socket.io and socket.io-client);
+// it implements error so that it can be the cause of a socket's Context.
+type DisconnectReason string
+
+// Reasons seen by the server.
+const (
+	ReasonServerNamespaceDisconnect DisconnectReason = "server namespace disconnect"
+	ReasonClientNamespaceDisconnect DisconnectReason = "client namespace disconnect"
+	ReasonServerShuttingDown        DisconnectReason = "server shutting down"
+	ReasonPingTimeout               DisconnectReason = "ping timeout"
+	ReasonTransportClose            DisconnectReason = "transport close"
+	ReasonTransportError            DisconnectReason = "transport error"
+	ReasonParseError                DisconnectReason = "parse error"
+	ReasonForcedClose               DisconnectReason = "forced close"
+	ReasonForcedServerClose         DisconnectReason = "forced server close"
+	// ReasonSlowConsumer is ours: the socket's send queue went over its limit.
+	ReasonSlowConsumer DisconnectReason = "slow consumer"
+)
+
+// Reasons seen by the client.
+const (
+	ReasonIOServerDisconnect DisconnectReason = "io server disconnect"
+	ReasonIOClientDisconnect DisconnectReason = "io client disconnect"
+)
+
+func (r DisconnectReason) Error() string { return string(r) }
+
+// Args are the arguments of a received event or acknowledgement. Each element is
+// a parser.Value whose conversion to Go is deferred until Decode is called.
+type Args []any
+
+// Len returns the number of arguments.
+func (a Args) Len() int { return len(a) }
+
+// Decode decodes argument i into v, like json.Unmarshal. Binary attachments decode
+// into []byte (at any depth).
+func (a Args) Decode(i int, v any) error {
+	if i < 0 || i >= len(a) {
+		return fmt.Errorf("socketio: argument %d of %d: %w", i, len(a), ErrNoArgument)
+	}
+	if val, ok := a[i].(parser.Value); ok {
+		return val.Decode(v)
+	}
+	return fmt.Errorf("socketio: argument %d is a %T, not a received value", i, a[i])
+}
+
+// ErrNoArgument is returned by Args.Decode for an index past the arguments.
+var ErrNoArgument = errors.New("no such argument")
+
+// AckFunc answers an event that asked for an acknowledgement. It is nil when the
+// sender asked for none. Calling it more than once sends nothing after the first.
+type AckFunc func(args ...any) error
+
+// ConnectError is the payload of a CONNECT_ERROR packet: the message and optional
+// data of a refused namespace connection. Middleware returns it (or any error,
+// whose Error() becomes the message) to refuse a connection.
+type ConnectError struct {
+	Message string `json:"message"`
+	Data    any    `json:"data,omitempty"`
+}
+
+func (e *ConnectError) Error() string { return e.Message }
