@@ -1,0 +1,351 @@
+package adapter
+
+import (
+	"context"
+	"sync"
+
+	"github.com/corvid-io/corvid/parser"
+)
+
+// Memory is the in-memory adapter of a single server: a rooms index (room ->
+// socket ids and socket id -> rooms) under one RWMutex. Lookups take the read
+// lock; the targets of an operation are collected under it and the Namespace is
+// called after it is released.
+type Memory struct {
+	ns Namespace
+
+	mu     sync.RWMutex
+	rooms  map[string]map[string]struct{} // room -> socket ids
+	sids   map[string]map[string]struct{} // socket id -> rooms
+	closed bool
+}
+
+var _ Adapter = (*Memory)(nil)
+
+// NewMemory returns an in-memory adapter for ns. It is a Factory.
+func NewMemory(ns Namespace) (Adapter, error) {
+	return &Memory{
+		ns:    ns,
+		rooms: make(map[string]map[string]struct{}),
+		sids:  make(map[string]map[string]struct{}),
+	}, nil
+}
+
+// AddAll implements Adapter.
+func (m *Memory) AddAll(_ context.Context, id string, rooms []string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	m.addLocked(id, rooms)
+	return nil
+}
+
+func (m *Memory) addLocked(id string, rooms []string) {
+	set := m.sids[id]
+	if set == nil {
+		set = make(map[string]struct{}, len(rooms))
+		m.sids[id] = set
+	}
+	for _, r := range rooms {
+		set[r] = struct{}{}
+		members := m.rooms[r]
+		if members == nil {
+			members = make(map[string]struct{}, 1)
+			m.rooms[r] = members
+		}
+		members[id] = struct{}{}
+	}
+}
+
+// Del implements Adapter.
+func (m *Memory) Del(_ context.Context, id, room string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.delLocked(id, room)
+	return nil
+}
+
+func (m *Memory) delLocked(id, room string) {
+	if set := m.sids[id]; set != nil {
+		delete(set, room)
+	}
+	if members := m.rooms[room]; members != nil {
+		delete(members, id)
+		if len(members) == 0 {
+			delete(m.rooms, room)
+		}
+	}
+}
+
+// DelAll implements Adapter.
+func (m *Memory) DelAll(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for r := range m.sids[id] {
+		if members := m.rooms[r]; members != nil {
+			delete(members, id)
+			if len(members) == 0 {
+				delete(m.rooms, r)
+			}
+		}
+	}
+	delete(m.sids, id)
+	return nil
+}
+
+// SocketRooms implements Adapter.
+func (m *Memory) SocketRooms(id string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	set, ok := m.sids[id]
+	if !ok {
+		return nil
+	}
+	out := make([]string, 0, len(set))
+	for r := range set {
+		out = append(out, r)
+	}
+	return out
+}
+
+// Sockets implements Adapter.
+func (m *Memory) Sockets(_ context.Context, rooms []string) ([]string, error) {
+	ids := m.targets(&BroadcastOptions{Rooms: rooms}, nil)
+	return ids, nil
+}
+
+// Rooms implements Adapter.
+func (m *Memory) Rooms(context.Context) ([]string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.rooms))
+	for r := range m.rooms {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+var idsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
+
+// targets appends to dst the local socket ids selected by opts.
+func (m *Memory) targets(opts *BroadcastOptions, dst []string) []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	excluded := func(id string) bool {
+		if len(opts.Except) == 0 {
+			return false
+		}
+		rooms := m.sids[id]
+		for _, r := range opts.Except {
+			if _, ok := rooms[r]; ok {
+				return true
+			}
+		}
+		return false
+	}
+	switch len(opts.Rooms) {
+	case 0:
+		for id := range m.sids {
+			if !excluded(id) {
+				dst = append(dst, id)
+			}
+		}
+	case 1:
+		for id := range m.rooms[opts.Rooms[0]] {
+			if !excluded(id) {
+				dst = append(dst, id)
+			}
+		}
+	default:
+		// A socket in several of the rooms is sent to once: it is taken in the
+		// first of opts.Rooms that holds it.
+		for i, r := range opts.Rooms {
+			for id := range m.rooms[r] {
+				if excluded(id) || m.inEarlier(id, opts.Rooms[:i]) {
+					continue
+				}
+				dst = append(dst, id)
+			}
+		}
+	}
+	return dst
+}
+
+func (m *Memory) inEarlier(id string, rooms []string) bool {
+	set := m.sids[id]
+	for _, r := range rooms {
+		if _, ok := set[r]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+func (m *Memory) withTargets(opts *BroadcastOptions, fn func(ids []string)) {
+	if opts == nil {
+		opts = &BroadcastOptions{}
+	}
+	p := idsPool.Get().(*[]string)
+	ids := m.targets(opts, (*p)[:0])
+	fn(ids)
+	clear(ids)
+	*p = ids[:0]
+	idsPool.Put(p)
+}
+
+func (m *Memory) isClosed() bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.closed
+}
+
+// Broadcast implements Adapter: p is encoded once and the same messages are
+// delivered to every target.
+func (m *Memory) Broadcast(_ context.Context, p *parser.Packet, opts *BroadcastOptions) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	if opts == nil {
+		opts = &BroadcastOptions{}
+	}
+	p.Namespace = m.ns.Name()
+	msgs, err := m.ns.Encode(p)
+	if err != nil {
+		return err
+	}
+	flags := &opts.Flags
+	m.withTargets(opts, func(ids []string) {
+		for _, id := range ids {
+			m.ns.Deliver(id, msgs, flags)
+		}
+	})
+	return nil
+}
+
+// BroadcastWithAck implements Adapter.
+func (m *Memory) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *BroadcastOptions,
+	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	if opts == nil {
+		opts = &BroadcastOptions{}
+	}
+	p.Namespace = m.ns.Name()
+	p.ID = m.ns.NextAckID()
+	p.HasID = true
+	msgs, err := m.ns.Encode(p)
+	if err != nil {
+		return err
+	}
+	flags := &opts.Flags
+	ids := m.targets(opts, nil)
+	sent := ids[:0]
+	for _, id := range ids {
+		id := id
+		if m.ns.DeliverWithAck(ctx, id, msgs, flags, p.ID, func(args []any) { onAck(id, args) }) {
+			sent = append(sent, id)
+		}
+	}
+	onCount(len(sent), sent)
+	return nil
+}
+
+// ServerCount implements Adapter: always 1.
+func (m *Memory) ServerCount(context.Context) (int, error) { return 1, nil }
+
+// FetchSockets implements Adapter.
+func (m *Memory) FetchSockets(_ context.Context, opts *BroadcastOptions) ([]SocketInfo, error) {
+	if m.isClosed() {
+		return nil, ErrClosed
+	}
+	var out []SocketInfo
+	m.withTargets(opts, func(ids []string) {
+		out = make([]SocketInfo, 0, len(ids))
+		for _, id := range ids {
+			info, ok := m.ns.SocketInfo(id)
+			if !ok {
+				continue
+			}
+			info.ID = id
+			info.Rooms = m.SocketRooms(id)
+			info.Local = true
+			out = append(out, info)
+		}
+	})
+	return out, nil
+}
+
+// AddSockets implements Adapter.
+func (m *Memory) AddSockets(_ context.Context, opts *BroadcastOptions, rooms []string) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	m.withTargets(opts, func(ids []string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, id := range ids {
+			if _, ok := m.sids[id]; ok {
+				m.addLocked(id, rooms)
+			}
+		}
+	})
+	return nil
+}
+
+// DelSockets implements Adapter.
+func (m *Memory) DelSockets(_ context.Context, opts *BroadcastOptions, rooms []string) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	m.withTargets(opts, func(ids []string) {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		for _, id := range ids {
+			for _, r := range rooms {
+				m.delLocked(id, r)
+			}
+		}
+	})
+	return nil
+}
+
+// DisconnectSockets implements Adapter.
+func (m *Memory) DisconnectSockets(_ context.Context, opts *BroadcastOptions, close bool) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	var ids []string
+	m.withTargets(opts, func(t []string) { ids = append(ids, t...) })
+	for _, id := range ids {
+		m.ns.Disconnect(id, close)
+	}
+	return nil
+}
+
+// ServerSideEmit implements Adapter: there is no other server, so it does nothing.
+func (m *Memory) ServerSideEmit(context.Context, []any) error {
+	if m.isClosed() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// ServerSideEmitWithAck implements Adapter: there is no other server, so it
+// returns no answers at once.
+func (m *Memory) ServerSideEmitWithAck(context.Context, []any) ([]any, error) {
+	if m.isClosed() {
+		return nil, ErrClosed
+	}
+	return []any{}, nil
+}
+
+// Close implements Adapter. It is idempotent.
+func (m *Memory) Close(context.Context) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.closed = true
+	return nil
+}
