@@ -27,19 +27,19 @@ type MessageType int
 
 // Cluster message types.
 const (
-	MsgInitialHeartbeat        MessageType = 1
-	MsgHeartbeat               MessageType = 2
-	MsgBroadcast               MessageType = 3
-	MsgSocketsJoin             MessageType = 4
-	MsgSocketsLeave            MessageType = 5
-	MsgDisconnectSockets       MessageType = 6
-	MsgFetchSockets            MessageType = 7
-	MsgFetchSocketsResponse    MessageType = 8
-	MsgServerSideEmit          MessageType = 9
-	MsgServerSideEmitResponse  MessageType = 10
-	MsgBroadcastClientCount    MessageType = 11
-	MsgBroadcastAck            MessageType = 12
-	MsgAdapterClose            MessageType = 13
+	MsgInitialHeartbeat       MessageType = 1
+	MsgHeartbeat              MessageType = 2
+	MsgBroadcast              MessageType = 3
+	MsgSocketsJoin            MessageType = 4
+	MsgSocketsLeave           MessageType = 5
+	MsgDisconnectSockets      MessageType = 6
+	MsgFetchSockets           MessageType = 7
+	MsgFetchSocketsResponse   MessageType = 8
+	MsgServerSideEmit         MessageType = 9
+	MsgServerSideEmitResponse MessageType = 10
+	MsgBroadcastClientCount   MessageType = 11
+	MsgBroadcastAck           MessageType = 12
+	MsgAdapterClose           MessageType = 13
 )
 
 // EmitterUID is the uid of @socket.io/redis-emitter; no server may use it.
