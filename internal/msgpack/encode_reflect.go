@@ -1,0 +1,181 @@
+package msgpack
+
+import (
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+)
+
+var (
+	marshalerType = reflect.TypeFor[Marshaler]()
+	timeType      = reflect.TypeFor[time.Time]()
+)
+
+// appendReflect encodes the values the fast paths of append do not know.
+func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
+	if !rv.IsValid() {
+		return append(dst, 0xc0), nil
+	}
+	if rv.Type().Implements(marshalerType) {
+		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
+			return append(dst, 0xc0), nil
+		}
+		return rv.Interface().(Marshaler).AppendMsgpack(dst)
+	}
+	switch rv.Kind() {
+	case reflect.Bool:
+		return AppendBool(dst, rv.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return AppendInt(dst, rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return AppendUint(dst, rv.Uint()), nil
+	case reflect.Float32, reflect.Float64:
+		return AppendFloat(dst, rv.Float()), nil
+	case reflect.String:
+		return AppendString(dst, rv.String()), nil
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return append(dst, 0xc0), nil
+		}
+		if err := e.enter(); err != nil {
+			return dst, err
+		}
+		dst, err := e.append(dst, rv.Elem().Interface())
+		e.depth--
+		return dst, err
+	case reflect.Slice:
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return AppendBinary(dst, rv.Bytes()), nil
+		}
+		if rv.IsNil() {
+			return append(dst, 0xc0), nil
+		}
+		return e.appendList(dst, rv)
+	case reflect.Array:
+		return e.appendList(dst, rv)
+	case reflect.Map:
+		if rv.IsNil() {
+			return append(dst, 0xc0), nil
+		}
+		return e.appendMap(dst, rv)
+	case reflect.Struct:
+		if rv.Type() == timeType {
+			return AppendTime(dst, rv.Interface().(time.Time)), nil
+		}
+		return e.appendStruct(dst, rv)
+	}
+	return dst, &UnsupportedTypeError{Type: rv.Type()}
+}
+
+func (e *encoder) appendList(dst []byte, rv reflect.Value) ([]byte, error) {
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	n := rv.Len()
+	dst = AppendArrayHeader(dst, n)
+	var err error
+	for i := range n {
+		if dst, err = e.appendReflect(dst, rv.Index(i)); err != nil {
+			return dst, err
+		}
+	}
+	e.depth--
+	return dst, nil
+}
+
+func (e *encoder) appendMap(dst []byte, rv reflect.Value) ([]byte, error) {
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	type kv struct {
+		k string
+		v reflect.Value
+	}
+	kvs := make([]kv, 0, rv.Len())
+	it := rv.MapRange()
+	for it.Next() {
+		k := it.Key()
+		var ks string
+		switch k.Kind() {
+		case reflect.String:
+			ks = k.String()
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			ks = strconv.FormatInt(k.Int(), 10)
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			ks = strconv.FormatUint(k.Uint(), 10)
+		default:
+			return dst, &UnsupportedTypeError{Type: rv.Type()}
+		}
+		kvs = append(kvs, kv{ks, it.Value()})
+	}
+	slices.SortFunc(kvs, func(a, b kv) int {
+		switch {
+		case a.k < b.k:
+			return -1
+		case a.k > b.k:
+			return 1
+		}
+		return 0
+	})
+	dst = AppendMapHeader(dst, len(kvs))
+	var err error
+	for _, p := range kvs {
+		dst = AppendString(dst, p.k)
+		if dst, err = e.appendReflect(dst, p.v); err != nil {
+			return dst, err
+		}
+	}
+	e.depth--
+	return dst, nil
+}
+
+func (e *encoder) appendStruct(dst []byte, rv reflect.Value) ([]byte, error) {
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	si := structFields(rv.Type())
+	// Count the fields first: the header comes before them.
+	n := 0
+	for i := range si.fields {
+		f := &si.fields[i]
+		if f.omitEmpty && isEmptyValue(rv.FieldByIndex(f.index)) {
+			continue
+		}
+		n++
+	}
+	dst = AppendMapHeader(dst, n)
+	var err error
+	for i := range si.fields {
+		f := &si.fields[i]
+		fv := rv.FieldByIndex(f.index)
+		if f.omitEmpty && isEmptyValue(fv) {
+			continue
+		}
+		dst = append(dst, f.key...)
+		if dst, err = e.appendReflect(dst, fv); err != nil {
+			return dst, err
+		}
+	}
+	e.depth--
+	return dst, nil
+}
+
+// isEmptyValue is encoding/json's omitempty rule.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool:
+		return !v.Bool()
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return v.Int() == 0
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return v.Uint() == 0
+	case reflect.Float32, reflect.Float64:
+		return v.Float() == 0
+	case reflect.Interface, reflect.Pointer:
+		return v.IsNil()
+	}
+	return false
+}
