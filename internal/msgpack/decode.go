@@ -115,6 +115,56 @@ func (s *scanner) decodeInto(v any) error {
 			*p = g
 			return nil
 		}
+	case *string:
+		if p != nil {
+			return s.scalar(func(t *token) bool {
+				if t.kind != KindString && t.kind != KindBinary {
+					return false
+				}
+				*p = string(t.data)
+				return true
+			}, p)
+		}
+	case *float64:
+		if p != nil {
+			return s.scalar(func(t *token) bool {
+				if t.kind != KindInt && t.kind != KindFloat {
+					return false
+				}
+				*p = t.float()
+				return true
+			}, p)
+		}
+	case *int64:
+		if p != nil {
+			return s.scalar(func(t *token) bool {
+				i, ok := t.int64()
+				if ok {
+					*p = i
+				}
+				return ok
+			}, p)
+		}
+	case *uint64:
+		if p != nil {
+			return s.scalar(func(t *token) bool {
+				u, ok := t.uint64()
+				if ok {
+					*p = u
+				}
+				return ok
+			}, p)
+		}
+	case *bool:
+		if p != nil {
+			return s.scalar(func(t *token) bool {
+				if t.kind != KindBool {
+					return false
+				}
+				*p = t.b
+				return true
+			}, p)
+		}
 	case *Raw:
 		if p != nil {
 			start := s.off
@@ -130,6 +180,20 @@ func (s *scanner) decodeInto(v any) error {
 		return &InvalidUnmarshalError{Type: reflect.TypeOf(v)}
 	}
 	return s.decodeValue(rv.Elem())
+}
+
+// scalar decodes one token with set; nil and undefined leave the target
+// unchanged, any other kind set refuses is an *UnmarshalTypeError.
+func (s *scanner) scalar(set func(*token) bool, target any) error {
+	off := s.off
+	t, err := s.next()
+	if err != nil {
+		return err
+	}
+	if t.kind == KindNil || t.kind == KindUndefined || set(&t) {
+		return nil
+	}
+	return s.typeError(&t, reflect.ValueOf(target).Elem(), off)
 }
 
 // any decodes one value into the generic tree.

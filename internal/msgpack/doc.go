@@ -28,7 +28,10 @@
 //     notepack omitting undefined properties). Untagged embedded structs are
 //     flattened.
 //   - time.Time: the timestamp extension (type -1) in notepack's choice of
-//     timestamp 32/64/96.
+//     timestamp 32/64/96, or with EncodeOptions.Notepack2 notepack 2.2's Date
+//     (fixext 8 of type 0, milliseconds). npm socket.io-msgpack-parser 3.0
+//     bundles notepack.io 2.2, which knows no timestamp extension; the Redis
+//     adapters use notepack.io 3.0.
 //   - Marshaler (and Raw, Ext): their own bytes. A value with a
 //     Decode(v any) error method (a parser.Value of another parser) is decoded
 //     into an any and that is encoded.

@@ -66,7 +66,26 @@ func Marshal(v any) ([]byte, error) {
 // notepack.io 3.0 chooses for the equivalent JavaScript value (see the package
 // documentation). On error it returns dst unchanged.
 func Append(dst []byte, v any) ([]byte, error) {
+	return AppendOptions(dst, v, nil)
+}
+
+// EncodeOptions configures an encode. The zero value (and nil) means notepack.io
+// 3.0's encodings.
+type EncodeOptions struct {
+	// Notepack2 selects the encodings of notepack.io 2.2, the codec inside npm
+	// socket.io-msgpack-parser 3.0, where they differ from 3.0 for Go values: a
+	// time.Time is written as notepack 2's Date (fixext 8 of type 0 holding the
+	// signed milliseconds since the epoch), because notepack 2 does not decode
+	// the timestamp extension.
+	Notepack2 bool
+}
+
+// AppendOptions is Append with options (nil means the defaults).
+func AppendOptions(dst []byte, v any, opts *EncodeOptions) ([]byte, error) {
 	e := encoder{}
+	if opts != nil {
+		e.notepack2 = opts.Notepack2
+	}
 	out, err := e.append(dst, v)
 	if err != nil {
 		return dst, err
@@ -79,7 +98,8 @@ func Append(dst []byte, v any) ([]byte, error) {
 const maxEncodeDepth = 1000
 
 type encoder struct {
-	depth int
+	depth     int
+	notepack2 bool
 }
 
 func (e *encoder) append(dst []byte, v any) ([]byte, error) {
@@ -169,7 +189,7 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		}
 		return dst, nil
 	case time.Time:
-		return AppendTime(dst, x), nil
+		return e.appendTime(dst, x), nil
 	case Marshaler:
 		return x.AppendMsgpack(dst)
 	case lazyValue:
@@ -337,6 +357,13 @@ func AppendTime(dst []byte, t time.Time) []byte {
 	dst = append(dst, 0xc7, 12, 0xff)
 	dst = binary.BigEndian.AppendUint32(dst, ns)
 	return binary.BigEndian.AppendUint64(dst, uint64(s))
+}
+
+func (e *encoder) appendTime(dst []byte, t time.Time) []byte {
+	if e.notepack2 {
+		return binary.BigEndian.AppendUint64(append(dst, 0xd7, 0), uint64(t.UnixMilli()))
+	}
+	return AppendTime(dst, t)
 }
 
 func appendExtHeader(dst []byte, n int, typ int8) []byte {

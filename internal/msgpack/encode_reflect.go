@@ -61,7 +61,7 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 		return e.appendMap(dst, rv)
 	case reflect.Struct:
 		if rv.Type() == timeType {
-			return AppendTime(dst, rv.Interface().(time.Time)), nil
+			return e.appendTime(dst, rv.Interface().(time.Time)), nil
 		}
 		return e.appendStruct(dst, rv)
 	}

@@ -425,3 +425,24 @@ func TestJSNumber(t *testing.T) {
 		}
 	}
 }
+
+func TestEncodeNotepack2(t *testing.T) {
+	// notepack.io 2.2 (inside socket.io-msgpack-parser) writes a Date as fixext 8
+	// of type 0 with the milliseconds.
+	for _, tc := range []struct {
+		t   time.Time
+		hex string
+	}{
+		{time.UnixMilli(1700000000123), "d7000000018bcfe5687b"},
+		{time.UnixMilli(-1), "d700ffffffffffffffff"},
+	} {
+		b, err := AppendOptions(nil, []any{tc.t}, &EncodeOptions{Notepack2: true})
+		if err != nil || hex.EncodeToString(b) != "91"+tc.hex {
+			t.Errorf("%v: got %x, %v; want 91%s", tc.t, b, err, tc.hex)
+		}
+		var back time.Time
+		if err := Unmarshal(b[1:], &back); err != nil || !back.Equal(tc.t) {
+			t.Errorf("%v: decoded %v, %v", tc.t, back, err)
+		}
+	}
+}
