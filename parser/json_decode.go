@@ -1,0 +1,302 @@
+package parser
+
+import (
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// jsonDecoder reassembles the packets of one connection. Its state machine has
+// two states: idle (pending == nil), where a text message is decoded and a
+// binary one is an error, and collecting (pending != nil), where binary
+// messages are taken as attachments until the declared count is reached and a
+// text message is an error. Any error returns it to idle.
+type jsonDecoder struct {
+	maxAtt int
+	sc     scanner
+	spans  []span // scratch: the argument elements of the packet being decoded
+
+	pending *Packet     // binary packet waiting for its attachments
+	vals    []jsonValue // the pending packet's values, completed with atts
+	want    int         // attachments declared by the pending packet
+	atts    [][]byte
+
+	names map[string]string // interned event names and namespaces
+}
+
+type span struct {
+	start, end int
+	flags      uint8
+}
+
+// maxInterned bounds the event names and namespaces a decoder remembers, so
+// that repeated ones cost no allocation.
+const maxInterned = 256
+
+func (d *jsonDecoder) Add(m Message) (*Packet, error) {
+	if m.Binary {
+		if d.pending == nil {
+			return nil, newError(ErrUnexpectedBinary, "")
+		}
+		d.atts = append(d.atts, m.Data)
+		if len(d.atts) < d.want {
+			return nil, nil
+		}
+		p, vals, atts := d.pending, d.vals, d.atts
+		d.reset()
+		for i := range vals {
+			vals[i].atts = atts
+		}
+		return p, nil
+	}
+	if d.pending != nil {
+		d.reset()
+		return nil, newError(ErrUnexpectedText, "")
+	}
+	p, vals, n, err := d.decodeText(m.Data)
+	if err != nil || n == 0 {
+		return p, err
+	}
+	d.pending, d.vals, d.want = p, vals, n
+	d.atts = make([][]byte, 0, n)
+	return nil, nil
+}
+
+func (d *jsonDecoder) reset() {
+	d.pending, d.vals, d.want, d.atts = nil, nil, 0, nil
+}
+
+func (d *jsonDecoder) intern(b []byte) string {
+	if s, ok := d.names[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.names) < maxInterned && len(b) <= 64 {
+		if d.names == nil {
+			d.names = make(map[string]string)
+		}
+		d.names[s] = s
+	}
+	return s
+}
+
+// decodeText decodes a text packet; n is the number of attachments it declares.
+func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, err error) {
+	if len(b) == 0 {
+		return nil, nil, 0, newError(ErrEmpty, "")
+	}
+	t := PacketType(b[0] - '0')
+	if b[0] < '0' || !t.Valid() {
+		return nil, nil, 0, newError(ErrUnknownType, strconv.QuoteRune(rune(b[0])))
+	}
+	i := 1
+	if t == BinaryEvent || t == BinaryAck {
+		j := i
+		for j < len(b) && isDigit(b[j]) {
+			j++
+		}
+		if j == i || j >= len(b) || b[j] != '-' {
+			return nil, nil, 0, newError(ErrInvalidAttachments, "expected a count and '-'")
+		}
+		if j-i > 9 {
+			return nil, nil, 0, newError(ErrTooManyAttachments, "")
+		}
+		n = smallUintLeadingZeros(b[i:j])
+		switch {
+		case n < 1:
+			return nil, nil, 0, newError(ErrInvalidAttachments, "count must be at least 1")
+		case n > d.maxAtt:
+			return nil, nil, 0, newError(ErrTooManyAttachments, strconv.Itoa(n)+" > "+strconv.Itoa(d.maxAtt))
+		}
+		i = j + 1
+	}
+	nsp := "/"
+	if i < len(b) && b[i] == '/' {
+		j := i
+		for j < len(b) && b[j] != ',' {
+			j++
+		}
+		if !utf8.Valid(b[i:j]) {
+			return nil, nil, 0, newError(ErrInvalidNamespace, "not UTF-8")
+		}
+		if j-i > 1 {
+			nsp = d.intern(b[i:j])
+		}
+		i = j
+		if i < len(b) {
+			i++ // the ','
+		}
+	}
+	var id uint64
+	hasID := false
+	if i < len(b) && isDigit(b[i]) {
+		hasID = true
+		for ; i < len(b) && isDigit(b[i]); i++ {
+			c := uint64(b[i] - '0')
+			if id > (1<<64-1-c)/10 {
+				return nil, nil, 0, newError(ErrInvalidID, "ack id overflows 64 bits")
+			}
+			id = id*10 + c
+		}
+	}
+	p = &Packet{Type: t, Namespace: nsp, ID: id, HasID: hasID}
+	switch t {
+	case BinaryEvent:
+		p.Type = Event
+	case BinaryAck:
+		p.Type = Ack
+	}
+	if i == len(b) {
+		switch p.Type {
+		case Connect, Disconnect:
+			return p, nil, 0, nil
+		}
+		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" needs a payload")
+	}
+	s := &d.sc
+	s.reset(b, n)
+	j := s.skipWS(i)
+	switch p.Type {
+	case Disconnect:
+		return nil, nil, 0, newError(ErrInvalidPayload, "DISCONNECT has no payload")
+	case Connect, ConnectError:
+		if j >= len(b) || !(b[j] == '{' || b[j] == '"' && p.Type == ConnectError) {
+			return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" payload must be an object")
+		}
+		s.ws = false
+		end, err := s.value(j)
+		if err != nil {
+			return nil, nil, 0, err
+		}
+		if err := d.end(end); err != nil {
+			return nil, nil, 0, err
+		}
+		v := &jsonValue{raw: b[j:end]}
+		if s.ws {
+			v.flags = valueSpaced
+		}
+		p.Data = v
+		return p, nil, 0, nil
+	}
+	// EVENT and ACK: an array, split into its elements.
+	if j >= len(b) || b[j] != '[' {
+		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" payload must be an array")
+	}
+	s.depth = 1
+	spans := d.spans[:0]
+	j = s.skipWS(j + 1)
+	if j < len(b) && b[j] == ']' {
+		if p.Type == Event {
+			return nil, nil, 0, newError(ErrInvalidPayload, "EVENT payload must not be empty")
+		}
+		j++
+	} else {
+		for k := 0; ; k++ {
+			if k == 0 && p.Type == Event {
+				if j, err = d.eventName(p, j); err != nil {
+					return nil, nil, 0, err
+				}
+			} else {
+				start, count := j, s.count
+				s.ws = false
+				if j, err = s.value(j); err != nil {
+					return nil, nil, 0, err
+				}
+				var f uint8
+				if s.ws {
+					f |= valueSpaced
+				}
+				if s.count != count {
+					f |= valueBinary
+				}
+				spans = append(spans, span{start, j, f})
+			}
+			j = s.skipWS(j)
+			if j >= len(b) {
+				return nil, nil, 0, syntaxError("unterminated array")
+			}
+			if b[j] == ']' {
+				j++
+				break
+			}
+			if b[j] != ',' {
+				return nil, nil, 0, syntaxError("expected ',' or ']' in array")
+			}
+			j = s.skipWS(j + 1)
+		}
+	}
+	d.spans = spans
+	if err := d.end(j); err != nil {
+		return nil, nil, 0, err
+	}
+	if s.count != n {
+		return nil, nil, 0, newError(ErrPlaceholder, "packet declares "+strconv.Itoa(n)+
+			" attachments but holds "+strconv.Itoa(s.count)+" placeholders")
+	}
+	if len(spans) > 0 {
+		vals = make([]jsonValue, len(spans))
+		p.Args = make([]any, len(spans))
+		for k, sp := range spans {
+			vals[k] = jsonValue{raw: b[sp.start:sp.end], flags: sp.flags}
+			p.Args[k] = &vals[k]
+		}
+	}
+	return p, vals, n, nil
+}
+
+// end checks that only whitespace follows the payload.
+func (d *jsonDecoder) end(i int) error {
+	if d.sc.skipWS(i) != len(d.sc.data) {
+		return syntaxError("data after the payload")
+	}
+	return nil
+}
+
+// eventName decodes the first element of an EVENT payload at data[i]: a string
+// that is not a reserved name, or a number (which the reference accepts too).
+func (d *jsonDecoder) eventName(p *Packet, i int) (int, error) {
+	s := &d.sc
+	b := s.data
+	switch c := b[i]; {
+	case c == '"':
+		end, esc, err := s.str(i)
+		if err != nil {
+			return end, err
+		}
+		raw := b[i+1 : end-1]
+		if esc || !utf8.Valid(raw) {
+			p.Event = string(appendUnescaped(nil, raw))
+		} else {
+			p.Event = d.intern(raw)
+		}
+		if IsReservedEvent(p.Event) {
+			return end, newError(ErrReservedEvent, strconv.Quote(p.Event))
+		}
+		return end, nil
+	case c == '-' || isDigit(c):
+		end, err := s.number(i)
+		if err != nil {
+			return end, err
+		}
+		f, _ := strconv.ParseFloat(string(b[i:end]), 64)
+		switch {
+		case math.IsInf(f, 1):
+			p.Event = "Infinity" // String(n) in JavaScript
+		case math.IsInf(f, -1):
+			p.Event = "-Infinity"
+		default:
+			p.Event = string(appendFloat(nil, f, 64))
+		}
+		return end, nil
+	}
+	return i, newError(ErrInvalidPayload, "EVENT name must be a string or a number")
+}
+
+// smallUintLeadingZeros parses at most 9 digits.
+func smallUintLeadingZeros(b []byte) int {
+	n := 0
+	for _, c := range b {
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
