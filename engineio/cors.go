@@ -1,0 +1,65 @@
+package engineio
+
+import (
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+const defaultCORSMethods = "GET,HEAD,PUT,PATCH,POST,DELETE"
+
+// allowed reports whether origin may use the server.
+func (c *CORSOptions) allowed(origin string) bool {
+	if c.AllowOrigin != nil {
+		return c.AllowOrigin(origin)
+	}
+	return slices.Contains(c.Origins, "*") || slices.Contains(c.Origins, origin)
+}
+
+// wildcard reports whether the configuration allows any origin by "*".
+func (c *CORSOptions) wildcard() bool {
+	return c.AllowOrigin == nil && (len(c.Origins) == 0 || slices.Contains(c.Origins, "*"))
+}
+
+// apply adds the CORS response headers for r, as the npm cors package does, and
+// reports whether r was a preflight request that it answered (204).
+func (c *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
+	h := w.Header()
+	origin := r.Header.Get("Origin")
+	switch {
+	case c.wildcard():
+		h.Set("Access-Control-Allow-Origin", "*")
+	default:
+		h.Add("Vary", "Origin")
+		if origin != "" && c.allowed(origin) {
+			h.Set("Access-Control-Allow-Origin", origin)
+		}
+	}
+	if c.Credentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if len(c.ExposedHeaders) > 0 {
+		h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposedHeaders, ","))
+	}
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	methods := defaultCORSMethods
+	if len(c.Methods) > 0 {
+		methods = strings.Join(c.Methods, ",")
+	}
+	h.Set("Access-Control-Allow-Methods", methods)
+	if len(c.AllowedHeaders) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ","))
+	} else if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+		h.Add("Vary", "Access-Control-Request-Headers")
+		h.Set("Access-Control-Allow-Headers", req)
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.Seconds())))
+	}
+	h.Set("Content-Length", "0")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}

@@ -1,0 +1,208 @@
+package engineio
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// errStop ends ParsePayload once the session is closed.
+var errStop = errors.New("engineio: stop")
+
+// servePolling serves a request of a polling session: GET waits for packets, POST
+// brings packets. Other methods get 500, as in the reference.
+func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		s.servePoll(w, r)
+	case http.MethodPost:
+		s.servePost(w, r)
+	default:
+		w.WriteHeader(http.StatusInternalServerError)
+	}
+}
+
+// pollReadyLocked reports whether a GET can be answered at once.
+func (s *Session) pollReadyLocked() bool {
+	return len(s.out) > 0 || s.noop || s.closed || s.websocket
+}
+
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	if s.poll != nil {
+		// A second concurrent GET: the session closes (the held GET gets the close
+		// packet) and this one gets 400.
+		s.mu.Unlock()
+		s.closeWith(ReasonTransportError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	if !s.pollReadyLocked() {
+		wake := make(chan struct{}, 1)
+		s.poll = wake
+		s.mu.Unlock()
+		select {
+		case <-wake:
+		case <-r.Context().Done():
+			s.mu.Lock()
+			s.poll = nil
+			upgraded := s.websocket
+			s.mu.Unlock()
+			if !upgraded {
+				s.closeWith(ReasonTransportError)
+			}
+			return
+		}
+		s.mu.Lock()
+	}
+	s.poll = nil
+	var body []byte
+	last := false
+	switch {
+	case s.websocket:
+		// Upgraded: the queue belongs to the WebSocket now.
+		body = AppendPacket(nil, Packet{Type: PacketNoop})
+	case s.closed:
+		body = appendQueue(nil, s.out)
+		if len(body) > 0 {
+			body = append(body, recordSeparator)
+		}
+		body = AppendPacket(body, Packet{Type: s.final})
+		s.out, s.outBytes = nil, 0
+		last = s.lingering
+		s.lingering = false
+	case len(s.out) > 0:
+		body = appendQueue(nil, s.out)
+		clear(s.out)
+		s.out, s.outBytes = nil, 0
+	default:
+		body = AppendPacket(nil, Packet{Type: PacketNoop})
+	}
+	s.noop = false
+	s.mu.Unlock()
+	if last {
+		s.srv.remove(s)
+	}
+	encoding := ""
+	if !s.srv.opts.DisableHTTPCompression && len(body) >= s.srv.opts.HTTPCompressionThreshold {
+		encoding = acceptedEncoding(r.Header.Get("Accept-Encoding"))
+	}
+	writePollBody(w, body, encoding)
+}
+
+func appendQueue(dst []byte, ps []Packet) []byte {
+	if len(ps) == 0 {
+		return dst
+	}
+	n := len(ps)
+	for _, p := range ps {
+		if p.Binary {
+			n += 1 + (len(p.Data)+2)/3*4
+		} else {
+			n += 1 + len(p.Data)
+		}
+	}
+	if dst == nil {
+		dst = make([]byte, 0, n)
+	}
+	return AppendPayload(dst, ps)
+}
+
+// writePollBody answers a poll (or the handshake) with a payload.
+func writePollBody(w http.ResponseWriter, body []byte, encoding string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/plain; charset=UTF-8")
+	h.Set("Cache-Control", "no-store")
+	if encoding == "" {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(body)
+		return
+	}
+	h.Set("Content-Encoding", encoding)
+	h.Add("Vary", "Accept-Encoding")
+	w.WriteHeader(http.StatusOK)
+	compress(w, encoding, body)
+}
+
+func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
+	if r.Header.Get("Content-Type") == "application/octet-stream" {
+		// v4 payloads are text; the reference refuses and closes.
+		s.closeWith(ReasonTransportError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	s.mu.Lock()
+	if s.posting {
+		s.mu.Unlock()
+		s.closeWith(ReasonTransportError)
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	s.posting = true
+	if s.drained == nil {
+		s.drained = make(chan struct{}, 1)
+	}
+	drained := s.drained
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		s.posting = false
+		s.mu.Unlock()
+	}()
+
+	max := s.srv.opts.MaxHTTPBufferSize
+	if r.ContentLength > int64(max) {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	if err != nil {
+		s.closeWith(ReasonTransportError)
+		return
+	}
+	if len(body) > max {
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		return
+	}
+	err = ParsePayload(body, 0, func(p Packet) error {
+		m, ok, open := s.handlePacket(p)
+		if !open {
+			return errStop
+		}
+		if ok {
+			s.mu.Lock()
+			if s.closed {
+				s.mu.Unlock()
+				return errStop
+			}
+			s.deliverLocked(m)
+			s.mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		s.closeWith(ReasonParseError)
+	}
+	// Backpressure: answer once the handler has read enough of what came in.
+	for {
+		s.mu.Lock()
+		wait := !s.closed && s.inBytes > max
+		s.mu.Unlock()
+		if !wait {
+			break
+		}
+		select {
+		case <-drained:
+		case <-r.Context().Done():
+			return
+		}
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html")
+	h.Set("Content-Length", "2")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, "ok")
+}

@@ -1,0 +1,352 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Server is an Engine.IO v4 server: an http.Handler serving the polling and
+// WebSocket transports under ServerOptions.Path. Mount it on that path, e.g.
+// mux.Handle("/engine.io/", srv).
+//
+// Each new session runs the handler given to NewServer in its own goroutine; the
+// session is closed when the handler returns.
+type Server struct {
+	opts       *options
+	handler    func(*Session)
+	acceptOpts *websocket.AcceptOptions
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	closed   bool
+
+	// wg counts every goroutine of ours: session handlers, websocket writers and
+	// readers, and the ServeHTTP calls in progress.
+	wg sync.WaitGroup
+}
+
+// NewServer returns a Server that runs handler for each new session. opts may be
+// nil; it is copied.
+func NewServer(handler func(*Session), opts *ServerOptions) *Server {
+	o := newOptions(opts)
+	srv := &Server{
+		opts:     o,
+		handler:  handler,
+		sessions: make(map[string]*Session),
+	}
+	ao := &websocket.AcceptOptions{}
+	if o.CORS != nil {
+		// ServeHTTP checks the origin against the CORS settings before Accept.
+		ao.InsecureSkipVerify = true
+	}
+	if o.PerMessageDeflate {
+		ao.CompressionMode = websocket.CompressionNoContextTakeover
+		ao.CompressionThreshold = 1024
+	}
+	srv.acceptOpts = ao
+	return srv
+}
+
+// Len returns the number of sessions the server currently holds.
+func (srv *Server) Len() int {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return len(srv.sessions)
+}
+
+// Shutdown stops accepting requests, closes every session with ReasonServerClose,
+// and waits until every goroutine the server started (the session handlers
+// included) has ended, or until ctx is done, returning ctx.Err(). It may be called
+// more than once.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.closed = true
+	list := make([]*Session, 0, len(srv.sessions))
+	for _, s := range srv.sessions {
+		list = append(list, s)
+	}
+	clear(srv.sessions)
+	srv.mu.Unlock()
+	for _, s := range list {
+		s.closeWith(ReasonServerClose)
+		s.mu.Lock()
+		s.lingering = false
+		s.timer.Stop()
+		s.mu.Unlock()
+	}
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP serves one Engine.IO request: a handshake, a poll, a POST of packets,
+// or a WebSocket (new, or upgrading a polling session).
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, srv.opts.Path) && r.URL.Path+"/" != srv.opts.Path {
+		http.NotFound(w, r)
+		return
+	}
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	defer srv.wg.Done()
+
+	if c := srv.opts.CORS; c != nil && c.apply(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	upgrade := isWebSocketUpgrade(r)
+	transport := q.Get("transport")
+	if !srv.enabled(transport) {
+		writeError(w, upgrade, codeUnknownTransport, "")
+		return
+	}
+	if sid := q.Get("sid"); sid != "" {
+		s := srv.lookup(sid)
+		if s == nil {
+			writeError(w, upgrade, codeUnknownSID, "")
+			return
+		}
+		s.mu.Lock()
+		current := s.transportLocked()
+		s.mu.Unlock()
+		if (!upgrade && transport != current) || q.Get("EIO") != "4" {
+			writeError(w, upgrade, codeBadRequest, "")
+			return
+		}
+		switch {
+		case upgrade && transport == websocketName:
+			srv.upgrade(w, r, s)
+		case !upgrade && transport == pollingName:
+			s.servePolling(w, r)
+		default:
+			writeError(w, upgrade, codeBadRequest, "")
+		}
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeError(w, upgrade, codeBadHandshakeMethod, "")
+		return
+	}
+	if transport == websocketName && !upgrade || transport == pollingName && upgrade {
+		writeError(w, upgrade, codeBadRequest, "")
+		return
+	}
+	if srv.opts.AllowRequest != nil {
+		if err := srv.opts.AllowRequest(r); err != nil {
+			writeError(w, upgrade, codeForbidden, err.Error())
+			return
+		}
+	}
+	if q.Get("EIO") != "4" {
+		writeError(w, upgrade, codeUnsupportedVersion, "")
+		return
+	}
+	if transport == websocketName {
+		srv.openWebSocket(w, r, q)
+	} else {
+		srv.openPolling(w, r, q)
+	}
+}
+
+func (srv *Server) enabled(transport string) bool {
+	switch transport {
+	case pollingName:
+		return srv.opts.polling
+	case websocketName:
+		return srv.opts.websocket
+	}
+	return false
+}
+
+func isWebSocketUpgrade(r *http.Request) bool {
+	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+}
+
+func headerHasToken(h http.Header, key, token string) bool {
+	for _, v := range h[key] {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func (srv *Server) lookup(sid string) *Session {
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	return srv.sessions[sid]
+}
+
+func (srv *Server) remove(s *Session) {
+	srv.mu.Lock()
+	if srv.sessions[s.id] == s {
+		delete(srv.sessions, s.id)
+	}
+	srv.mu.Unlock()
+}
+
+// newSessionID returns 20 URL-safe characters from 15 bytes of crypto/rand.
+func newSessionID() string {
+	var b [15]byte
+	rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// newSession creates and registers a session for the handshake request r; nil
+// when the server is shutting down.
+func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) *Session {
+	u := *r.URL
+	if u.User != nil {
+		uu := *u.User
+		u.User = &uu
+	}
+	s := &Session{
+		srv:       srv,
+		websocket: ws,
+		notify:    make(chan struct{}, 1),
+		handshake: &Handshake{
+			Header:     r.Header.Clone(),
+			Query:      q,
+			RemoteAddr: r.RemoteAddr,
+			URL:        &u,
+			Secure:     r.TLS != nil,
+			Time:       time.Now(),
+		},
+	}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if srv.closed {
+		s.cancel(ReasonServerClose)
+		return nil
+	}
+	for {
+		s.id = newSessionID()
+		if _, dup := srv.sessions[s.id]; !dup {
+			break
+		}
+	}
+	srv.sessions[s.id] = s
+	return s
+}
+
+// openPacket returns the text form of the open packet for s.
+func (srv *Server) openPacket(s *Session, ws bool) []byte {
+	b := make([]byte, 0, 128)
+	b = append(b, `0{"sid":"`...)
+	b = append(b, s.id...)
+	b = append(b, `","upgrades":[`...)
+	if !ws && srv.opts.websocket && !srv.opts.DisableUpgrades {
+		b = append(b, `"websocket"`...)
+	}
+	b = append(b, `],"pingInterval":`...)
+	b = strconv.AppendInt(b, srv.opts.PingInterval.Milliseconds(), 10)
+	b = append(b, `,"pingTimeout":`...)
+	b = strconv.AppendInt(b, srv.opts.PingTimeout.Milliseconds(), 10)
+	b = append(b, `,"maxPayload":`...)
+	b = strconv.AppendInt(b, int64(srv.opts.MaxHTTPBufferSize), 10)
+	return append(b, '}')
+}
+
+// start arms the heartbeat and runs the handler in its own goroutine.
+func (s *Session) start() {
+	s.mu.Lock()
+	s.setTimerLocked(s.srv.opts.PingInterval)
+	s.srv.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.srv.wg.Done()
+		defer s.closeWith(ReasonForcedClose)
+		s.srv.handler(s)
+	}()
+}
+
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
+	s := srv.newSession(r, q, false)
+	if s == nil {
+		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	body := srv.openPacket(s, false)
+	h := w.Header()
+	if c := srv.opts.Cookie; c != nil {
+		ck := &http.Cookie{
+			Name:     c.Name,
+			Value:    s.id,
+			Path:     c.Path,
+			Domain:   c.Domain,
+			Secure:   c.Secure,
+			HttpOnly: !c.DisableHTTPOnly,
+			SameSite: c.SameSite,
+		}
+		if c.MaxAge > 0 {
+			ck.MaxAge = int(c.MaxAge.Seconds())
+		}
+		h.Add("Set-Cookie", ck.String())
+	}
+	s.start()
+	writePollBody(w, body, "")
+}
+
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
+	if !srv.originAllowed(w, r) {
+		return
+	}
+	conn, err := websocket.Accept(w, r, srv.acceptOpts)
+	if err != nil {
+		return // Accept answered the request
+	}
+	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
+	s := srv.newSession(r, q, true)
+	if s == nil {
+		conn.Close(websocket.StatusGoingAway, "")
+		return
+	}
+	s.mu.Lock()
+	s.ws = conn
+	s.out = append(s.out, Packet{Type: PacketOpen, Data: srv.openPacket(s, true)[1:]})
+	s.startWriterLocked()
+	s.mu.Unlock()
+	s.start()
+}
+
+// originAllowed applies the CORS origin policy to a WebSocket request when CORS
+// is configured (otherwise websocket.Accept applies its same-host rule), and
+// answers 403 when the origin is refused.
+func (srv *Server) originAllowed(w http.ResponseWriter, r *http.Request) bool {
+	c := srv.opts.CORS
+	if c == nil {
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" || c.wildcard() || c.allowed(origin) {
+		return true
+	}
+	http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+	return false
+}

@@ -1,0 +1,373 @@
+package engineio
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Handshake describes the request that opened a session. The server keeps this
+// copy, never the *http.Request itself. Cookies are read from Header.
+type Handshake struct {
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+	URL        *url.URL
+	Secure     bool // the handshake came over TLS
+	Time       time.Time
+}
+
+// Session is one Engine.IO session on the server.
+//
+// The handler given to NewServer owns reading: it calls Read in a loop (a
+// WebSocket session is read directly by that call, so heartbeats are processed
+// only while someone reads). Send, TrySend, Close, ID, Transport, Handshake and
+// Context are safe for concurrent use.
+//
+// The session's state is guarded by one mutex; no call holds it while doing I/O or
+// running user code. Timers are runtime timers (one per session).
+type Session struct {
+	srv       *Server
+	id        string
+	handshake *Handshake
+	ctx       context.Context
+	cancel    context.CancelCauseFunc
+
+	mu        sync.Mutex
+	closed    bool
+	reason    Reason
+	websocket bool            // the current transport is websocket
+	ws        *websocket.Conn // when websocket
+	probe     *websocket.Conn // the WebSocket of an upgrade in progress
+	upgrading bool
+
+	// outgoing packets not yet written
+	out      []Packet
+	outBytes int
+	writing  bool // a websocket writer goroutine is running
+
+	// polling
+	poll      chan struct{} // wakes the held GET
+	posting   bool
+	noop      bool       // the next poll is released with a noop (upgrade probe)
+	final     PacketType // close or noop: ends the polling transport once closed
+	lingering bool       // closed, waiting for a last GET to deliver the close packet
+
+	// incoming messages not yet read
+	in        []Message
+	inBytes   int
+	notify    chan struct{} // cap 1: wakes Read
+	drained   chan struct{} // cap 1: wakes a POST waiting for room
+	reading   bool
+	bgReading bool
+
+	// heartbeat
+	timer        *time.Timer
+	deadline     time.Time
+	awaitingPong bool
+	refreshed    bool
+}
+
+// ID returns the session id (sid).
+func (s *Session) ID() string { return s.id }
+
+// Handshake returns the handshake request's details.
+func (s *Session) Handshake() *Handshake { return s.handshake }
+
+// Context returns a context cancelled when the session closes, with the close
+// Reason as its cause (context.Cause).
+func (s *Session) Context() context.Context { return s.ctx }
+
+// Transport returns the current transport: "polling" or "websocket".
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.transportLocked()
+}
+
+func (s *Session) transportLocked() string {
+	if s.websocket {
+		return websocketName
+	}
+	return pollingName
+}
+
+// Close closes the session with ReasonForcedClose: messages already queued are
+// still delivered, then the client gets the close. It is idempotent and does not
+// wait.
+func (s *Session) Close() error {
+	s.closeWith(ReasonForcedClose)
+	return nil
+}
+
+func (s *Session) closedErrLocked() error { return &sessionClosedError{reason: s.reason} }
+
+func signal(ch chan struct{}) {
+	if ch == nil {
+		return
+	}
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Send queues msgs to be sent, in order and together, and returns without waiting.
+// The session keeps the messages' Data until written: do not modify it afterwards.
+// When the queue would go over its limit (ServerOptions.MaxSendQueueBytes,
+// MaxSendQueueLen), the session is closed with ReasonSlowConsumer. On a closed
+// session Send returns an error wrapping the close Reason.
+func (s *Session) Send(msgs ...Message) error {
+	_, err := s.send(msgs, false)
+	return err
+}
+
+// TrySend is Send for volatile messages: when the queue is full, or the session
+// closed, it drops msgs and returns false.
+func (s *Session) TrySend(msgs ...Message) bool {
+	ok, _ := s.send(msgs, true)
+	return ok
+}
+
+func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
+	n := 0
+	for _, m := range msgs {
+		n += len(m.Data)
+	}
+	s.mu.Lock()
+	if s.closed {
+		err := s.closedErrLocked()
+		s.mu.Unlock()
+		return false, err
+	}
+	o := s.srv.opts
+	if s.outBytes+n > o.MaxSendQueueBytes || len(s.out)+len(msgs) > o.MaxSendQueueLen {
+		s.mu.Unlock()
+		if volatile {
+			return false, nil
+		}
+		s.closeWith(ReasonSlowConsumer)
+		return false, &sessionClosedError{reason: ReasonSlowConsumer}
+	}
+	for _, m := range msgs {
+		s.out = append(s.out, Packet{Type: PacketMessage, Binary: m.Binary, Data: m.Data})
+	}
+	s.outBytes += n
+	s.kickLocked()
+	s.mu.Unlock()
+	return true, nil
+}
+
+// kickLocked gets queued packets moving: it wakes the held poll, or starts the
+// websocket writer.
+func (s *Session) kickLocked() {
+	if s.websocket {
+		s.startWriterLocked()
+		return
+	}
+	signal(s.poll)
+}
+
+// Read returns the next message from the client. It blocks until one arrives, the
+// session closes (the error then wraps the close Reason), or ctx is done.
+//
+// On a WebSocket session Read reads the connection itself when ctx is
+// context.Background() (or has no Done channel) or is the session's Context: the
+// handler's goroutine is then the only one serving the session. With another ctx,
+// a short-lived goroutine reads the next message so that Read can return at ctx's
+// end without closing the connection. Read is meant for one goroutine at a time.
+func (s *Session) Read(ctx context.Context) (Message, error) {
+	for {
+		s.mu.Lock()
+		if len(s.in) > 0 {
+			m := s.in[0]
+			s.in[0] = Message{}
+			s.in = s.in[1:]
+			if len(s.in) == 0 {
+				s.in = nil
+			}
+			s.inBytes -= len(m.Data)
+			signal(s.drained)
+			s.mu.Unlock()
+			return m, nil
+		}
+		if s.closed {
+			err := s.closedErrLocked()
+			s.mu.Unlock()
+			return Message{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			s.mu.Unlock()
+			return Message{}, err
+		}
+		if s.websocket && !s.bgReading && !s.reading {
+			conn := s.ws
+			if ctx.Done() == nil || ctx.Done() == s.ctx.Done() {
+				s.reading = true
+				s.mu.Unlock()
+				m, err := s.readWebSocket(conn)
+				s.mu.Lock()
+				s.reading = false
+				s.mu.Unlock()
+				return m, err
+			}
+			s.bgReading = true
+			s.srv.wg.Add(1)
+			go s.readBackground(conn)
+		}
+		ch := s.notify
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
+	}
+}
+
+// deliverLocked queues a message received over polling (or by a background read)
+// for Read.
+func (s *Session) deliverLocked(m Message) {
+	s.in = append(s.in, m)
+	s.inBytes += len(m.Data)
+	signal(s.notify)
+}
+
+// handlePacket processes one packet from the client (any transport) and reports a
+// message to deliver. It returns false once the session is closed.
+func (s *Session) handlePacket(p Packet) (Message, bool, bool) {
+	switch p.Type {
+	case PacketPong:
+		s.mu.Lock()
+		if !s.closed && s.awaitingPong {
+			s.awaitingPong = false
+			s.setTimerLocked(s.srv.opts.PingInterval)
+		}
+		s.mu.Unlock()
+		return Message{}, false, true
+	case PacketClose:
+		s.closeWith(ReasonTransportClose)
+		return Message{}, false, false
+	case PacketPing:
+		// Only the server pings in v4 (the probe is handled by the upgrade).
+		s.closeWith(ReasonTransportError)
+		return Message{}, false, false
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return Message{}, false, false
+	}
+	if s.awaitingPong && !s.refreshed {
+		// As the reference: other traffic extends a pending pong deadline once.
+		s.refreshed = true
+		s.setTimerLocked(s.srv.opts.PingTimeout)
+	}
+	s.mu.Unlock()
+	if p.Type == PacketMessage {
+		return Message{Binary: p.Binary, Data: p.Data}, true, true
+	}
+	return Message{}, false, true
+}
+
+// setTimerLocked (re)arms the session's single timer to fire after d.
+func (s *Session) setTimerLocked(d time.Duration) {
+	s.deadline = time.Now().Add(d)
+	if s.timer == nil {
+		s.timer = time.AfterFunc(d, s.onTimer)
+		return
+	}
+	s.timer.Reset(d)
+}
+
+// onTimer runs on the runtime's timer goroutine: it sends a ping, detects a ping
+// timeout, or ends a closed session's wait for its last poll.
+func (s *Session) onTimer() {
+	s.mu.Lock()
+	if time.Now().Before(s.deadline) {
+		s.mu.Unlock() // the timer was reset meanwhile; it fires again
+		return
+	}
+	if s.closed {
+		linger := s.lingering
+		s.lingering = false
+		s.mu.Unlock()
+		if linger {
+			s.srv.remove(s)
+		}
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.closeWith(ReasonPingTimeout)
+		return
+	}
+	s.awaitingPong = true
+	s.refreshed = false
+	s.out = append(s.out, Packet{Type: PacketPing})
+	s.setTimerLocked(s.srv.opts.PingTimeout)
+	s.kickLocked()
+	s.mu.Unlock()
+}
+
+// closeWith closes the session for reason r (the first reason wins).
+func (s *Session) closeWith(r Reason) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.reason = r
+	graceful := r == ReasonForcedClose
+	if !graceful {
+		clear(s.out)
+		s.out = nil
+		s.outBytes = 0
+	}
+	removeNow := true
+	var abort []*websocket.Conn
+	if s.probe != nil {
+		abort = append(abort, s.probe)
+		s.probe = nil
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	if s.websocket {
+		if r == ReasonPingTimeout || r == ReasonTransportError {
+			abort = append(abort, s.ws)
+		} else {
+			// The writer sends what is queued (graceful close), then the close frame.
+			s.startWriterLocked()
+		}
+	} else {
+		s.final = PacketClose
+		if r == ReasonTransportClose {
+			s.final = PacketNoop
+		}
+		if s.poll != nil {
+			signal(s.poll)
+		} else if graceful {
+			// Keep the session until the client's next poll takes the queue and the
+			// close packet, as the reference does.
+			s.lingering = true
+			removeNow = false
+			s.setTimerLocked(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+		}
+	}
+	signal(s.notify)
+	signal(s.drained)
+	s.mu.Unlock()
+	s.cancel(r)
+	if removeNow {
+		s.srv.remove(s)
+	}
+	for _, c := range abort {
+		c.CloseNow()
+	}
+}
