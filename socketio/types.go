@@ -70,3 +70,7 @@ type ConnectError struct {
 }
 
 func (e *ConnectError) Error() string { return e.Message }
+
+// ReasonHandlerPanic is ours: a user handler of the connection panicked; the
+// panic was recovered and logged, and the connection closed.
+const ReasonHandlerPanic DisconnectReason = "handler panic"

@@ -1,0 +1,330 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"sync"
+	"time"
+	"unsafe"
+
+	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// dispatchQueueLen bounds the handler calls waiting on one connection's
+// dispatcher; when it is full the reader waits (backpressure to Engine.IO).
+const dispatchQueueLen = 256
+
+// conn is one Engine.IO connection and the namespace sockets multiplexed on it.
+type conn struct {
+	srv  *Server
+	sess *engineio.Session
+	dec  parser.Decoder
+
+	qmu   sync.Mutex
+	q     []func()      // handler calls, run in order by dispatchLoop; nil ends it
+	qdone bool          // dispatchLoop has seen nil
+	wake  chan struct{} // cap 1: q got an item
+	space chan struct{} // cap 1: q lost an item
+	done  chan struct{} // closed when dispatchLoop has ended
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace name; nil entry = connecting
+	closed  bool
+	timer   *time.Timer // connect timeout
+}
+
+func newConn(srv *Server, sess *engineio.Session) *conn {
+	c := &conn{
+		srv:     srv,
+		sess:    sess,
+		dec:     srv.opts.Parser.NewDecoder(),
+		wake:    make(chan struct{}, 1),
+		space:   make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		sockets: make(map[string]*Socket),
+	}
+	c.timer = time.AfterFunc(srv.opts.ConnectTimeout, c.connectTimeout)
+	return c
+}
+
+func (c *conn) connectTimeout() {
+	c.mu.Lock()
+	joined := len(c.sockets) > 0
+	c.mu.Unlock()
+	if !joined {
+		c.close(ReasonForcedServerClose)
+	}
+}
+
+// enqueue runs fn on the dispatcher goroutine, after the calls queued before
+// it. It never blocks (internal calls: acks, disconnects) and returns false
+// when the dispatcher has ended.
+func (c *conn) enqueue(fn func()) bool {
+	c.qmu.Lock()
+	if c.qdone {
+		c.qmu.Unlock()
+		return false
+	}
+	c.q = append(c.q, fn)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// enqueueEvent is enqueue for the reader: it waits while dispatchQueueLen
+// calls are pending, so that a slow handler slows its own connection down
+// instead of growing a buffer.
+func (c *conn) enqueueEvent(fn func()) bool {
+	for {
+		c.qmu.Lock()
+		n := len(c.q)
+		c.qmu.Unlock()
+		if n < dispatchQueueLen {
+			return c.enqueue(fn)
+		}
+		select {
+		case <-c.space:
+		case <-c.done:
+			return false
+		}
+	}
+}
+
+// dispatchLoop runs the queued handler calls until it meets nil.
+func (c *conn) dispatchLoop() {
+	defer close(c.done)
+	for {
+		c.qmu.Lock()
+		if len(c.q) == 0 {
+			c.qmu.Unlock()
+			<-c.wake
+			continue
+		}
+		fn := c.q[0]
+		c.q[0] = nil
+		c.q = c.q[1:]
+		var rest []func()
+		if fn == nil {
+			c.qdone = true
+			rest, c.q = c.q, nil
+		}
+		c.qmu.Unlock()
+		select {
+		case c.space <- struct{}{}:
+		default:
+		}
+		if fn == nil {
+			for _, f := range rest {
+				if f != nil {
+					c.run(f)
+				}
+			}
+			return
+		}
+		c.run(fn)
+	}
+}
+
+// run calls a user handler. A panic is recovered, logged with its stack, and
+// closes the connection: every socket of it leaves with ReasonHandlerPanic.
+func (c *conn) run(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error("socketio: panic in a handler; closing the connection",
+				"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.close(ReasonHandlerPanic)
+		}
+	}()
+	fn()
+}
+
+func (c *conn) readLoop() {
+	ctx := c.sess.Context()
+	reason := ReasonTransportClose
+	for {
+		m, err := c.sess.Read(ctx)
+		if err != nil {
+			reason = disconnectReason(err)
+			break
+		}
+		p, err := c.dec.Add(parser.Message(m))
+		if err != nil {
+			c.srv.log.Debug("socketio: bad packet; closing the connection", "sid", c.sess.ID(), "err", err)
+			reason = ReasonParseError
+			break
+		}
+		if p == nil {
+			continue
+		}
+		if !c.handlePacket(p) {
+			reason = ReasonForcedServerClose
+			break
+		}
+	}
+	c.close(reason)
+	c.qmu.Lock()
+	c.q = append(c.q, nil)
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	<-c.done
+}
+
+// disconnectReason maps the error of Session.Read to a socket's reason.
+func disconnectReason(err error) DisconnectReason {
+	var r engineio.Reason
+	if errors.As(err, &r) {
+		switch r {
+		case engineio.ReasonServerClose:
+			return ReasonServerShuttingDown
+		case engineio.ReasonSlowConsumer:
+			return ReasonSlowConsumer
+		}
+		return DisconnectReason(r)
+	}
+	return ReasonTransportError
+}
+
+// handlePacket routes one decoded packet. It returns false when the packet
+// breaks the protocol and the connection must close, as the reference does.
+func (c *conn) handlePacket(p *parser.Packet) bool {
+	c.mu.Lock()
+	s, joined := c.sockets[p.Namespace]
+	if p.Type == parser.Connect {
+		if joined {
+			c.mu.Unlock()
+			return false // a second CONNECT for a joined namespace
+		}
+		c.sockets[p.Namespace] = nil // connecting
+		c.mu.Unlock()
+		name, auth := p.Namespace, p.Data
+		return c.enqueueEvent(func() { c.connect(name, auth) })
+	}
+	c.mu.Unlock()
+	if s == nil || p.Type == parser.ConnectError {
+		return false // not joined (or still connecting), or a server-only packet
+	}
+	switch p.Type {
+	case parser.Event, parser.BinaryEvent:
+		c.enqueueEvent(func() { s.onEvent(p) })
+	case parser.Ack, parser.BinaryAck:
+		s.onAck(p)
+	case parser.Disconnect:
+		s.onClose(ReasonClientNamespaceDisconnect)
+	}
+	return true
+}
+
+// connect joins the namespace name on the dispatcher goroutine.
+func (c *conn) connect(name string, authData any) {
+	auth, _ := authData.(parser.Value)
+	n := c.srv.lookupNamespace(name, auth)
+	if n == nil {
+		c.forget(name)
+		c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: name,
+			Data: map[string]any{"message": "Invalid namespace"}}, false)
+		return
+	}
+	n.add(c, auth)
+}
+
+// forget drops a namespace entry that never became a socket.
+func (c *conn) forget(name string) {
+	c.mu.Lock()
+	if s, ok := c.sockets[name]; ok && s == nil {
+		delete(c.sockets, name)
+	}
+	c.mu.Unlock()
+}
+
+// attach records the connected socket; false when the connection closed meanwhile.
+func (c *conn) attach(s *Socket) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		delete(c.sockets, s.nsp.name)
+		return false
+	}
+	c.sockets[s.nsp.name] = s
+	return true
+}
+
+func (c *conn) detach(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp.name] == s {
+		delete(c.sockets, s.nsp.name)
+	}
+	c.mu.Unlock()
+}
+
+// close closes the Engine.IO session and disconnects every socket with reason.
+func (c *conn) close(reason DisconnectReason) {
+	c.closeAll(reason)
+	_ = c.sess.Close()
+}
+
+// closeAll disconnects every socket with reason and closes the session.
+func (c *conn) closeAll(reason DisconnectReason) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.timer.Stop()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		if s != nil {
+			sockets = append(sockets, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.onClose(reason)
+	}
+	_ = c.sess.Close()
+}
+
+// sendPacket encodes p and queues it on the session.
+func (c *conn) sendPacket(p *parser.Packet, volatile bool) error {
+	msgs, err := c.srv.opts.Parser.Encode(p)
+	if err != nil {
+		return err
+	}
+	return c.send(msgs, volatile)
+}
+
+// send queues encoded messages. Over the session's queue limit, a volatile
+// packet is dropped and any other closes the connection (ReasonSlowConsumer).
+func (c *conn) send(msgs []parser.Message, volatile bool) error {
+	em := toEngine(msgs)
+	if volatile {
+		if !c.sess.TrySend(em...) {
+			return errDropped
+		}
+		return nil
+	}
+	return c.sess.Send(em...)
+}
+
+var errDropped = errors.New("socketio: volatile packet dropped")
+
+// toEngine reinterprets parser messages as Engine.IO messages without copying:
+// the two types have the same layout (checked by a test), so a broadcast hands
+// the same slice to every session.
+func toEngine(msgs []parser.Message) []engineio.Message {
+	if len(msgs) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*engineio.Message)(unsafe.Pointer(&msgs[0])), len(msgs))
+}
+
+var _ = context.Background

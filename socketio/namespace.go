@@ -1,0 +1,369 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// Middleware runs when a client connects to a namespace, before the socket is
+// connected (s.Connected() is false and emits are not sent yet). It sees the
+// handshake and the auth payload (s.Handshake().Auth). A non-nil error refuses
+// the connection: the client gets CONNECT_ERROR with {message, data} (return a
+// *ConnectError to set data; any other error's text becomes the message).
+// Middleware runs on the connection's dispatcher goroutine, in the order added.
+type Middleware func(s *Socket) error
+
+// ConnectionHandler is called on the dispatcher goroutine when a socket has
+// joined a namespace (after the CONNECT reply was queued).
+type ConnectionHandler func(s *Socket)
+
+// ServerSideEmitHandler receives an event another server of the cluster sent
+// with ServerSideEmit; args[0] is the event name. ack is nil when the sender
+// expects no answer. It runs on the adapter's goroutine.
+type ServerSideEmitHandler func(args Args, ack func(arg any))
+
+// Namespace is a Socket.IO namespace: a set of sockets with its own
+// middleware, handlers, rooms and adapter.
+type Namespace struct {
+	srv     *Server
+	name    string
+	parent  *ParentNamespace
+	adapter adapter.Adapter
+	ids     atomic.Uint64 // ack ids
+
+	mu          sync.RWMutex
+	sockets     map[string]*Socket
+	middlewares []Middleware
+	onConnect   []ConnectionHandler
+	onSSE       []ServerSideEmitHandler
+}
+
+func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
+	n := &Namespace{srv: srv, name: name, parent: parent, sockets: make(map[string]*Socket)}
+	a, err := srv.opts.Adapter(adapterView{n})
+	if err != nil {
+		srv.log.Error("socketio: adapter factory failed; using the in-memory adapter", "nsp", name, "err", err)
+		a, _ = adapter.NewMemory(adapterView{n})
+	}
+	n.adapter = a
+	return n
+}
+
+// Name returns the namespace name ("/", "/admin", ...).
+func (n *Namespace) Name() string { return n.name }
+
+// Adapter returns the namespace's adapter.
+func (n *Namespace) Adapter() adapter.Adapter { return n.adapter }
+
+// Server returns the server of the namespace.
+func (n *Namespace) Server() *Server { return n.srv }
+
+// Use adds a connect middleware.
+func (n *Namespace) Use(m Middleware) {
+	n.mu.Lock()
+	n.middlewares = append(n.middlewares[:len(n.middlewares):len(n.middlewares)], m)
+	n.mu.Unlock()
+}
+
+// OnConnection adds a handler called for every socket that connects.
+func (n *Namespace) OnConnection(h ConnectionHandler) {
+	n.mu.Lock()
+	n.onConnect = append(n.onConnect[:len(n.onConnect):len(n.onConnect)], h)
+	n.mu.Unlock()
+}
+
+// OnServerSideEmit adds a handler for the events of ServerSideEmit sent by the
+// other servers of the cluster.
+func (n *Namespace) OnServerSideEmit(h ServerSideEmitHandler) {
+	n.mu.Lock()
+	n.onSSE = append(n.onSSE[:len(n.onSSE):len(n.onSSE)], h)
+	n.mu.Unlock()
+}
+
+// Socket returns the connected local socket id, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Sockets returns the connected local sockets.
+func (n *Namespace) Sockets() []*Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+// add runs the middleware for a new socket of c and connects it.
+func (n *Namespace) add(c *conn, auth parser.Value) {
+	s := newSocket(n, c, auth)
+	var mws []Middleware
+	if n.parent != nil {
+		mws = append(mws, n.parent.middlewares()...)
+	}
+	n.mu.RLock()
+	mws = append(mws, n.middlewares...)
+	n.mu.RUnlock()
+	for _, m := range mws {
+		if err := m(s); err != nil {
+			c.forget(n.name)
+			ce := &ConnectError{}
+			if !errors.As(err, &ce) {
+				ce = &ConnectError{Message: err.Error()}
+			}
+			data := map[string]any{"message": ce.Message}
+			if ce.Data != nil {
+				data["data"] = ce.Data
+			}
+			_ = c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name, Data: data}, false)
+			n.srv.maybeCleanup(n)
+			return
+		}
+	}
+	if !c.attach(s) {
+		return
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+	s.connected.Store(true)
+	if err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
+		Data: map[string]any{"sid": s.id}}, false); err != nil {
+		s.onClose(ReasonTransportError)
+		return
+	}
+	var hs []ConnectionHandler
+	if n.parent != nil {
+		hs = append(hs, n.parent.connectionHandlers()...)
+	}
+	n.mu.RLock()
+	hs = append(hs, n.onConnect...)
+	n.mu.RUnlock()
+	for _, h := range hs {
+		h(s)
+	}
+}
+
+// remove forgets a disconnected socket (its rooms are dropped by the caller).
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+	n.srv.maybeCleanup(n)
+}
+
+func (s *Server) maybeCleanup(n *Namespace) {
+	if n.parent == nil || !s.opts.CleanupEmptyChildNamespaces {
+		return
+	}
+	n.mu.RLock()
+	empty := len(n.sockets) == 0
+	n.mu.RUnlock()
+	if empty {
+		s.removeNamespace(n)
+	}
+}
+
+func (n *Namespace) op() BroadcastOperator { return BroadcastOperator{targets: []*Namespace{n}} }
+
+// To returns an operator that targets the sockets in room (and in the rooms of
+// later To calls).
+func (n *Namespace) To(rooms ...string) BroadcastOperator { return n.op().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) BroadcastOperator { return n.To(rooms...) }
+
+// Except returns an operator that skips the sockets in rooms.
+func (n *Namespace) Except(rooms ...string) BroadcastOperator { return n.op().Except(rooms...) }
+
+// Volatile returns an operator whose packets may be dropped (see BroadcastOperator.Volatile).
+func (n *Namespace) Volatile() BroadcastOperator { return n.op().Volatile() }
+
+// Local returns an operator that targets this server's sockets only.
+func (n *Namespace) Local() BroadcastOperator { return n.op().Local() }
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.op().Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket and collects their answers.
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) (*BroadcastAcks, error) {
+	return n.op().EmitWithAck(ctx, event, args...)
+}
+
+// FetchSockets returns every socket of the namespace, in the whole cluster.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]*RemoteSocket, error) {
+	return n.op().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket join rooms.
+func (n *Namespace) SocketsJoin(ctx context.Context, rooms ...string) error {
+	return n.op().SocketsJoin(ctx, rooms...)
+}
+
+// SocketsLeave makes every socket leave rooms.
+func (n *Namespace) SocketsLeave(ctx context.Context, rooms ...string) error {
+	return n.op().SocketsLeave(ctx, rooms...)
+}
+
+// DisconnectSockets disconnects every socket (closing their connections when close is true).
+func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
+	return n.op().DisconnectSockets(ctx, close)
+}
+
+// ServerSideEmit sends an event to this namespace on the other servers of the
+// cluster (see OnServerSideEmit).
+func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
+	return n.adapter.ServerSideEmit(ctx, append([]any{event}, args...))
+}
+
+// ServerSideEmitWithAck does the same and waits for one answer per other
+// server (until ctx ends).
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
+	return n.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...))
+}
+
+// adapterView is the adapter.Namespace of a Namespace.
+type adapterView struct{ n *Namespace }
+
+var _ adapter.Namespace = adapterView{}
+
+func (v adapterView) Name() string { return v.n.name }
+
+func (v adapterView) Encode(p *parser.Packet) ([]parser.Message, error) {
+	return v.n.srv.opts.Parser.Encode(p)
+}
+
+func (v adapterView) Deliver(id string, msgs []parser.Message, flags *adapter.Flags) bool {
+	s := v.n.Socket(id)
+	if s == nil {
+		return false
+	}
+	return s.conn.send(msgs, flags.Volatile) == nil
+}
+
+func (v adapterView) NextAckID() uint64 { return v.n.ids.Add(1) - 1 }
+
+func (v adapterView) DeliverWithAck(ctx context.Context, id string, msgs []parser.Message,
+	flags *adapter.Flags, ackID uint64, onAck func(args []any)) bool {
+	s := v.n.Socket(id)
+	if s == nil {
+		return false
+	}
+	s.registerRawAck(ctx, ackID, onAck)
+	if s.conn.send(msgs, flags.Volatile) != nil {
+		s.dropAck(ackID)
+		return false
+	}
+	return true
+}
+
+func (v adapterView) SocketInfo(id string) (adapter.SocketInfo, bool) {
+	s := v.n.Socket(id)
+	if s == nil {
+		return adapter.SocketInfo{}, false
+	}
+	return adapter.SocketInfo{ID: id, Handshake: s.handshake, Data: s.Data(), Local: true}, true
+}
+
+func (v adapterView) Disconnect(id string, close bool) {
+	if s := v.n.Socket(id); s != nil {
+		s.Disconnect(close)
+	}
+}
+
+func (v adapterView) ServerSideEmit(args []any, ack func(arg any)) {
+	v.n.mu.RLock()
+	hs := v.n.onSSE
+	v.n.mu.RUnlock()
+	for _, h := range hs {
+		h(Args(args), ack)
+	}
+}
+
+// ParentNamespace is a dynamic namespace (Server.OfRegexp, Server.OfFunc):
+// its children are created when a client connects to a name it accepts, and
+// share its middleware and connection handlers.
+type ParentNamespace struct {
+	srv   *Server
+	match NamespaceMatcher
+
+	mu        sync.RWMutex
+	mws       []Middleware
+	onConnect []ConnectionHandler
+	children  map[*Namespace]struct{}
+}
+
+func newParentNamespace(srv *Server, match NamespaceMatcher) *ParentNamespace {
+	return &ParentNamespace{srv: srv, match: match, children: make(map[*Namespace]struct{})}
+}
+
+// Use adds a connect middleware run for every child (before the child's own).
+func (p *ParentNamespace) Use(m Middleware) {
+	p.mu.Lock()
+	p.mws = append(p.mws[:len(p.mws):len(p.mws)], m)
+	p.mu.Unlock()
+}
+
+// OnConnection adds a handler called for every socket of every child.
+func (p *ParentNamespace) OnConnection(h ConnectionHandler) {
+	p.mu.Lock()
+	p.onConnect = append(p.onConnect[:len(p.onConnect):len(p.onConnect)], h)
+	p.mu.Unlock()
+}
+
+// Children returns the child namespaces that exist now.
+func (p *ParentNamespace) Children() []*Namespace {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	out := make([]*Namespace, 0, len(p.children))
+	for n := range p.children {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Emit sends an event to every socket of every child.
+func (p *ParentNamespace) Emit(event string, args ...any) error {
+	return BroadcastOperator{targets: p.Children()}.Emit(event, args...)
+}
+
+// To returns an operator over every child that targets rooms.
+func (p *ParentNamespace) To(rooms ...string) BroadcastOperator {
+	return BroadcastOperator{targets: p.Children()}.To(rooms...)
+}
+
+func (p *ParentNamespace) middlewares() []Middleware {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.mws
+}
+
+func (p *ParentNamespace) connectionHandlers() []ConnectionHandler {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	return p.onConnect
+}
+
+func (p *ParentNamespace) addChild(n *Namespace) {
+	p.mu.Lock()
+	p.children[n] = struct{}{}
+	p.mu.Unlock()
+}
+
+func (p *ParentNamespace) removeChild(n *Namespace) {
+	p.mu.Lock()
+	delete(p.children, n)
+	p.mu.Unlock()
+}

@@ -1,0 +1,247 @@
+package socketio
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// ServerOptions configures a Server. The zero value of every field means the
+// default written next to it (the defaults of npm socket.io 4.8). NewServer
+// copies the options; a nil *ServerOptions means all defaults.
+type ServerOptions struct {
+	// Path is the URL path the server answers (default "/socket.io/"). It
+	// overrides Engine.Path.
+	Path string
+	// ConnectTimeout closes an Engine.IO connection that has joined no
+	// namespace this long after it opened (default 45s).
+	ConnectTimeout time.Duration
+	// Engine holds the Engine.IO options (ping interval and timeout, transports,
+	// buffer sizes, CORS, send queue limits, ...); nil means their defaults.
+	Engine *engineio.ServerOptions
+	// Parser encodes and decodes packets (default parser.JSON; parser.Msgpack()
+	// speaks with npm socket.io-msgpack-parser).
+	Parser parser.Parser
+	// Adapter creates the adapter of each namespace (default adapter.NewMemory).
+	Adapter adapter.Factory
+	// CleanupEmptyChildNamespaces removes a child of a dynamic namespace when
+	// its last socket leaves.
+	CleanupEmptyChildNamespaces bool
+	// Logger receives the errors nobody else sees: panics in user handlers,
+	// adapter failures (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// ErrServerClosed is returned by operations on a server that was shut down.
+var ErrServerClosed = errors.New("socketio: server closed")
+
+// Server is a Socket.IO v5 server. It is an http.Handler: mount it at Path.
+//
+// Each Engine.IO connection has a reader goroutine (the Engine.IO session
+// handler) that decodes packets and resolves acknowledgements, and one
+// dispatcher goroutine that runs the user's handlers of every socket of that
+// connection in order, outside any lock. A slow handler therefore delays only
+// its own connection.
+type Server struct {
+	opts   ServerOptions
+	engine *engineio.Server
+	log    *slog.Logger
+
+	mu      sync.Mutex
+	nsps    map[string]*Namespace
+	parents []*ParentNamespace
+	conns   map[*conn]struct{}
+	closed  bool
+
+	wg sync.WaitGroup // dispatcher goroutines
+}
+
+// NewServer returns a server with the main namespace "/" created.
+func NewServer(opts *ServerOptions) *Server {
+	s := &Server{nsps: make(map[string]*Namespace), conns: make(map[*conn]struct{})}
+	if opts != nil {
+		s.opts = *opts
+	}
+	if s.opts.Path == "" {
+		s.opts.Path = "/socket.io/"
+	}
+	if !strings.HasSuffix(s.opts.Path, "/") {
+		s.opts.Path += "/"
+	}
+	if s.opts.ConnectTimeout <= 0 {
+		s.opts.ConnectTimeout = 45 * time.Second
+	}
+	if s.opts.Parser == nil {
+		s.opts.Parser = parser.JSON
+	}
+	if s.opts.Adapter == nil {
+		s.opts.Adapter = adapter.NewMemory
+	}
+	s.log = s.opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	var eopts engineio.ServerOptions
+	if s.opts.Engine != nil {
+		eopts = *s.opts.Engine
+	}
+	eopts.Path = s.opts.Path
+	s.engine = engineio.NewServer(s.handleSession, &eopts)
+	s.Of("/")
+	return s
+}
+
+// ServeHTTP serves the Engine.IO transports.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.engine }
+
+// Of returns the namespace name, creating it when it does not exist. A name
+// without a leading slash gets one.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.nsps[name]; n != nil {
+		return n
+	}
+	n := s.newNamespaceLocked(name, nil)
+	return n
+}
+
+func (s *Server) newNamespaceLocked(name string, parent *ParentNamespace) *Namespace {
+	n := newNamespace(s, name, parent)
+	s.nsps[name] = n
+	return n
+}
+
+// OfRegexp returns a dynamic namespace: a client connecting to a name that re
+// matches gets a child namespace of that name, created on demand, which shares
+// the parent's middleware and connection handlers.
+func (s *Server) OfRegexp(re *regexp.Regexp) *ParentNamespace {
+	return s.OfFunc(func(name string, _ parser.Value) bool { return re.MatchString(name) })
+}
+
+// NamespaceMatcher decides whether a dynamic namespace accepts the name a
+// client connects to (auth is its CONNECT payload, nil when none). It runs on
+// the connection's dispatcher goroutine.
+type NamespaceMatcher func(name string, auth parser.Value) bool
+
+// OfFunc returns a dynamic namespace whose children are the names match accepts.
+func (s *Server) OfFunc(match NamespaceMatcher) *ParentNamespace {
+	p := newParentNamespace(s, match)
+	s.mu.Lock()
+	s.parents = append(s.parents, p)
+	s.mu.Unlock()
+	return p
+}
+
+// Use adds a connect middleware to the main namespace.
+func (s *Server) Use(m Middleware) { s.Of("/").Use(m) }
+
+// OnConnection adds a connection handler to the main namespace.
+func (s *Server) OnConnection(h ConnectionHandler) { s.Of("/").OnConnection(h) }
+
+// lookupNamespace returns the namespace name, creating a dynamic child when a
+// parent accepts it, or nil.
+func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
+	s.mu.Lock()
+	n := s.nsps[name]
+	parents := s.parents
+	s.mu.Unlock()
+	if n != nil {
+		return n
+	}
+	for _, p := range parents {
+		if p.match(name, auth) {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if n := s.nsps[name]; n != nil {
+				return n
+			}
+			n := s.newNamespaceLocked(name, p)
+			p.addChild(n)
+			return n
+		}
+	}
+	return nil
+}
+
+func (s *Server) removeNamespace(n *Namespace) {
+	s.mu.Lock()
+	if s.nsps[n.name] == n {
+		delete(s.nsps, n.name)
+	}
+	s.mu.Unlock()
+	if n.parent != nil {
+		n.parent.removeChild(n)
+	}
+	_ = n.adapter.Close(context.Background())
+}
+
+func (s *Server) handleSession(sess *engineio.Session) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = sess.Close()
+		return
+	}
+	c := newConn(s, sess)
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		c.dispatchLoop()
+	}()
+	c.readLoop()
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+// Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
+// Engine.IO server, and returns when every goroutine of the server has ended,
+// or ctx's error when ctx ends first. It is idempotent.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.closeAll(ReasonServerShuttingDown)
+	}
+	err := s.engine.Shutdown(ctx)
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.mu.Lock()
+	nsps := make([]*Namespace, 0, len(s.nsps))
+	for _, n := range s.nsps {
+		nsps = append(nsps, n)
+	}
+	s.mu.Unlock()
+	for _, n := range nsps {
+		_ = n.adapter.Close(ctx)
+	}
+	return err
+}

@@ -1,0 +1,482 @@
+package socketio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// Handshake is what the client sent when it connected: headers, query, auth
+// payload, address, time, URL, and whether the connection was secure or
+// cross-origin. Issued() gives the time in milliseconds.
+type Handshake = adapter.Handshake
+
+// EventHandler handles one event. args are the received arguments (decode them
+// with args.Decode); ack is nil unless the client asked for an
+// acknowledgement. It runs on the connection's dispatcher goroutine.
+type EventHandler func(s *Socket, args Args, ack AckFunc)
+
+// AnyHandler sees every incoming event before its handler (OnAny).
+type AnyHandler func(s *Socket, event string, args Args)
+
+// AnyOutgoingHandler sees every event the socket emits (OnAnyOutgoing); args
+// are the Go values passed to Emit. Broadcasts are not reported.
+type AnyOutgoingHandler func(s *Socket, event string, args []any)
+
+// PacketMiddleware runs for every incoming event before the handlers (Socket.Use).
+// A non-nil error drops the event and is passed to the socket's OnError handlers.
+type PacketMiddleware func(s *Socket, event string, args Args) error
+
+// DisconnectHandler is called once when the socket leaves its namespace.
+// OnDisconnecting handlers run while the socket is still in its rooms,
+// OnDisconnect handlers after it left them. Both run on the dispatcher goroutine.
+type DisconnectHandler func(s *Socket, reason DisconnectReason)
+
+// ErrorHandler receives the errors of the socket's packet middleware.
+type ErrorHandler func(s *Socket, err error)
+
+// Errors of emits with acknowledgement.
+var (
+	// ErrAckTimeout: the peer did not answer in time.
+	ErrAckTimeout = errors.New("socketio: operation has timed out")
+	// ErrDisconnected: the socket is not connected.
+	ErrDisconnected = errors.New("socketio: socket is disconnected")
+)
+
+// Socket is a client's connection to one namespace. Its methods are safe for
+// concurrent use.
+type Socket struct {
+	id        string
+	nsp       *Namespace
+	conn      *conn
+	handshake *Handshake
+
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+
+	connected atomic.Bool
+	closed    atomic.Bool
+
+	mu              sync.Mutex
+	handlers        map[string]EventHandler
+	anyIn           []AnyHandler
+	anyOut          []AnyOutgoingHandler
+	mws             []PacketMiddleware
+	onErr           []ErrorHandler
+	onDisconnecting []DisconnectHandler
+	onDisconnect    []DisconnectHandler
+	acks            map[uint64]*pendingAck
+	data            any
+}
+
+type pendingAck struct {
+	ch    chan Args         // EmitWithAck waiter (buffered 1), or nil
+	fn    func(Args, error) // callback, run on the dispatcher, or nil
+	raw   func([]any)       // broadcast collector, run on the reader, or nil
+	timer *time.Timer
+	stop  func() bool // unregisters an AfterFunc
+}
+
+func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
+	s := &Socket{id: newID(), nsp: n, conn: c, handlers: make(map[string]EventHandler),
+		acks: make(map[uint64]*pendingAck)}
+	s.ctx, s.cancel = context.WithCancelCause(context.Background())
+	h := c.sess.Handshake()
+	s.handshake = &Handshake{
+		Headers: h.Header,
+		Time:    h.Time,
+		Address: h.RemoteAddr,
+		XDomain: h.Header.Get("Origin") != "",
+		Secure:  h.Secure,
+		URL:     requestURI(h.URL),
+		Query:   h.Query,
+	}
+	if auth != nil {
+		s.handshake.Auth = auth
+	}
+	return s
+}
+
+func requestURI(u *url.URL) string {
+	if u == nil {
+		return ""
+	}
+	return u.RequestURI()
+}
+
+// newID returns 20 characters of base64url: 15 random bytes, like the reference.
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// ID returns the socket id (20 characters, unique and unpredictable). The
+// socket is in the room of that name.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace returns the socket's namespace.
+func (s *Socket) Namespace() *Namespace { return s.nsp }
+
+// Handshake returns the details of the client's connection.
+func (s *Socket) Handshake() *Handshake { return s.handshake }
+
+// EngineID returns the id of the underlying Engine.IO session.
+func (s *Socket) EngineID() string { return s.conn.sess.ID() }
+
+// Transport returns the current Engine.IO transport ("polling" or "websocket").
+func (s *Socket) Transport() string { return s.conn.sess.Transport() }
+
+// Context is cancelled when the socket disconnects; context.Cause gives the
+// DisconnectReason.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// Connected reports whether the socket is connected.
+func (s *Socket) Connected() bool { return s.connected.Load() && !s.closed.Load() }
+
+// Data returns the user data set with SetData.
+func (s *Socket) Data() any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data
+}
+
+// SetData sets the user data (carried by FetchSockets across a cluster, so
+// prefer values that survive JSON/msgpack).
+func (s *Socket) SetData(v any) {
+	s.mu.Lock()
+	s.data = v
+	s.mu.Unlock()
+}
+
+// On sets the handler of event (replacing any earlier one).
+func (s *Socket) On(event string, h EventHandler) {
+	s.mu.Lock()
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// Off removes the handler of event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny adds a handler that sees every incoming event.
+func (s *Socket) OnAny(h AnyHandler) {
+	s.mu.Lock()
+	s.anyIn = append(s.anyIn[:len(s.anyIn):len(s.anyIn)], h)
+	s.mu.Unlock()
+}
+
+// OnAnyOutgoing adds a handler that sees every event the socket emits.
+func (s *Socket) OnAnyOutgoing(h AnyOutgoingHandler) {
+	s.mu.Lock()
+	s.anyOut = append(s.anyOut[:len(s.anyOut):len(s.anyOut)], h)
+	s.mu.Unlock()
+}
+
+// Use adds a packet middleware.
+func (s *Socket) Use(m PacketMiddleware) {
+	s.mu.Lock()
+	s.mws = append(s.mws[:len(s.mws):len(s.mws)], m)
+	s.mu.Unlock()
+}
+
+// OnError adds a handler for the errors of packet middleware.
+func (s *Socket) OnError(h ErrorHandler) {
+	s.mu.Lock()
+	s.onErr = append(s.onErr[:len(s.onErr):len(s.onErr)], h)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting adds a handler run at disconnect while the socket is still
+// in its rooms.
+func (s *Socket) OnDisconnecting(h DisconnectHandler) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting[:len(s.onDisconnecting):len(s.onDisconnecting)], h)
+	s.mu.Unlock()
+}
+
+// OnDisconnect adds a handler run once the socket has left its namespace.
+func (s *Socket) OnDisconnect(h DisconnectHandler) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect[:len(s.onDisconnect):len(s.onDisconnect)], h)
+	s.mu.Unlock()
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) error {
+	return s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) error {
+	return s.nsp.adapter.Del(context.Background(), s.id, room)
+}
+
+// Rooms returns the rooms the socket is in (its own id included).
+func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
+
+// Emit sends an event to the client. []byte values at any depth travel as
+// binary attachments. The packet is queued; Emit does not wait for the network.
+func (s *Socket) Emit(event string, args ...any) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args}
+	s.notifyOutgoing(event, args)
+	return s.conn.sendPacket(p, false)
+}
+
+// EmitVolatile is Emit for a packet that is dropped instead of queued when
+// the socket's send queue is full.
+func (s *Socket) EmitVolatile(event string, args ...any) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args}
+	s.notifyOutgoing(event, args)
+	return s.conn.sendPacket(p, true)
+}
+
+func (s *Socket) notifyOutgoing(event string, args []any) {
+	s.mu.Lock()
+	hs := s.anyOut
+	s.mu.Unlock()
+	for _, h := range hs {
+		h(s, event, args)
+	}
+}
+
+// EmitWithAck sends an event and waits for the client's acknowledgement until
+// ctx ends (ErrAckTimeout when ctx's deadline passed) or the socket
+// disconnects (ErrDisconnected). It may be called from a handler: answers are
+// read by the connection's reader, not its dispatcher.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	if !s.Connected() {
+		return nil, ErrDisconnected
+	}
+	id := s.nsp.ids.Add(1) - 1
+	pa := &pendingAck{ch: make(chan Args, 1)}
+	s.mu.Lock()
+	s.acks[id] = pa
+	s.mu.Unlock()
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args, ID: id, HasID: true}
+	s.notifyOutgoing(event, args)
+	if err := s.conn.sendPacket(p, false); err != nil {
+		s.dropAck(id)
+		return nil, err
+	}
+	select {
+	case a := <-pa.ch:
+		return a, nil
+	case <-ctx.Done():
+		s.dropAck(id)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			return nil, ErrAckTimeout
+		}
+		return nil, ctx.Err()
+	case <-s.ctx.Done():
+		s.dropAck(id)
+		select {
+		case a := <-pa.ch:
+			return a, nil
+		default:
+		}
+		return nil, ErrDisconnected
+	}
+}
+
+// EmitWithCallback sends an event and calls cb with the client's answer, or
+// with ErrAckTimeout after timeout (0: no timeout), or ErrDisconnected. cb runs
+// on the connection's dispatcher goroutine.
+func (s *Socket) EmitWithCallback(event string, timeout time.Duration, cb func(args Args, err error), args ...any) error {
+	if !s.Connected() {
+		return ErrDisconnected
+	}
+	id := s.nsp.ids.Add(1) - 1
+	pa := &pendingAck{fn: cb}
+	s.mu.Lock()
+	s.acks[id] = pa
+	if timeout > 0 {
+		pa.timer = time.AfterFunc(timeout, func() {
+			if s.takeAck(id) != nil {
+				s.conn.enqueue(func() { cb(nil, ErrAckTimeout) })
+			}
+		})
+	}
+	s.mu.Unlock()
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args, ID: id, HasID: true}
+	s.notifyOutgoing(event, args)
+	if err := s.conn.sendPacket(p, false); err != nil {
+		s.dropAck(id)
+		return err
+	}
+	return nil
+}
+
+// registerRawAck registers a broadcast collector for ack id until ctx ends.
+func (s *Socket) registerRawAck(ctx context.Context, id uint64, fn func([]any)) {
+	pa := &pendingAck{raw: fn}
+	s.mu.Lock()
+	s.acks[id] = pa
+	s.mu.Unlock()
+	pa.stop = context.AfterFunc(ctx, func() { s.dropAck(id) })
+}
+
+func (s *Socket) takeAck(id uint64) *pendingAck {
+	s.mu.Lock()
+	pa := s.acks[id]
+	delete(s.acks, id)
+	s.mu.Unlock()
+	if pa != nil {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		if pa.stop != nil {
+			pa.stop()
+		}
+	}
+	return pa
+}
+
+func (s *Socket) dropAck(id uint64) { s.takeAck(id) }
+
+// onAck runs on the reader goroutine. An answer for an unknown id (after its
+// timeout or for nothing asked) is ignored.
+func (s *Socket) onAck(p *parser.Packet) {
+	pa := s.takeAck(p.ID)
+	if pa == nil || !p.HasID {
+		return
+	}
+	args := Args(p.Args)
+	switch {
+	case pa.ch != nil:
+		pa.ch <- args
+	case pa.raw != nil:
+		pa.raw(p.Args)
+	case pa.fn != nil:
+		s.conn.enqueue(func() { pa.fn(args, nil) })
+	}
+}
+
+// onEvent runs on the dispatcher goroutine.
+func (s *Socket) onEvent(p *parser.Packet) {
+	if !s.Connected() {
+		return
+	}
+	args := Args(p.Args)
+	var ack AckFunc
+	if p.HasID {
+		ack = s.ackFunc(p.ID)
+	}
+	s.mu.Lock()
+	anyIn, mws, h := s.anyIn, s.mws, s.handlers[p.Event]
+	s.mu.Unlock()
+	for _, a := range anyIn {
+		a(s, p.Event, args)
+	}
+	for _, m := range mws {
+		if err := m(s, p.Event, args); err != nil {
+			s.mu.Lock()
+			hs := s.onErr
+			s.mu.Unlock()
+			for _, eh := range hs {
+				eh(s, err)
+			}
+			return
+		}
+	}
+	if h != nil && s.Connected() {
+		h(s, args, ack)
+	}
+}
+
+// ErrAckSent is returned by an AckFunc called a second time.
+var ErrAckSent = errors.New("socketio: acknowledgement already sent")
+
+func (s *Socket) ackFunc(id uint64) AckFunc {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		if !sent.CompareAndSwap(false, true) {
+			return ErrAckSent
+		}
+		if s.closed.Load() {
+			return ErrDisconnected
+		}
+		return s.conn.sendPacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: id, HasID: true, Args: args}, false)
+	}
+}
+
+// Disconnect makes the socket leave its namespace (reason "server namespace
+// disconnect"; the client sees "io server disconnect"). With close, the whole
+// Engine.IO connection is closed, and every other socket on it leaves too.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.conn.close(ReasonServerNamespaceDisconnect)
+		return
+	}
+	if !s.closed.Load() {
+		_ = s.conn.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
+	}
+	s.onClose(ReasonServerNamespaceDisconnect)
+}
+
+// onClose disconnects the socket once: it cancels the Context, fails pending
+// acks, and queues the disconnect handlers; rooms are left after the
+// OnDisconnecting handlers ran.
+func (s *Socket) onClose(reason DisconnectReason) {
+	if !s.closed.CompareAndSwap(false, true) {
+		return
+	}
+	s.cancel(reason)
+	s.conn.detach(s)
+	s.nsp.remove(s)
+	s.mu.Lock()
+	acks := s.acks
+	s.acks = make(map[uint64]*pendingAck)
+	s.mu.Unlock()
+	for _, pa := range acks {
+		if pa.timer != nil {
+			pa.timer.Stop()
+		}
+		if pa.stop != nil {
+			pa.stop()
+		}
+		if pa.fn != nil {
+			fn := pa.fn
+			s.conn.enqueue(func() { fn(nil, ErrDisconnected) })
+		}
+	}
+	if !s.connected.Load() {
+		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+		return
+	}
+	finish := func() {
+		s.mu.Lock()
+		ding, dis := s.onDisconnecting, s.onDisconnect
+		s.mu.Unlock()
+		func() {
+			defer func() { _ = s.nsp.adapter.DelAll(context.Background(), s.id) }()
+			for _, h := range ding {
+				h(s, reason)
+			}
+		}()
+		for _, h := range dis {
+			h(s, reason)
+		}
+	}
+	if !s.conn.enqueue(finish) {
+		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+	}
+}
