@@ -2,12 +2,12 @@ package conformance
 
 import (
 	"context"
-	"sync"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 

@@ -301,4 +301,3 @@ func TestEIOProtocol(t *testing.T) {
 		}
 	})
 }
-
