@@ -201,7 +201,8 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 	if !m.Binary {
 		return nil, newError(ErrSyntax, "msgpack packets are binary messages")
 	}
-	r := msgpack.NewReader(m.Data, nil)
+	var r msgpack.Reader
+	r.Reset(m.Data)
 	n, err := r.ReadMapHeader()
 	if err != nil {
 		if r.PeekKind() != msgpack.KindMap && r.PeekKind() != msgpack.KindInvalid {
@@ -214,7 +215,7 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 	}
 	var typ, data, id, nsp []byte
 	for range n {
-		k, err := r.ReadKey()
+		k, err := r.ReadKeyBytes()
 		if err != nil {
 			return nil, mpSyntaxError(err)
 		}
@@ -222,7 +223,7 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 		if err != nil {
 			return nil, mpSyntaxError(err)
 		}
-		switch k {
+		switch string(k) {
 		case "type":
 			typ = v
 		case "data":
@@ -239,19 +240,16 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 
 	p := &Packet{}
 	// type: an integer from 0 to 4 (a msgpack int, or a float holding one).
-	t, ok := msgpackInteger(typ)
+	t, ok := msgpack.Int(typ)
 	if !ok || t < 0 || t > int64(ConnectError) {
 		return nil, newError(ErrUnknownType, "")
 	}
 	p.Type = PacketType(t)
 	// nsp: a string.
-	if msgpack.PeekKind(nsp) != msgpack.KindString {
-		return nil, newError(ErrInvalidNamespace, "")
-	}
 	if len(nsp) == 2 && nsp[0] == 0xa1 && nsp[1] == '/' {
 		p.Namespace = "/"
-	} else if err := msgpack.Unmarshal(nsp, &p.Namespace); err != nil {
-		return nil, mpSyntaxError(err)
+	} else if p.Namespace, ok = msgpack.String(nsp); !ok {
+		return nil, newError(ErrInvalidNamespace, "")
 	}
 	// data: by type.
 	dk := msgpack.PeekKind(data)
@@ -281,7 +279,7 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 	}
 	// id: absent or a non-negative integer.
 	if !mpIsUndefined(msgpack.PeekKind(id)) {
-		v, ok := msgpackUint(id)
+		v, ok := msgpack.Uint(id)
 		if !ok {
 			return nil, newError(ErrInvalidID, "")
 		}
@@ -296,7 +294,8 @@ func mpIsUndefined(k msgpack.Kind) bool {
 }
 
 func decodeMsgpackArgs(p *Packet, data []byte) error {
-	r := msgpack.NewReader(data, nil)
+	var r msgpack.Reader
+	r.Reset(data)
 	n, err := r.ReadArrayHeader()
 	if err != nil {
 		return mpSyntaxError(err)
@@ -334,31 +333,6 @@ func decodeMsgpackArgs(p *Packet, data []byte) error {
 		p.Args[i] = &vals[i]
 	}
 	return nil
-}
-
-// msgpackInteger decodes raw as an integer the way Number.isInteger sees it.
-func msgpackInteger(raw []byte) (int64, bool) {
-	k := msgpack.PeekKind(raw)
-	if k != msgpack.KindInt && k != msgpack.KindFloat {
-		return 0, false
-	}
-	var i int64
-	if msgpack.Unmarshal(raw, &i) != nil {
-		return 0, false
-	}
-	return i, true
-}
-
-func msgpackUint(raw []byte) (uint64, bool) {
-	k := msgpack.PeekKind(raw)
-	if k != msgpack.KindInt && k != msgpack.KindFloat {
-		return 0, false
-	}
-	var u uint64
-	if msgpack.Unmarshal(raw, &u) != nil {
-		return 0, false
-	}
-	return u, true
 }
 
 func mpSyntaxError(err error) error {

@@ -94,12 +94,44 @@ func PeekKind(data []byte) Kind {
 	return KindInvalid
 }
 
-func newScanner(data []byte, opts *DecodeOptions) *scanner {
+func newScanner(data []byte, opts *DecodeOptions) scanner {
 	max := DefaultMaxDepth
 	if opts != nil && opts.MaxDepth > 0 {
 		max = opts.MaxDepth
 	}
-	return &scanner{b: data, max: max}
+	return scanner{b: data, max: max}
+}
+
+// Int decodes raw, exactly one number, as an integer the way JavaScript's
+// Number.isInteger sees it: any integer format, or a float holding an integer.
+// It reports false for anything else and for values outside int64.
+func Int(raw []byte) (int64, bool) {
+	s := scanner{b: raw}
+	t, err := s.next()
+	if err != nil || s.off != len(raw) {
+		return 0, false
+	}
+	return t.int64()
+}
+
+// Uint is Int for non-negative integers up to 2^64-1.
+func Uint(raw []byte) (uint64, bool) {
+	s := scanner{b: raw}
+	t, err := s.next()
+	if err != nil || s.off != len(raw) {
+		return 0, false
+	}
+	return t.uint64()
+}
+
+// String decodes raw, exactly one str value; it reports false for anything else.
+func String(raw []byte) (string, bool) {
+	s := scanner{b: raw}
+	t, err := s.next()
+	if err != nil || s.off != len(raw) || t.kind != KindString {
+		return "", false
+	}
+	return string(t.data), true
 }
 
 // decodeInto dispatches on the target: the common generic targets without
@@ -222,7 +254,7 @@ func (s *scanner) anyFrom(t *token) (any, error) {
 	case KindBinary:
 		return append([]byte{}, t.data...), nil
 	case KindTime:
-		return t.t, nil
+		return t.time(), nil
 	case KindExt:
 		return Ext{Type: t.ext, Data: append([]byte{}, t.data...)}, nil
 	case KindArray:
@@ -386,7 +418,7 @@ func (s *scanner) decodeToken(rv reflect.Value, t *token, off int) error {
 			if t.kind != KindTime {
 				return s.typeError(t, rv, off)
 			}
-			rv.Set(reflect.ValueOf(t.t))
+			rv.Set(reflect.ValueOf(t.time()))
 			return nil
 		}
 		if t.kind != KindMap {

@@ -10,7 +10,7 @@ type Reader struct {
 
 // NewReader returns a Reader over data (nil options mean the defaults).
 func NewReader(data []byte, opts *DecodeOptions) *Reader {
-	return &Reader{s: *newScanner(data, opts)}
+	return &Reader{s: newScanner(data, opts)}
 }
 
 // Reset makes r read data from the start with the same limits.
@@ -60,6 +60,21 @@ func (r *Reader) header(k Kind) (int, error) {
 // JavaScript prints them. Other kinds are a *SyntaxError.
 func (r *Reader) ReadKey() (string, error) {
 	return r.s.key()
+}
+
+// ReadKeyBytes is ReadKey returning bytes: for str and bin keys (the usual
+// case) they alias the input and nothing is allocated.
+func (r *Reader) ReadKeyBytes() ([]byte, error) {
+	off := r.s.off
+	t, err := r.s.next()
+	if err != nil {
+		return nil, err
+	}
+	if t.kind == KindString || t.kind == KindBinary {
+		return t.data, nil
+	}
+	k, err := r.s.keyString(&t, off)
+	return []byte(k), err
 }
 
 // ReadRaw validates the next complete value and returns its bytes, which alias

@@ -45,15 +45,20 @@ func (k Kind) String() string {
 // payload (aliasing the input), arrays and maps carry their element count.
 type token struct {
 	kind Kind
-	neg  bool   // KindInt: the value is negative and lives in i
-	u    uint64 // KindInt, non-negative
-	i    int64  // KindInt, negative
-	f    float64
+	neg  bool // KindInt: the value is negative and lives in i
 	b    bool
+	ext  int8
+	u    uint64 // KindInt, non-negative; KindTime: nanoseconds
+	i    int64  // KindInt, negative; KindTime: seconds since the epoch
+	f    float64
 	n    int    // KindArray, KindMap: element / pair count
 	data []byte // KindString, KindBinary, KindExt
-	ext  int8
-	t    time.Time
+}
+
+// time returns a KindTime token's time in UTC (time.Unix normalises
+// nanoseconds over 1e9, as JavaScript does).
+func (t *token) time() time.Time {
+	return time.Unix(t.i, int64(t.u)).UTC()
 }
 
 // float returns a numeric token as JavaScript sees it.
@@ -255,21 +260,22 @@ func (s *scanner) ext(typ int8, n, start int) (token, error) {
 		return token{kind: KindUndefined}, nil
 	case typ == 0 && fixed && n == 8: // legacy Date: signed milliseconds
 		ms := int64(binary.BigEndian.Uint64(p))
-		return token{kind: KindTime, t: time.UnixMilli(ms).UTC()}, nil
+		tm := time.UnixMilli(ms)
+		return token{kind: KindTime, i: tm.Unix(), u: uint64(tm.Nanosecond())}, nil
 	case typ == 0 && !fixed: // legacy ArrayBuffer
 		return token{kind: KindBinary, data: p, n: n}, nil
 	case typ == -1 && fixed && n == 4:
-		return token{kind: KindTime, t: time.Unix(int64(binary.BigEndian.Uint32(p)), 0).UTC()}, nil
+		return token{kind: KindTime, i: int64(binary.BigEndian.Uint32(p))}, nil
 	case typ == -1 && fixed && n == 8:
 		v := binary.BigEndian.Uint64(p)
 		ns := int64(v >> 34) // time.Unix normalises values over 1e9, as JavaScript does
-		return token{kind: KindTime, t: time.Unix(int64(v&(1<<34-1)), ns).UTC()}, nil
+		return token{kind: KindTime, i: int64(v & (1<<34 - 1)), u: uint64(ns)}, nil
 	case typ == -1 && !fixed && s.b[start] == 0xc7:
 		if n != 12 {
 			return token{}, s.errorf(start, "timestamp 96 with length "+strconv.Itoa(n))
 		}
 		ns := int64(binary.BigEndian.Uint32(p))
-		return token{kind: KindTime, t: time.Unix(int64(binary.BigEndian.Uint64(p[4:])), ns).UTC()}, nil
+		return token{kind: KindTime, i: int64(binary.BigEndian.Uint64(p[4:])), u: uint64(ns)}, nil
 	}
 	return token{kind: KindExt, ext: typ, data: p, n: n}, nil
 }
@@ -277,7 +283,7 @@ func (s *scanner) ext(typ int8, n, start int) (token, error) {
 // enter and leave track the nesting depth.
 func (s *scanner) enter() error {
 	s.depth++
-	if s.depth > s.max {
+	if s.depth > s.max && (s.max != 0 || s.depth > DefaultMaxDepth) {
 		return ErrMaxDepth
 	}
 	return nil
