@@ -55,7 +55,7 @@ type fakeSession struct {
 	out           chan Packet
 	release       chan struct{} // closed once probed: polls are answered with noop (upgrade)
 	probed        bool
-	gets, posts   int           // in flight, under fakeEIO.mu
+	gets, posts   int // in flight, under fakeEIO.mu
 	upgraded      bool
 	garbageServed bool
 }
@@ -275,13 +275,16 @@ func (f *fakeEIO) upgrade(ws *websocket.Conn, s *fakeSession) bool {
 func (f *fakeEIO) serveWebSocket(ws *websocket.Conn, s *fakeSession) {
 	ctx, cancel := context.WithCancel(f.ctx)
 	defer cancel()
+	stop := context.AfterFunc(ctx, func() { ws.CloseNow() })
+	defer stop()
+	bg := context.Background() // ws operations end with ctx through AfterFunc
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { // reader
 		defer wg.Done()
 		defer cancel()
 		for {
-			typ, data, err := ws.Read(ctx)
+			typ, data, err := ws.Read(bg)
 			if err != nil {
 				return
 			}
@@ -302,28 +305,32 @@ func (f *fakeEIO) serveWebSocket(ws *websocket.Conn, s *fakeSession) {
 		}
 	}()
 	defer wg.Wait()
+	var ping <-chan time.Time
+	if !f.silent {
+		tk := time.NewTicker(f.pingInterval)
+		defer tk.Stop()
+		ping = tk.C
+	}
+	var buf []byte
 	for {
-		ping, stop := f.pingC()
 		var err error
 		select {
 		case p := <-s.out:
 			if p.Binary {
-				err = ws.Write(ctx, websocket.MessageBinary, p.Data)
+				err = ws.Write(bg, websocket.MessageBinary, p.Data)
 			} else {
-				err = ws.Write(ctx, websocket.MessageText, AppendPacket(nil, p))
+				buf = AppendPacket(buf[:0], p)
+				err = ws.Write(bg, websocket.MessageText, buf)
 			}
 			if p.Type == PacketClose {
 				ws.Close(websocket.StatusNormalClosure, "")
-				stop()
 				return
 			}
 		case <-ping:
-			err = ws.Write(ctx, websocket.MessageText, []byte("2"))
+			err = ws.Write(bg, websocket.MessageText, []byte("2"))
 		case <-ctx.Done():
-			stop()
 			return
 		}
-		stop()
 		if err != nil {
 			return
 		}

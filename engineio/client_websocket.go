@@ -70,11 +70,13 @@ func (c *Conn) probe() {
 	}
 }
 
-// readWebSocket reads the websocket until it fails, routing each packet.
+// readWebSocket reads the websocket until it fails, routing each packet. Reads and
+// writes on the transport's websocket use a context that is never done (which saves
+// coder/websocket a timer per call): teardown ends them by closing the websocket.
 func (c *Conn) readWebSocket(ws *websocket.Conn) {
 	defer c.wg.Done()
 	for {
-		typ, data, err := ws.Read(c.ioCtx)
+		typ, data, err := ws.Read(context.Background())
 		if err != nil {
 			reason := ReasonTransportError
 			if websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) ||
@@ -107,10 +109,10 @@ func (c *Conn) writeWebSocket(ws *websocket.Conn, pkts []Packet, buf []byte) ([]
 	for _, p := range pkts {
 		var err error
 		if p.Binary {
-			err = ws.Write(c.ioCtx, websocket.MessageBinary, p.Data)
+			err = ws.Write(context.Background(), websocket.MessageBinary, p.Data)
 		} else {
 			buf = AppendPacket(buf[:0], p)
-			err = ws.Write(c.ioCtx, websocket.MessageText, buf)
+			err = ws.Write(context.Background(), websocket.MessageText, buf)
 		}
 		if err != nil {
 			return buf, err
