@@ -17,10 +17,25 @@ import (
 // dispatcher; when it is full the reader waits (backpressure to Engine.IO).
 const dispatchQueueLen = 256
 
+// session is what a conn uses of an Engine.IO session; *engineio.Session
+// implements it (tests use an in-process one).
+type session interface {
+	ID() string
+	Transport() string
+	Handshake() *engineio.Handshake
+	Read(ctx context.Context) (engineio.Message, error)
+	Send(msgs ...engineio.Message) error
+	TrySend(msgs ...engineio.Message) bool
+	Close() error
+	Context() context.Context
+}
+
+var _ session = (*engineio.Session)(nil)
+
 // conn is one Engine.IO connection and the namespace sockets multiplexed on it.
 type conn struct {
 	srv  *Server
-	sess *engineio.Session
+	sess session
 	dec  parser.Decoder
 
 	qmu   sync.Mutex
@@ -36,7 +51,7 @@ type conn struct {
 	timer   *time.Timer // connect timeout
 }
 
-func newConn(srv *Server, sess *engineio.Session) *conn {
+func newConn(srv *Server, sess session) *conn {
 	c := &conn{
 		srv:     srv,
 		sess:    sess,
@@ -46,7 +61,9 @@ func newConn(srv *Server, sess *engineio.Session) *conn {
 		done:    make(chan struct{}),
 		sockets: make(map[string]*Socket),
 	}
+	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.opts.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
 	return c
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/parser"
@@ -120,11 +121,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 			if !errors.As(err, &ce) {
 				ce = &ConnectError{Message: err.Error()}
 			}
-			data := map[string]any{"message": ce.Message}
-			if ce.Data != nil {
-				data["data"] = ce.Data
-			}
-			_ = c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name, Data: data}, false)
+			// the struct keeps the reference's key order: message, then data
+			_ = c.sendPacket(&parser.Packet{Type: parser.ConnectError, Namespace: n.name,
+				Data: &ConnectError{Message: ce.Message, Data: ce.Data}}, false)
 			n.srv.maybeCleanup(n)
 			return
 		}
@@ -367,3 +366,6 @@ func (p *ParentNamespace) removeChild(n *Namespace) {
 	delete(p.children, n)
 	p.mu.Unlock()
 }
+
+// Timeout returns an operator whose EmitWithAck waits at most d.
+func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.op().Timeout(d) }

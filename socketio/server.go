@@ -191,7 +191,10 @@ func (s *Server) removeNamespace(n *Namespace) {
 	_ = n.adapter.Close(context.Background())
 }
 
-func (s *Server) handleSession(sess *engineio.Session) {
+func (s *Server) handleSession(sess *engineio.Session) { s.serveSession(sess) }
+
+// serveSession serves one Engine.IO session until it ends.
+func (s *Server) serveSession(sess session) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()

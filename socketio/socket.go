@@ -330,8 +330,8 @@ func (s *Socket) registerRawAck(ctx context.Context, id uint64, fn func([]any)) 
 	pa := &pendingAck{raw: fn}
 	s.mu.Lock()
 	s.acks[id] = pa
-	s.mu.Unlock()
 	pa.stop = context.AfterFunc(ctx, func() { s.dropAck(id) })
+	s.mu.Unlock()
 }
 
 func (s *Socket) takeAck(id uint64) *pendingAck {
