@@ -10,13 +10,18 @@ import (
 	"unicode/utf8"
 )
 
-// kv is one key of an ordered object; obj keeps Node's key order on the wire.
-type kv struct {
-	k string
-	v any
+// Field is one key of an Object.
+type Field struct {
+	Key   string
+	Value any
 }
 
-type obj []kv
+// Object is a JS object whose keys keep their order on the wire (JSON and
+// msgpack), as Node writes them. Use it for values that must be byte-exact.
+type Object []Field
+
+type kv = Field
+type obj = Object
 
 // decoder is a received value whose conversion is deferred (parser.Value).
 type decoder interface{ Decode(v any) error }
@@ -33,10 +38,10 @@ func appendJSON(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendJSONString(dst, e.k)
+			dst = appendJSONString(dst, e.Key)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = appendJSON(dst, e.v); err != nil {
+			if dst, err = appendJSON(dst, e.Value); err != nil {
 				return dst, err
 			}
 		}

@@ -6,13 +6,13 @@ import (
 	"github.com/corvid-io/corvid/internal/msgpack"
 )
 
-// AppendMsgpack writes o as a msgpack map in its key order (Node's order).
+// AppendMsgpack writes o as a msgpack map in its key order.
 func (o obj) AppendMsgpack(dst []byte) ([]byte, error) {
 	dst = msgpack.AppendMapHeader(dst, len(o))
 	var err error
 	for _, e := range o {
-		dst = msgpack.AppendString(dst, e.k)
-		if dst, err = msgpack.Append(dst, e.v); err != nil {
+		dst = msgpack.AppendString(dst, e.Key)
+		if dst, err = msgpack.Append(dst, e.Value); err != nil {
 			return dst, err
 		}
 	}

@@ -87,7 +87,7 @@ func hasBinary(v any) bool {
 		return true
 	case obj:
 		for _, e := range x {
-			if hasBinary(e.v) {
+			if hasBinary(e.Value) {
 				return true
 			}
 		}

@@ -1,0 +1,721 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/parser"
+	"github.com/redis/rueidis"
+)
+
+// Adapter is the Redis adapter of one namespace. It keeps the rooms of the
+// local sockets in an adapter.Memory and exchanges the cluster operations with
+// the other servers through Redis, in the protocol of Options.Mode.
+type Adapter struct {
+	c       *Client
+	ns      adapter.Namespace
+	mem     *adapter.Memory
+	nsp     string
+	uid     string
+	key     string
+	sharded bool
+	opts    *Options
+
+	// classic channels
+	channel, reqChannel, respChannel, specChannel string
+	// sharded: channel is the main channel, specChannel the response channel
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	queue  chan inbound
+	outbox chan outMsg
+
+	readyN    atomic.Int32
+	readyWant int32
+	ready     chan struct{}
+	readyOnce sync.Once
+
+	mu          sync.Mutex
+	requests    map[string]*pending
+	ackRequests map[string]*ackRequest
+	closed      bool
+
+	syncMu   sync.Mutex                    // serializes dynamic room subscription changes
+	roomSubs map[string]context.CancelFunc // sharded dynamic: room -> its Receive
+}
+
+var _ adapter.Adapter = (*Adapter)(nil)
+
+type inbound struct {
+	channel string
+	msg     string
+}
+
+type pendingKind int
+
+const (
+	kindFetch pendingKind = iota
+	kindRooms
+	kindSSE
+)
+
+// pending is a request waiting for the answers of the other servers.
+type pending struct {
+	kind     pendingKind
+	expected int
+	got      int
+	sockets  []adapter.SocketInfo
+	rooms    map[string]struct{}
+	answers  []any
+	done     chan struct{}
+}
+
+type ackRequest struct {
+	onCount func(n int, ids []string)
+	onAck   func(socketID string, args []any)
+}
+
+func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
+	m, err := adapter.NewMemory(ns)
+	if err != nil {
+		return nil, err
+	}
+	mem, ok := m.(*adapter.Memory)
+	if !ok {
+		return nil, errors.New("redis: adapter.NewMemory returned an unexpected type")
+	}
+	nsp := ns.Name()
+	a := &Adapter{
+		c: c, ns: ns, mem: mem, nsp: nsp, uid: c.opts.UID, key: c.opts.Key,
+		sharded: c.opts.Mode == Sharded, opts: &c.opts,
+		queue:       make(chan inbound, c.opts.QueueSize),
+		outbox:      make(chan outMsg, c.opts.QueueSize),
+		ready:       make(chan struct{}),
+		requests:    make(map[string]*pending),
+		ackRequests: make(map[string]*ackRequest),
+		roomSubs:    make(map[string]context.CancelFunc),
+	}
+	a.ctx, a.cancel = context.WithCancel(c.ctx)
+	if a.sharded {
+		a.channel = shardedChannel(a.key, nsp)
+		a.specChannel = shardedSubChannel(a.key, nsp, a.uid)
+	} else {
+		a.channel = classicChannel(a.key, nsp)
+		a.reqChannel = requestChannel(a.key, nsp)
+		a.respChannel = responseChannel(a.key, nsp)
+		a.specChannel = specificResponseChannel(a.key, nsp, a.uid)
+	}
+	return a, nil
+}
+
+// start subscribes and starts the worker, then waits (bounded) for the
+// subscriptions to be confirmed.
+func (a *Adapter) start() {
+	a.wg.Add(2)
+	go a.worker()
+	go a.publisher()
+	if a.sharded {
+		a.readyWant = 2
+		main, resp := a.channel, a.specChannel
+		a.goReceive(a.ctx, subscription{
+			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(main).Build() },
+			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(main).Build() },
+		}, a.markReady)
+		a.goReceive(a.ctx, subscription{
+			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(resp).Build() },
+			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(resp).Build() },
+		}, a.markReady)
+	} else {
+		a.readyWant = 4
+		pattern := classicPattern(a.key, a.nsp)
+		chans := []string{a.reqChannel, a.respChannel, a.specChannel}
+		a.goReceive(a.ctx, subscription{
+			build: func(b rueidis.Builder) rueidis.Completed { return b.Psubscribe().Pattern(pattern).Build() },
+			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Punsubscribe().Pattern(pattern).Build() },
+		}, a.markReady)
+		a.goReceive(a.ctx, subscription{
+			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
+			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+		}, a.markReady)
+	}
+	t := time.NewTimer(a.opts.RequestsTimeout)
+	defer t.Stop()
+	select {
+	case <-a.ready:
+	case <-t.C:
+	case <-a.ctx.Done():
+	}
+}
+
+func (a *Adapter) markReady() {
+	if a.readyN.Add(1) >= a.readyWant {
+		a.readyOnce.Do(func() { close(a.ready) })
+	}
+}
+
+// goReceive runs a subscription whose messages go to the namespace's queue.
+func (a *Adapter) goReceive(ctx context.Context, s subscription, ready func()) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.c.receive(ctx, s, a.enqueue, ready)
+	}()
+}
+
+// enqueue runs on rueidis' read loop: it never blocks. A full queue drops the
+// message and counts it (delivery is at most once).
+func (a *Adapter) enqueue(m rueidis.PubSubMessage) {
+	a.c.received.Add(1)
+	select {
+	case a.queue <- inbound{channel: m.Channel, msg: m.Message}:
+	default:
+		a.c.dropped.Add(1)
+	}
+}
+
+func (a *Adapter) worker() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case m := <-a.queue:
+			if a.sharded {
+				a.onShardedMessage(m.channel, []byte(m.msg))
+			} else {
+				a.onClassicMessage(m.channel, []byte(m.msg))
+			}
+		}
+	}
+}
+
+// UID returns the id of this server on the wire.
+func (a *Adapter) UID() string { return a.uid }
+
+// Rooms index: local, through the memory adapter (and the dynamic sharded
+// subscriptions).
+
+// AddAll implements adapter.Adapter.
+func (a *Adapter) AddAll(ctx context.Context, id string, rooms []string) error {
+	if err := a.mem.AddAll(ctx, id, rooms); err != nil {
+		return err
+	}
+	a.syncRooms(rooms)
+	return nil
+}
+
+// Del implements adapter.Adapter.
+func (a *Adapter) Del(ctx context.Context, id, room string) error {
+	if err := a.mem.Del(ctx, id, room); err != nil {
+		return err
+	}
+	a.syncRooms([]string{room})
+	return nil
+}
+
+// DelAll implements adapter.Adapter.
+func (a *Adapter) DelAll(ctx context.Context, id string) error {
+	var rooms []string
+	if a.dynamic() {
+		rooms = a.mem.SocketRooms(id)
+	}
+	if err := a.mem.DelAll(ctx, id); err != nil {
+		return err
+	}
+	a.syncRooms(rooms)
+	return nil
+}
+
+// SocketRooms implements adapter.Adapter.
+func (a *Adapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
+
+// Sockets implements adapter.Adapter (local sockets).
+func (a *Adapter) Sockets(ctx context.Context, rooms []string) ([]string, error) {
+	return a.mem.Sockets(ctx, rooms)
+}
+
+// Rooms implements adapter.Adapter (local rooms).
+func (a *Adapter) Rooms(ctx context.Context) ([]string, error) { return a.mem.Rooms(ctx) }
+
+// ServerCount implements adapter.Adapter: the number of connections subscribed
+// to the request channel (classic) or the main channel (sharded), summed over
+// the Redis nodes, as Node counts.
+func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
+	if a.isClosed() {
+		return 0, adapter.ErrClosed
+	}
+	ch := a.reqChannel
+	if a.sharded {
+		ch = a.channel
+	}
+	return a.c.numSub(ctx, ch)
+}
+
+func (a *Adapter) isClosed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+// Broadcast implements adapter.Adapter: it publishes, then delivers to the local
+// targets even when publishing failed (the publish error is returned).
+func (a *Adapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	var perr error
+	if !opts.Flags.Local {
+		if a.sharded {
+			perr = a.shardedBroadcast(ctx, p, opts, "")
+		} else {
+			perr = a.classicBroadcast(ctx, p, opts)
+		}
+	}
+	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+		return err
+	}
+	return perr
+}
+
+// BroadcastWithAck implements adapter.Adapter. Other servers report their
+// client count and then each ack through Redis; the registration ends after
+// opts.Flags.Timeout (Options.RequestsTimeout when 0) or when ctx ends.
+func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions,
+	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	var perr error
+	if !opts.Flags.Local {
+		reqID := a.newRequestID()
+		a.mu.Lock()
+		a.ackRequests[reqID] = &ackRequest{onCount: onCount, onAck: onAck}
+		a.mu.Unlock()
+		d := opts.Flags.Timeout
+		if d <= 0 {
+			d = a.opts.RequestsTimeout
+		}
+		rctx, cancel := context.WithTimeout(ctx, d)
+		context.AfterFunc(rctx, func() {
+			cancel()
+			a.mu.Lock()
+			delete(a.ackRequests, reqID)
+			a.mu.Unlock()
+		})
+		if a.sharded {
+			perr = a.shardedBroadcast(ctx, p, opts, reqID)
+		} else {
+			perr = a.classicBroadcastWithAck(ctx, p, opts, reqID)
+		}
+	}
+	if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
+		return err
+	}
+	return perr
+}
+
+// FetchSockets implements adapter.Adapter: the local targets plus the answers
+// of the other servers.
+func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptions) ([]adapter.SocketInfo, error) {
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	local, err := a.mem.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return local, err
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n-1 <= 0 {
+		return local, nil
+	}
+	d := a.opts.RequestsTimeout
+	if a.sharded && opts.Flags.Timeout > 0 {
+		d = opts.Flags.Timeout
+	}
+	reqID := a.newRequestID()
+	p := a.register(reqID, kindFetch, n-1)
+	p.sockets = local
+	if a.sharded {
+		err = a.publishCluster(ctx, a.channel, fetchMessage(a, reqID, opts))
+	} else {
+		err = a.publishRequest(ctx, fetchRequest(a, reqID, opts))
+	}
+	if err != nil {
+		a.unregister(reqID)
+		return nil, err
+	}
+	if err := a.wait(ctx, reqID, p, d); err != nil {
+		return nil, a.timeoutErr("fetchSockets", p, err)
+	}
+	return p.sockets, nil
+}
+
+// AllRooms returns the rooms of every server (classic mode only, like Node's
+// allRooms): the local rooms plus the answers of the other servers.
+func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
+	local, err := a.mem.Rooms(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if a.sharded {
+		return nil, errors.New("redis: AllRooms is not part of the sharded protocol")
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 1 {
+		return local, nil
+	}
+	reqID := a.newRequestID()
+	p := a.register(reqID, kindRooms, n-1)
+	p.rooms = make(map[string]struct{}, len(local))
+	for _, r := range local {
+		p.rooms[r] = struct{}{}
+	}
+	if err := a.publishRequest(ctx, roomsRequest(a, reqID)); err != nil {
+		a.unregister(reqID)
+		return nil, err
+	}
+	if err := a.wait(ctx, reqID, p, a.opts.RequestsTimeout); err != nil {
+		return nil, a.timeoutErr("allRooms", p, err)
+	}
+	out := make([]string, 0, len(p.rooms))
+	for r := range p.rooms {
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// AddSockets implements adapter.Adapter: published, and applied locally at once.
+func (a *Adapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
+	return a.roomsOp(ctx, opts, rooms, true)
+}
+
+// DelSockets implements adapter.Adapter: published, and applied locally at once.
+func (a *Adapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
+	return a.roomsOp(ctx, opts, rooms, false)
+}
+
+func (a *Adapter) roomsOp(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	var perr error
+	if !opts.Flags.Local {
+		if a.sharded {
+			perr = a.publishCluster(ctx, a.channel, roomsMessage(a, opts, rooms, join))
+		} else {
+			perr = a.publishRequest(ctx, roomsReq(a, opts, rooms, join))
+		}
+	}
+	a.applyRooms(ctx, opts, rooms, join)
+	return perr
+}
+
+func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) {
+	if join {
+		a.mem.AddSockets(ctx, opts, rooms)
+	} else {
+		a.mem.DelSockets(ctx, opts, rooms)
+	}
+	a.syncRooms(rooms)
+}
+
+// DisconnectSockets implements adapter.Adapter: published, and applied locally at once.
+func (a *Adapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	var perr error
+	if !opts.Flags.Local {
+		if a.sharded {
+			perr = a.publishCluster(ctx, a.channel, disconnectMessage(a, opts, close))
+		} else {
+			perr = a.publishRequest(ctx, disconnectReq(a, opts, close))
+		}
+	}
+	if err := a.mem.DisconnectSockets(ctx, opts, close); err != nil {
+		return err
+	}
+	return perr
+}
+
+// ServerSideEmit implements adapter.Adapter.
+func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if a.sharded {
+		return a.publishCluster(ctx, a.channel, sseMessage(a, args, ""))
+	}
+	return a.publishRequest(ctx, sseRequest(a, args, ""))
+}
+
+// ServerSideEmitWithAck implements adapter.Adapter: it waits for one answer per
+// other server, at most Options.RequestsTimeout or until ctx ends.
+func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any, error) {
+	if a.isClosed() {
+		return nil, adapter.ErrClosed
+	}
+	n, err := a.ServerCount(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if n-1 <= 0 {
+		return []any{}, nil
+	}
+	reqID := a.newRequestID()
+	p := a.register(reqID, kindSSE, n-1)
+	if a.sharded {
+		err = a.publishCluster(ctx, a.channel, sseMessage(a, args, reqID))
+	} else {
+		err = a.publishRequest(ctx, sseRequest(a, args, reqID))
+	}
+	if err != nil {
+		a.unregister(reqID)
+		return nil, err
+	}
+	werr := a.wait(ctx, reqID, p, a.opts.RequestsTimeout)
+	a.mu.Lock()
+	answers := append([]any{}, p.answers...)
+	a.mu.Unlock()
+	if werr != nil {
+		return answers, a.timeoutErr("serverSideEmit", p, werr)
+	}
+	return answers, nil
+}
+
+// Close implements adapter.Adapter: it unsubscribes, stops the adapter's
+// goroutines and fails its pending requests. It is idempotent.
+func (a *Adapter) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	for id, p := range a.requests {
+		delete(a.requests, id)
+		close(p.done)
+	}
+	clear(a.ackRequests)
+	a.mu.Unlock()
+	a.cancel()
+	a.wg.Wait() // the goroutines end promptly once cancelled
+	a.c.forget(a)
+	return a.mem.Close(ctx)
+}
+
+// Requests bookkeeping.
+
+func (a *Adapter) newRequestID() string {
+	if a.sharded {
+		return randomHex(8)
+	}
+	return randomUID6()
+}
+
+func (a *Adapter) register(id string, kind pendingKind, expected int) *pending {
+	p := &pending{kind: kind, expected: expected, done: make(chan struct{})}
+	a.mu.Lock()
+	a.requests[id] = p
+	a.mu.Unlock()
+	return p
+}
+
+func (a *Adapter) unregister(id string) {
+	a.mu.Lock()
+	delete(a.requests, id)
+	a.mu.Unlock()
+}
+
+// wait waits for p to complete, d to pass or ctx to end.
+func (a *Adapter) wait(ctx context.Context, id string, p *pending, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var err error
+	select {
+	case <-p.done:
+		if a.isClosed() {
+			return adapter.ErrClosed
+		}
+		return nil
+	case <-t.C:
+		err = adapter.ErrTimeout
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	a.mu.Lock()
+	if _, ok := a.requests[id]; !ok {
+		// completed (or closed) meanwhile
+		a.mu.Unlock()
+		select {
+		case <-p.done:
+		default:
+		}
+		if a.isClosed() {
+			return adapter.ErrClosed
+		}
+		return nil
+	}
+	delete(a.requests, id)
+	a.mu.Unlock()
+	return err
+}
+
+func (a *Adapter) timeoutErr(op string, p *pending, err error) error {
+	if errors.Is(err, adapter.ErrTimeout) {
+		a.mu.Lock()
+		got := p.got
+		a.mu.Unlock()
+		return &adapter.TimeoutError{Op: op, Got: got, Expected: p.expected}
+	}
+	if errors.Is(err, adapter.ErrClosed) {
+		return err
+	}
+	return fmt.Errorf("redis: %s: %w", op, err)
+}
+
+// answer records one answer to request id; fn runs under a.mu.
+func (a *Adapter) answer(id string, fn func(p *pending)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.requests[id]
+	if !ok {
+		return
+	}
+	p.got++
+	fn(p)
+	if p.got >= p.expected {
+		delete(a.requests, id)
+		close(p.done)
+	}
+}
+
+func (a *Adapter) ackRequest(id string) *ackRequest {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.ackRequests[id]
+}
+
+func (a *Adapter) ownRequest(id string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.requests[id]
+	if !ok {
+		_, ok = a.ackRequests[id]
+	}
+	return ok
+}
+
+// Dynamic room subscriptions (sharded dynamic and dynamic-private).
+
+func (a *Adapter) dynamic() bool {
+	return a.sharded && a.opts.SubscriptionMode != Static
+}
+
+// separate reports whether room gets its own channel: every room in
+// dynamic-private, public rooms (not a local socket id) in dynamic.
+func (a *Adapter) separate(room string) bool {
+	if a.opts.SubscriptionMode == DynamicPrivate {
+		return true
+	}
+	return a.mem.SocketRooms(room) == nil
+}
+
+func (a *Adapter) syncRooms(rooms []string) {
+	if !a.dynamic() || len(rooms) == 0 {
+		return
+	}
+	a.syncMu.Lock()
+	defer a.syncMu.Unlock()
+	if a.isClosed() {
+		return
+	}
+	for _, room := range rooms {
+		ids, _ := a.mem.Sockets(a.ctx, []string{room})
+		want := len(ids) > 0 && a.separate(room)
+		cancel, have := a.roomSubs[room]
+		switch {
+		case want && !have:
+			ctx, cancel := context.WithCancel(a.ctx)
+			a.roomSubs[room] = cancel
+			ch := shardedSubChannel(a.key, a.nsp, room)
+			a.goReceive(ctx, subscription{
+				build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(ch).Build() },
+				unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(ch).Build() },
+			}, func() {})
+		case !want && have:
+			cancel()
+			delete(a.roomSubs, room)
+		}
+	}
+}
+
+type outMsg struct {
+	channel string
+	payload []byte
+}
+
+// publishAsync queues a publish for the adapter's publisher goroutine, for
+// callers that must not wait for Redis (a socket's ack callback). A full
+// outbox drops the message and counts it (at most once).
+func (a *Adapter) publishAsync(channel string, payload []byte) {
+	select {
+	case a.outbox <- outMsg{channel, payload}:
+	default:
+		a.c.dropped.Add(1)
+	}
+}
+
+// publisher drains the outbox, pipelining what is queued in one round trip.
+func (a *Adapter) publisher() {
+	defer a.wg.Done()
+	var batch []outMsg
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case m := <-a.outbox:
+			batch = append(batch[:0], m)
+		}
+	drain:
+		for len(batch) < 64 {
+			select {
+			case m := <-a.outbox:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		cmds := make(rueidis.Commands, 0, len(batch))
+		for _, m := range batch {
+			cmds = append(cmds, a.c.publishCmd(m.channel, m.payload))
+		}
+		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
+		a.c.rc.DoMulti(ctx, cmds...)
+		cancel()
+	}
+}

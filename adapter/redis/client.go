@@ -1,0 +1,279 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/redis/rueidis"
+)
+
+// ErrClosed is returned by a closed Client.
+var ErrClosed = errors.New("redis: client closed")
+
+// Client is the connection of one Socket.IO server to Redis, shared by the
+// adapters of all its namespaces. Create one per process (per server): Redis
+// counts the servers of a cluster by the connections subscribed to the
+// request channel, and all the subscriptions of a Client share one connection
+// per Redis node.
+type Client struct {
+	rc    rueidis.Client
+	ownRC bool
+	opts  Options
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	dropped  atomic.Uint64
+	received atomic.Uint64
+
+	mu       sync.Mutex
+	adapters map[*Adapter]struct{}
+	closed   bool
+}
+
+// Stats are counters of a Client.
+type Stats struct {
+	// Received is the number of messages read from Redis.
+	Received uint64
+	// Dropped is the number of messages dropped because a namespace's queue
+	// (Options.QueueSize) was full.
+	Dropped uint64
+}
+
+// Dial connects to Redis at url and returns a Client. url is a redis:// (or
+// rediss://, unix://) URL as rueidis.ParseURL reads it; for a Redis Cluster
+// give one node and list others with ?addr=host:port (cluster mode is
+// detected). Dial fails with a clear error when Redis cannot be reached; once
+// connected, the Client reconnects and resubscribes on its own.
+func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	co, err := rueidis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redis: parse url: %w", err)
+	}
+	co.ClientName = o.ClientName
+	co.DisableCache = true
+	if co.Dialer.Timeout == 0 {
+		co.Dialer.Timeout = 2 * time.Second
+	}
+	co.Dialer.KeepAlive = 5 * time.Second
+	co.ConnWriteTimeout = 5 * time.Second
+	rc, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, fmt.Errorf("redis: connect to %s: %w", redactURL(url), err)
+	}
+	if err := rc.Do(ctx, rc.B().Ping().Build()).Error(); err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("redis: ping %s: %w", redactURL(url), err)
+	}
+	c := newClient(rc, o)
+	c.ownRC = true
+	return c, nil
+}
+
+// New returns a Client over an existing rueidis client, which Close does not
+// close. Use it to share one client between the adapter and other code; keep
+// to one Client per server process.
+func New(rc rueidis.Client, opts *Options) (*Client, error) {
+	o, err := opts.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return newClient(rc, o), nil
+}
+
+func newClient(rc rueidis.Client, o Options) *Client {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Client{rc: rc, opts: o, ctx: ctx, cancel: cancel, adapters: make(map[*Adapter]struct{})}
+}
+
+func redactURL(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		if j := strings.Index(u, "://"); j >= 0 && j < i {
+			return u[:j+3] + "***" + u[i:]
+		}
+	}
+	return u
+}
+
+// UID returns the id of this server on the wire.
+func (c *Client) UID() string { return c.opts.UID }
+
+// Stats returns the counters of the Client.
+func (c *Client) Stats() Stats {
+	return Stats{Received: c.received.Load(), Dropped: c.dropped.Load()}
+}
+
+// NewAdapter returns the adapter of namespace ns; it is an adapter.Factory:
+// pass c.NewAdapter as socketio.ServerOptions.Adapter. It subscribes the
+// namespace's channels and waits (at most Options.RequestsTimeout) until Redis
+// confirms the subscriptions, so that the other servers count this one.
+func (c *Client) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	c.mu.Unlock()
+	a, err := newAdapter(c, ns)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		a.Close(context.Background())
+		return nil, ErrClosed
+	}
+	c.adapters[a] = struct{}{}
+	c.mu.Unlock()
+	a.start()
+	return a, nil
+}
+
+var _ adapter.Factory = (*Client)(nil).NewAdapter
+
+// Close closes every adapter of the Client, waits for its goroutines to end,
+// and closes the Redis connection when Dial opened it. It is idempotent.
+func (c *Client) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	as := make([]*Adapter, 0, len(c.adapters))
+	for a := range c.adapters {
+		as = append(as, a)
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, a := range as {
+		a.Close(ctx)
+	}
+	c.cancel()
+	c.wg.Wait()
+	if c.ownRC {
+		c.rc.Close()
+	}
+	return nil
+}
+
+func (c *Client) forget(a *Adapter) {
+	c.mu.Lock()
+	delete(c.adapters, a)
+	c.mu.Unlock()
+}
+
+// publish sends payload on channel with PUBLISH (classic) or SPUBLISH (sharded).
+func (c *Client) publish(ctx context.Context, channel string, payload []byte) error {
+	if err := c.rc.Do(ctx, c.publishCmd(channel, payload)).Error(); err != nil {
+		return fmt.Errorf("redis: publish on %s: %w", channel, err)
+	}
+	return nil
+}
+
+func (c *Client) publishCmd(channel string, payload []byte) rueidis.Completed {
+	if c.opts.Mode == Sharded {
+		return c.rc.B().Spublish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+	}
+	return c.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+}
+
+// numSub sums PUBSUB NUMSUB (classic) or SHARDNUMSUB (sharded) of channel over
+// every Redis node, like Node does in a Redis Cluster.
+func (c *Client) numSub(ctx context.Context, channel string) (int, error) {
+	nodes := c.rc.Nodes()
+	total, ok := 0, false
+	var firstErr error
+	for _, n := range nodes {
+		var cmd rueidis.Completed
+		if c.opts.Mode == Sharded {
+			cmd = n.B().PubsubShardnumsub().Channel(channel).Build()
+		} else {
+			cmd = n.B().PubsubNumsub().Channel(channel).Build()
+		}
+		arr, err := n.Do(ctx, cmd).ToArray()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if len(arr) >= 2 {
+			v, err := arr[1].AsInt64()
+			if err == nil {
+				total += int(v)
+				ok = true
+			}
+		}
+	}
+	if !ok {
+		if firstErr == nil {
+			firstErr = errors.New("no redis node answered")
+		}
+		return 0, fmt.Errorf("redis: server count: %w", firstErr)
+	}
+	return total, nil
+}
+
+// subscription is one long-lived Receive: build makes a fresh subscribe
+// command (rueidis recycles built commands), unsub the matching unsubscribe.
+type subscription struct {
+	build func(b rueidis.Builder) rueidis.Completed
+	unsub func(b rueidis.Builder) rueidis.Completed
+}
+
+// receive runs Receive for s until ctx ends, calling fn on rueidis' read loop
+// for every message (fn must not block) and ready after each subscribe
+// confirmation. After an unsubscribe (a slot migration) or an error it
+// subscribes again, with a backoff of 50 ms doubling to 500 ms. On return it
+// sends the unsubscribe command when the connection is still usable.
+func (c *Client) receive(ctx context.Context, s subscription, fn func(rueidis.PubSubMessage), ready func()) {
+	backoff := 50 * time.Millisecond
+	hook := func(p rueidis.PubSubSubscription) {
+		if strings.HasSuffix(p.Kind, "subscribe") && !strings.HasSuffix(p.Kind, "unsubscribe") {
+			ready()
+		}
+	}
+	rctx := rueidis.WithOnSubscriptionHook(ctx, hook)
+	rctx = rueidis.WithOnReceiveReturnHook(rctx, func(err error, cc rueidis.CommandClient) error {
+		if ctx.Err() != nil && s.unsub != nil {
+			uctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			cc.Do(uctx, s.unsub(cc.B()))
+		}
+		return err
+	})
+	for {
+		start := time.Now()
+		err := c.rc.Receive(rctx, s.build(c.rc.B()), fn)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil && time.Since(start) > time.Second {
+			backoff = 50 * time.Millisecond
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		if backoff < 500*time.Millisecond {
+			backoff *= 2
+		}
+	}
+}
