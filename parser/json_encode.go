@@ -1,11 +1,13 @@
 package parser
 
 import (
+	"cmp"
 	"encoding"
 	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // maxEncodeDepth bounds the nesting of an encoded Go value, so that a cyclic
@@ -25,14 +27,17 @@ const maxEncodeDepth = 1000
 // returned as they were passed.
 func AppendPacket(dst []byte, atts [][]byte, p *Packet) ([]byte, [][]byte, error) {
 	start, att0 := len(dst), len(atts)
-	dst, atts, err := appendPacket(dst, atts, p)
+	// Placeholders count from 0 in each packet: the encoder works on the part
+	// of atts after what the caller passed.
+	dst, own, err := appendPacket(dst, atts[att0:], p)
 	if err != nil {
-		return dst[:start], atts[:att0], err
+		return dst[:start], atts, err
 	}
-	n := len(atts) - att0
+	n := len(own)
 	if n == 0 {
 		return dst, atts, nil
 	}
+	atts = append(atts, own...) // in place when own did not outgrow atts
 	// Binary: insert "<n>-" after the type digit and turn the type binary.
 	var num [20]byte
 	count := strconv.AppendInt(num[:0], int64(n), 10)
@@ -221,7 +226,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		for k := range x {
 			keys = append(keys, k)
 		}
-		slices.Sort(keys)
+		slices.SortFunc(keys, compareKeys)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -299,4 +304,40 @@ func appendJSONText(dst []byte, atts [][]byte, b []byte, what string) ([]byte, [
 func isNilPointer(v any) bool {
 	rv := reflect.ValueOf(v)
 	return rv.Kind() == reflect.Pointer && rv.IsNil()
+}
+
+// compareKeys orders object keys the way a JavaScript object enumerates them
+// when its keys were added in sorted order: array-index keys ("0", "10")
+// first, in numeric order, then the other keys (sorted, as Go maps have no
+// insertion order).
+func compareKeys(a, b string) int {
+	ai, bi := arrayIndex(a), arrayIndex(b)
+	switch {
+	case ai >= 0 && bi >= 0:
+		return cmp.Compare(ai, bi)
+	case ai >= 0:
+		return -1
+	case bi >= 0:
+		return 1
+	}
+	return strings.Compare(a, b)
+}
+
+// arrayIndex returns the value of a canonical array index key (an integer
+// below 2^32-1 without leading zeros), or -1.
+func arrayIndex(k string) int64 {
+	if len(k) == 0 || len(k) > 10 || len(k) > 1 && k[0] == '0' {
+		return -1
+	}
+	var n int64
+	for i := 0; i < len(k); i++ {
+		if !isDigit(k[i]) {
+			return -1
+		}
+		n = n*10 + int64(k[i]-'0')
+	}
+	if n >= 1<<32-1 {
+		return -1
+	}
+	return n
 }

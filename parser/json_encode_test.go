@@ -81,7 +81,7 @@ var encodeCases = []encodeCase{
 		`2["z",null,null,null,null,null]`, nil},
 	{"typed values", parser.Packet{Type: parser.Event, Event: "t", Args: []any{
 		[]string{"a"}, map[int]string{2: "b", 10: "a"}, [2]int{1, 2}, ptr(7), map[string][]byte{"k": {1}}}},
-		`51-["t",["a"],{"10":"a","2":"b"},[1,2],7,{"k":` + ph(0) + `}]`, [][]byte{{1}}},
+		`51-["t",["a"],{"2":"b","10":"a"},[1,2],7,{"k":` + ph(0) + `}]`, [][]byte{{1}}},
 	{"struct", parser.Packet{Type: parser.Event, Event: "st", Args: []any{sample{
 		Name: "n", Blob: []byte{1}, Blobs: [][]byte{{2}, {3}}, Inner: &inner{Deep: []byte{4}}, Count: 3,
 		Embedded: Embedded{Promoted: "p"}, When: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC), Any: []byte{5}}}},
@@ -90,6 +90,8 @@ var encodeCases = []encodeCase{
 		[][]byte{{1}, {2}, {3}, {4}, {5}}},
 	{"struct omitempty", parser.Packet{Type: parser.Event, Event: "st", Args: []any{sample{}}},
 		`2["st",{"name":"","count":"0","promoted":"","when":"0001-01-01T00:00:00Z","any":null}]`, nil},
+	{"js key order", parser.Packet{Type: parser.Event, Event: "k", Args: []any{map[string]any{"b": 1, "10": 2, "2": 3, "a": 4, "01": 5, "4294967295": 6, "4294967294": 7}}},
+		`2["k",{"2":3,"10":2,"4294967294":7,"01":5,"4294967295":6,"a":4,"b":1}]`, nil},
 	{"marshaler", parser.Packet{Type: parser.Event, Event: "m", Args: []any{marsh{}, &marsh{}, textM{}}}, `2["m",{"m":1},{"m":1},"T"]`, nil},
 }
 

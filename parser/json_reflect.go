@@ -108,7 +108,7 @@ func appendMap(dst []byte, atts [][]byte, rv reflect.Value, depth int) ([]byte, 
 		}
 		entries = append(entries, mapEntry{k, it.Value()})
 	}
-	slices.SortFunc(entries, func(a, b mapEntry) int { return cmp.Compare(a.key, b.key) })
+	slices.SortFunc(entries, func(a, b mapEntry) int { return compareKeys(a.key, b.key) })
 	dst = append(dst, '{')
 	var err error
 	for i, e := range entries {
