@@ -80,7 +80,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		s.closeWith(ReasonServerClose)
 		s.mu.Lock()
 		s.lingering = false
-		s.timer.Stop()
+		if s.timer != nil {
+			s.timer.Stop()
+		}
 		s.mu.Unlock()
 	}
 	done := make(chan struct{})
