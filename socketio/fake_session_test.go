@@ -27,6 +27,7 @@ type fakeSession struct {
 	limit   int // queue limit in messages (0: none); drained by next()
 	notify  chan struct{}
 	discard bool // benchmarks: count only
+	autoAck bool // answer every EVENT with an ack id by an empty ACK
 	sent    atomic.Int64
 }
 
@@ -74,6 +75,9 @@ func (f *fakeSession) push(msgs []engineio.Message, volatile bool) (bool, error)
 	if f.discard {
 		f.mu.Unlock()
 		f.sent.Add(int64(len(msgs)))
+		if f.autoAck {
+			f.answer(msgs[0].Data)
+		}
 		return true, nil
 	}
 	if f.limit > 0 && len(f.out)+len(msgs) > f.limit {
@@ -211,4 +215,25 @@ func (c *client) connect(nsp string) string {
 	c.send(prefix)
 	got := c.expectPrefix(prefix + `{"sid":"`)
 	return got[len(prefix)+8 : len(got)-2]
+}
+
+func msg(text string) engineio.Message { return engineio.Message{Data: []byte(text)} }
+
+// answer queues the ACK of the text EVENT packet b when it asks for one.
+func (f *fakeSession) answer(b []byte) {
+	if len(b) < 2 || b[0] != '2' {
+		return
+	}
+	i := 1
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == 1 {
+		return
+	}
+	ack := make([]byte, 0, i+2)
+	ack = append(ack, '3')
+	ack = append(ack, b[1:i]...)
+	ack = append(ack, "[]"...)
+	f.in <- engineio.Message{Data: ack}
 }

@@ -1,0 +1,84 @@
+package socketio
+
+import (
+	"context"
+	"strconv"
+	"testing"
+)
+
+// BenchmarkBroadcast1000 broadcasts one event to 1,000 local sockets: one
+// encode, the same bytes queued on every session.
+func BenchmarkBroadcast1000(b *testing.B) {
+	srv := newTestServer(b, nil)
+	connectMany(b, srv, 1000)
+	nsp := srv.Of("/")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := nsp.Emit("tick", 1, "two"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkBroadcastRoom1000 broadcasts to a room of 1,000 of 2,000 sockets,
+// except one room.
+func BenchmarkBroadcastRoom1000(b *testing.B) {
+	srv := newTestServer(b, nil)
+	_, ss := connectMany(b, srv, 2000)
+	for i, s := range ss {
+		if i%2 == 0 {
+			s.Join("even")
+		}
+		if i%100 == 0 {
+			s.Join("muted")
+		}
+	}
+	op := srv.Of("/").To("even").Except("muted")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := op.Emit("tick", 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEmitWithAck measures a server emit with ack and its answer, through
+// the connection's reader.
+func BenchmarkEmitWithAck(b *testing.B) {
+	srv := newTestServer(b, nil)
+	cs, ss := connectMany(b, srv, 1)
+	cs[0].sess.mu.Lock()
+	cs[0].sess.autoAck = true
+	cs[0].sess.mu.Unlock()
+	s := ss[0]
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.EmitWithAck(ctx, "q", 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkJoinLeave joins and leaves a room.
+func BenchmarkJoinLeave(b *testing.B) {
+	srv := newTestServer(b, nil)
+	_, ss := connectMany(b, srv, 1000)
+	rooms := make([]string, 100)
+	for i := range rooms {
+		rooms[i] = "room-" + strconv.Itoa(i)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	i := 0
+	for b.Loop() {
+		s := ss[i%len(ss)]
+		r := rooms[i%len(rooms)]
+		_ = s.Join(r)
+		_ = s.Leave(r)
+		i++
+	}
+}
