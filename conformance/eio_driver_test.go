@@ -35,8 +35,8 @@ func suiteOptions() *engineio.ServerOptions {
 	}
 }
 
-// eioEcho sends every message back unchanged.
-func eioEcho(s *engineio.Session) {
+// eioEchoHandler sends every message back unchanged.
+func eioEchoHandler(s *engineio.Session) {
 	for {
 		m, err := s.Read(s.Context())
 		if err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 func TestEIOProtocol(t *testing.T) {
-	d := startEIO(t, eioEcho, suiteOptions())
+	d := startEIO(t, eioEchoHandler, suiteOptions())
 
 	// E1
 	t.Run("handshake/polling/opens a session", func(t *testing.T) {
