@@ -63,6 +63,7 @@ func (l *clientLoop) run(rest []byte) {
 		heartbeat = hbTimer.C
 	}
 	var closeDeadline <-chan time.Time
+	closeReq := c.closeReq
 
 	if l.ws != nil {
 		l.upgraded = true
@@ -141,8 +142,8 @@ loop:
 		case <-closeDeadline:
 			reason = ReasonForcedClose
 			break loop
-		case <-c.closeReq:
-			c.closeReq = nil // closed: stop selecting it
+		case <-closeReq:
+			closeReq = nil // closed: stop selecting it
 			l.closing = true
 			closeDeadline = time.After(clientCloseTimeout)
 			if l.probeWS != nil { // give the upgrade up and close where we are
