@@ -146,6 +146,8 @@ var goldenDecode = []struct {
 	{"timestamp 64", "d7ff1d5353006553f100", time.UnixMilli(1700000000123)},
 	{"timestamp 96", "c70cff3b8b87c0ffffffffffffffff", time.UnixMilli(-1)},
 	{"other ext", "d5070102", Ext{Type: 7, Data: []byte{1, 2}}},
+	{"type -1 of another length", "c705ff0102030405", Ext{Type: -1, Data: []byte{1, 2, 3, 4, 5}}},
+	{"timestamp 64 as ext 8", "c708ff1d5353006553f100", time.UnixMilli(1700000000123)},
 	{"map16", "de0001a161c3", map[string]any{"a": true}},
 	{"array32", "dd00000002c0c2", []any{nil, false}},
 	{"negative fixint", "e0", float64(-32)},
@@ -219,7 +221,6 @@ func TestDecodeErrors(t *testing.T) {
 		{"map bigger than input", "8201010101"[:8]},
 		{"array key", "819001"},
 		{"map key", "818001"},
-		{"bad timestamp 96", "c708ff0000000000000000"},
 	} {
 		b, _ := hex.DecodeString(tc.hex)
 		var g any

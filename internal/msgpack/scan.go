@@ -264,19 +264,18 @@ func (s *scanner) ext(typ int8, n, start int) (token, error) {
 		return token{kind: KindTime, i: tm.Unix(), u: uint64(tm.Nanosecond())}, nil
 	case typ == 0 && !fixed: // legacy ArrayBuffer
 		return token{kind: KindBinary, data: p, n: n}, nil
-	case typ == -1 && fixed && n == 4:
+	case typ == -1 && n == 4:
 		return token{kind: KindTime, i: int64(binary.BigEndian.Uint32(p))}, nil
-	case typ == -1 && fixed && n == 8:
+	case typ == -1 && n == 8:
 		v := binary.BigEndian.Uint64(p)
-		ns := int64(v >> 34) // time.Unix normalises values over 1e9, as JavaScript does
+		ns := int64(v >> 34)
 		return token{kind: KindTime, i: int64(v & (1<<34 - 1)), u: uint64(ns)}, nil
-	case typ == -1 && !fixed && s.b[start] == 0xc7:
-		if n != 12 {
-			return token{}, s.errorf(start, "timestamp 96 with length "+strconv.Itoa(n))
-		}
+	case typ == -1 && n == 12:
 		ns := int64(binary.BigEndian.Uint32(p))
 		return token{kind: KindTime, i: int64(binary.BigEndian.Uint64(p[4:])), u: uint64(ns)}, nil
 	}
+	// Every other extension, including type -1 of other lengths (not a
+	// timestamp), is kept as it is.
 	return token{kind: KindExt, ext: typ, data: p, n: n}, nil
 }
 
