@@ -265,6 +265,9 @@ func (l *clientLoop) teardown(reason Reason, cause error, graceful bool) {
 	c.mu.Unlock()
 	c.cancel(reason)
 	close(c.closed)
+	if reason == ReasonTransportError {
+		forgetUpgrade(c.upKey) // as the reference client does on any transport error
+	}
 
 	if l.ws != nil {
 		if graceful {

@@ -29,6 +29,7 @@ type fakeEIO struct {
 	maxPayload   int           // 0: 1e6
 	silent       bool          // never ping
 	garbage      bool          // answer the first poll with an undecodable payload
+	refuseProbe  bool          // refuse websocket requests that upgrade a session
 
 	srv    *httptest.Server
 	ctx    context.Context
@@ -113,6 +114,8 @@ func (f *fakeEIO) serve(w http.ResponseWriter, r *http.Request) {
 		f.pollGet(w, r, s)
 	case transport == "polling" && r.Method == http.MethodPost:
 		f.pollPost(w, r, s)
+	case transport == "websocket" && sid != "" && f.refuseProbe:
+		http.Error(w, "Bad request", http.StatusBadRequest)
 	case transport == "websocket":
 		ws, err := websocket.Accept(w, r, nil)
 		if err != nil {
@@ -791,5 +794,77 @@ func BenchmarkClientRoundTripWebSocket(b *testing.B) {
 		if _, err := c.Read(ctx); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestClientProbeRefused(t *testing.T) {
+	f := newFakeEIO(t, func(f *fakeEIO) { f.refuseProbe = true })
+	c := clientDial(t, f.URL(), &DialOptions{RememberUpgrade: true})
+	// Wait for the refused probe, then check the connection still works on polling.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		reqs, _, _, _ := f.snapshot()
+		probed := false
+		for _, r := range reqs {
+			probed = probed || r.transport == "websocket"
+		}
+		if probed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no probe")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	clientEcho(t, c, 20)
+	if c.Transport() != "polling" {
+		t.Fatalf("transport %q after a refused probe", c.Transport())
+	}
+	c.Close()
+	c2 := clientDial(t, f.URL(), &DialOptions{RememberUpgrade: true})
+	if c2.Transport() != "polling" {
+		t.Fatalf("remembered an upgrade that failed")
+	}
+}
+
+func TestClientConcurrentUse(t *testing.T) {
+	for _, tr := range []string{"polling", "websocket"} {
+		t.Run(tr, func(t *testing.T) {
+			f := newFakeEIO(t, func(f *fakeEIO) { f.pingInterval = 10 * time.Millisecond })
+			var opts *DialOptions
+			if tr == "websocket" {
+				opts = &DialOptions{Transports: []string{"websocket"}}
+			}
+			c := clientDial(t, f.URL(), opts)
+			var wg sync.WaitGroup
+			for g := range 4 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range 50 {
+						if c.Send(Message{Data: []byte(strconv.Itoa(g*1000 + i))}) != nil {
+							return
+						}
+						c.Transport()
+						c.ID()
+					}
+				}()
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					if _, err := c.Read(context.Background()); err != nil {
+						return
+					}
+				}
+			}()
+			time.Sleep(20 * time.Millisecond)
+			c.Close()
+			wg.Wait()
+			if cause := context.Cause(c.Context()); cause != ReasonForcedClose {
+				t.Fatalf("cause %v", cause)
+			}
+		})
 	}
 }
