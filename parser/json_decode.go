@@ -139,28 +139,28 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 			id = id*10 + c
 		}
 	}
-	p = &Packet{Type: t, Namespace: nsp, ID: id, HasID: hasID}
+	base := t
 	switch t {
 	case BinaryEvent:
-		p.Type = Event
+		base = Event
 	case BinaryAck:
-		p.Type = Ack
+		base = Ack
 	}
 	if i == len(b) {
-		switch p.Type {
+		switch base {
 		case Connect, Disconnect:
-			return p, nil, 0, nil
+			return &Packet{Type: base, Namespace: nsp, ID: id, HasID: hasID}, nil, 0, nil
 		}
 		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" needs a payload")
 	}
 	s := &d.sc
 	s.reset(b, n)
 	j := s.skipWS(i)
-	switch p.Type {
+	switch base {
 	case Disconnect:
 		return nil, nil, 0, newError(ErrInvalidPayload, "DISCONNECT has no payload")
 	case Connect, ConnectError:
-		if j >= len(b) || !(b[j] == '{' || b[j] == '"' && p.Type == ConnectError) {
+		if j >= len(b) || !(b[j] == '{' || b[j] == '"' && base == ConnectError) {
 			return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" payload must be an object")
 		}
 		s.ws = false
@@ -171,12 +171,12 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 		if err := d.end(end); err != nil {
 			return nil, nil, 0, err
 		}
-		v := &jsonValue{raw: b[j:end]}
+		bx := &dataBox{v: jsonValue{raw: b[j:end]}}
 		if s.ws {
-			v.flags = valueSpaced
+			bx.v.flags = valueSpaced
 		}
-		p.Data = v
-		return p, nil, 0, nil
+		bx.p = Packet{Type: base, Namespace: nsp, ID: id, HasID: hasID, Data: &bx.v}
+		return &bx.p, nil, 0, nil
 	}
 	// EVENT and ACK: an array, split into its elements.
 	if j >= len(b) || b[j] != '[' {
@@ -184,16 +184,17 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 	}
 	s.depth = 1
 	spans := d.spans[:0]
+	var event string
 	j = s.skipWS(j + 1)
 	if j < len(b) && b[j] == ']' {
-		if p.Type == Event {
+		if base == Event {
 			return nil, nil, 0, newError(ErrInvalidPayload, "EVENT payload must not be empty")
 		}
 		j++
 	} else {
 		for k := 0; ; k++ {
-			if k == 0 && p.Type == Event {
-				if j, err = d.eventName(p, j); err != nil {
+			if k == 0 && base == Event {
+				if event, j, err = d.eventName(j); err != nil {
 					return nil, nil, 0, err
 				}
 			} else {
@@ -233,15 +234,53 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 		return nil, nil, 0, newError(ErrPlaceholder, "packet declares "+strconv.Itoa(n)+
 			" attachments but holds "+strconv.Itoa(s.count)+" placeholders")
 	}
-	if len(spans) > 0 {
-		vals = make([]jsonValue, len(spans))
-		p.Args = make([]any, len(spans))
-		for k, sp := range spans {
-			vals[k] = jsonValue{raw: b[sp.start:sp.end], flags: sp.flags}
-			p.Args[k] = &vals[k]
-		}
+	// One allocation for the packet and its first few values.
+	var args []any
+	switch k := len(spans); {
+	case k == 0:
+		p = &Packet{}
+	case k == 1:
+		bx := &box1{}
+		p, vals, args = &bx.p, bx.v[:], bx.a[:]
+	case k == 2:
+		bx := &box2{}
+		p, vals, args = &bx.p, bx.v[:], bx.a[:]
+	case k <= 4:
+		bx := &box4{}
+		p, vals, args = &bx.p, bx.v[:k:k], bx.a[:k:k]
+	default:
+		p = &Packet{}
+		vals, args = make([]jsonValue, k), make([]any, k)
 	}
+	for k, sp := range spans {
+		vals[k] = jsonValue{raw: b[sp.start:sp.end], flags: sp.flags}
+		args[k] = &vals[k]
+	}
+	*p = Packet{Type: base, Namespace: nsp, ID: id, HasID: hasID, Event: event, Args: args}
 	return p, vals, n, nil
+}
+
+type dataBox struct {
+	p Packet
+	v jsonValue
+}
+
+type box1 struct {
+	p Packet
+	v [1]jsonValue
+	a [1]any
+}
+
+type box2 struct {
+	p Packet
+	v [2]jsonValue
+	a [2]any
+}
+
+type box4 struct {
+	p Packet
+	v [4]jsonValue
+	a [4]any
 }
 
 // end checks that only whitespace follows the payload.
@@ -254,42 +293,42 @@ func (d *jsonDecoder) end(i int) error {
 
 // eventName decodes the first element of an EVENT payload at data[i]: a string
 // that is not a reserved name, or a number (which the reference accepts too).
-func (d *jsonDecoder) eventName(p *Packet, i int) (int, error) {
+func (d *jsonDecoder) eventName(i int) (name string, end int, err error) {
 	s := &d.sc
 	b := s.data
 	switch c := b[i]; {
 	case c == '"':
 		end, esc, err := s.str(i)
 		if err != nil {
-			return end, err
+			return "", end, err
 		}
 		raw := b[i+1 : end-1]
 		if esc || !utf8.Valid(raw) {
-			p.Event = string(appendUnescaped(nil, raw))
+			name = string(appendUnescaped(nil, raw))
 		} else {
-			p.Event = d.intern(raw)
+			name = d.intern(raw)
 		}
-		if IsReservedEvent(p.Event) {
-			return end, newError(ErrReservedEvent, strconv.Quote(p.Event))
+		if IsReservedEvent(name) {
+			return "", end, newError(ErrReservedEvent, strconv.Quote(name))
 		}
-		return end, nil
+		return name, end, nil
 	case c == '-' || isDigit(c):
 		end, err := s.number(i)
 		if err != nil {
-			return end, err
+			return "", end, err
 		}
 		f, _ := strconv.ParseFloat(string(b[i:end]), 64)
 		switch {
 		case math.IsInf(f, 1):
-			p.Event = "Infinity" // String(n) in JavaScript
+			name = "Infinity" // String(n) in JavaScript
 		case math.IsInf(f, -1):
-			p.Event = "-Infinity"
+			name = "-Infinity"
 		default:
-			p.Event = string(appendFloat(nil, f, 64))
+			name = string(appendFloat(nil, f, 64))
 		}
-		return end, nil
+		return name, end, nil
 	}
-	return i, newError(ErrInvalidPayload, "EVENT name must be a string or a number")
+	return "", i, newError(ErrInvalidPayload, "EVENT name must be a string or a number")
 }
 
 // smallUintLeadingZeros parses at most 9 digits.
