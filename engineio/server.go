@@ -163,6 +163,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if q.Get("EIO") != "4" {
+		if upgrade {
+			// The reference checks the version after the WebSocket handshake, then
+			// drops the connection.
+			if conn, err := websocket.Accept(w, r, srv.acceptOpts); err == nil {
+				conn.CloseNow()
+			}
+			return
+		}
 		writeError(w, upgrade, codeUnsupportedVersion, "")
 		return
 	}

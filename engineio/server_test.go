@@ -56,7 +56,7 @@ func TestServerErrors(t *testing.T) {
 		t.Errorf("GET %q", res.body)
 	}
 	// WebSocket handshakes are refused with a bare 400, as the reference does.
-	for _, q := range []string{"EIO=4&transport=websocket&sid=nope", "EIO=3&transport=websocket", "EIO=4&transport=abc"} {
+	for _, q := range []string{"EIO=4&transport=websocket&sid=nope", "EIO=4&transport=abc"} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c, res, err := websocket.Dial(ctx, d.wsURL(q), nil)
 		cancel()
@@ -68,6 +68,11 @@ func TestServerErrors(t *testing.T) {
 		if res == nil || res.StatusCode != 400 {
 			t.Errorf("%s: %v", q, err)
 		}
+	}
+	// A WebSocket of another protocol version is accepted and dropped at once.
+	ws := d.dial("EIO=3&transport=websocket", nil)
+	if err := stWaitClosed(t, ws); websocket.CloseStatus(err) != -1 {
+		t.Errorf("EIO=3 websocket: %v", err)
 	}
 	if got := d.get("").status; got != 400 {
 		t.Errorf("no query: %d", got)
