@@ -3,8 +3,11 @@ package conformance
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/parser"
 	"github.com/corvid-io/corvid/socketio"
@@ -29,6 +33,8 @@ type goclientPeer interface {
 	WaitLine(t *testing.T, prefix string) string
 	// Count returns the number of log lines equal to line.
 	Count(line string) int
+	// Lines returns the log lines so far (of every run of the server).
+	Lines() []string
 	// Restart stops the server and starts it again on the same port.
 	Restart(t *testing.T)
 	// Stop stops the server.
@@ -47,6 +53,8 @@ func goclientServers() []goclientServer {
 	return []goclientServer{
 		{name: "node-json", parser: nil, start: func(t *testing.T) goclientPeer { return startNodeSIOPeer(t, "json") }},
 		{name: "node-msgpack", parser: parser.Msgpack(), start: func(t *testing.T) goclientPeer { return startNodeSIOPeer(t, "msgpack") }},
+		{name: "go-json", parser: nil, start: func(t *testing.T) goclientPeer { return startGoSIOPeer(t, nil) }},
+		{name: "go-msgpack", parser: parser.Msgpack(), start: func(t *testing.T) goclientPeer { return startGoSIOPeer(t, parser.Msgpack()) }},
 	}
 }
 
@@ -104,7 +112,7 @@ func (p *nodeSIOPeer) Restart(t *testing.T) {
 	p.Start(t)
 }
 
-func (p *nodeSIOPeer) lines() []string {
+func (p *nodeSIOPeer) Lines() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := append([]string(nil), p.old...)
@@ -118,21 +126,23 @@ func (p *nodeSIOPeer) WaitLine(t *testing.T, prefix string) string {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		for _, l := range p.lines() {
+		for _, l := range p.Lines() {
 			if strings.HasPrefix(l, prefix) {
 				return l
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no line %q from the server; got:\n%s", prefix, strings.Join(p.lines(), "\n"))
+			t.Fatalf("no line %q from the server; got:\n%s", prefix, strings.Join(p.Lines(), "\n"))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-func (p *nodeSIOPeer) Count(line string) int {
+func (p *nodeSIOPeer) Count(line string) int { return countLines(p.Lines(), line) }
+
+func countLines(lines []string, line string) int {
 	n := 0
-	for _, l := range p.lines() {
+	for _, l := range lines {
 		if l == line {
 			n++
 		}
@@ -504,8 +514,8 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 		if err := <-got; !errors.Is(err, socketio.ErrClientAckTimeout) {
 			t.Fatalf("EmitAck: %v", err)
 		}
-		// the socket still works
-		if _, err := s.EmitWithAck(ctx, "ack", 1); err != nil {
+		// the socket still works (a generous timeout: an upgrade may be under way)
+		if _, err := s.Timeout(10*time.Second).EmitWithAck(ctx, "ack", 1); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -718,7 +728,7 @@ func TestGoClientServerRestart(t *testing.T) {
 				}
 				lines := strings.Join(func() []string {
 					var out []string
-					for _, l := range peer.(*nodeSIOPeer).lines() {
+					for _, l := range peer.Lines() {
 						if strings.HasPrefix(l, "got / ") {
 							out = append(out, l)
 						}
@@ -782,7 +792,7 @@ func TestGoClientRetries(t *testing.T) {
 					wantArgs(t, res, "ok "+tr.name+"-last", 2)
 					peer.WaitLine(t, "retry "+tr.name+"-last 2")
 					var seq []string
-					for _, l := range peer.(*nodeSIOPeer).lines() {
+					for _, l := range peer.Lines() {
 						if strings.HasPrefix(l, "retry "+tr.name+"-q") || strings.HasPrefix(l, "retry "+tr.name+"-last") {
 							seq = append(seq, l)
 						}
@@ -857,4 +867,201 @@ func TestGoClientReconnectFailed(t *testing.T) {
 	if cerr != 3 {
 		t.Fatalf("%d connect errors, want 3 (initial try and 2 attempts)", cerr)
 	}
+}
+
+// goSIOPeer is our own server (socketio.Server) with the handlers of
+// sioclient_server.js, logging the same lines.
+type goSIOPeer struct {
+	port   int
+	parser parser.Parser
+
+	mu    sync.Mutex
+	log   []string
+	srv   *socketio.Server
+	http  *http.Server
+	done  chan struct{}
+	retry map[string]int
+}
+
+func startGoSIOPeer(t *testing.T, p parser.Parser) *goSIOPeer {
+	g := &goSIOPeer{port: testutil.FreePort(t), parser: p, retry: make(map[string]int)}
+	g.Start(t)
+	t.Cleanup(g.Stop)
+	return g
+}
+
+func (g *goSIOPeer) URL() string { return "http://127.0.0.1:" + strconv.Itoa(g.port) }
+
+func (g *goSIOPeer) out(line string) {
+	g.mu.Lock()
+	g.log = append(g.log, line)
+	g.mu.Unlock()
+}
+
+func (g *goSIOPeer) Lines() []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]string(nil), g.log...)
+}
+
+func (g *goSIOPeer) Count(line string) int { return countLines(g.Lines(), line) }
+
+func (g *goSIOPeer) WaitLine(t *testing.T, prefix string) string {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, l := range g.Lines() {
+			if strings.HasPrefix(l, prefix) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no line %q from the server; got:\n%s", prefix, strings.Join(g.Lines(), "\n"))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (g *goSIOPeer) Restart(t *testing.T) {
+	g.Stop()
+	g.Start(t)
+}
+
+func (g *goSIOPeer) Start(t *testing.T) {
+	srv := socketio.NewServer(&socketio.ServerOptions{
+		Parser: g.parser,
+		Engine: &engineio.ServerOptions{PingInterval: 2 * time.Second, PingTimeout: 2 * time.Second, MaxHTTPBufferSize: 1e7},
+	})
+	srv.Use(func(s *socketio.Socket) error {
+		var auth map[string]any
+		if v, ok := s.Handshake().Auth.(parser.Value); ok {
+			v.Decode(&auth)
+		}
+		if auth["token"] == "bad" {
+			return &socketio.ConnectError{Message: "not authorized", Data: map[string]any{"reason": "bad token", "code": 42}}
+		}
+		return nil
+	})
+	srv.OnConnection(g.common)
+	srv.Of("/custom").OnConnection(g.common)
+	var l net.Listener
+	var err error
+	for i := 0; i < 100; i++ { // the port may take a moment to be free again
+		if l, err = net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(g.port)); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		hs.Serve(l)
+	}()
+	g.mu.Lock()
+	g.srv, g.http, g.done = srv, hs, done
+	g.mu.Unlock()
+}
+
+// Stop drops every connection, like a killed process.
+func (g *goSIOPeer) Stop() {
+	g.mu.Lock()
+	srv, hs, done := g.srv, g.http, g.done
+	g.srv, g.http, g.done = nil, nil, nil
+	g.mu.Unlock()
+	if srv == nil {
+		return
+	}
+	hs.Close()
+	<-done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+}
+
+func (g *goSIOPeer) common(s *socketio.Socket) {
+	nsp := s.Namespace().Name()
+	srv := s.Namespace().Server()
+	g.out("connection " + nsp + " " + goclientJSON(s.Handshake().Auth))
+	s.On("echo", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.Emit("echo", args...)
+	})
+	s.On("ack", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		if ack != nil {
+			ack(args...)
+		}
+	})
+	s.On("no-ack", func(*socketio.Socket, socketio.Args, socketio.AckFunc) {})
+	s.On("binary", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.Emit("binary", []byte{1, 2, 3}, map[string]any{"nested": []any{map[string]any{"b": []byte{4, 5}}}, "s": "x"})
+		if ack != nil {
+			ack([]byte{6}, map[string]any{"deep": map[string]any{"deeper": []byte{7, 8}}})
+		}
+	})
+	s.On("whoami", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		ack(map[string]any{"nsp": nsp, "id": s.ID(), "eio": s.EngineID(), "transport": s.Transport()})
+	})
+	s.On("count", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		ack(srv.Engine().Len())
+	})
+	s.On("auth", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		ack(s.Handshake().Auth)
+	})
+	s.On("disconnect-me", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.Disconnect(false)
+	})
+	s.On("close-conn", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.Disconnect(true)
+	})
+	s.On("ask", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.EmitWithCallback("question", 5*time.Second, func(answer socketio.Args, err error) {
+			if err != nil {
+				s.Emit("answer", "error: "+err.Error())
+				return
+			}
+			s.Emit("answer", answer...)
+		}, args...)
+	})
+	s.On("log", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		vals := make([]any, args.Len())
+		for i := range vals {
+			args.Decode(i, &vals[i])
+		}
+		g.out("got " + nsp + " " + goclientJSON(vals))
+		if ack != nil {
+			ack("logged")
+		}
+	})
+	s.On("retry", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		var key string
+		args.Decode(0, &key)
+		g.mu.Lock()
+		g.retry[key]++
+		n := g.retry[key]
+		g.mu.Unlock()
+		g.out("retry " + key + " " + strconv.Itoa(n))
+		if n > 1 && ack != nil {
+			ack("ok "+key, n)
+		}
+	})
+	s.OnDisconnect(func(s *socketio.Socket, reason socketio.DisconnectReason) {
+		g.out("disconnect " + nsp + " " + string(reason))
+	})
+}
+
+// goclientJSON is the JSON text of v (a parser.Value is decoded first).
+func goclientJSON(v any) string {
+	if pv, ok := v.(parser.Value); ok {
+		var x any
+		pv.Decode(&x)
+		v = x
+	}
+	if v == nil {
+		return "{}"
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
 }
