@@ -73,13 +73,14 @@ var goclientTransports = []struct {
 type nodeSIOPeer struct {
 	port   int
 	parser string
+	extra  []string
 	mu     sync.Mutex
 	proc   *testutil.NodeProcess
 	old    []string // lines of the processes stopped before
 }
 
-func startNodeSIOPeer(t *testing.T, parserName string) *nodeSIOPeer {
-	p := &nodeSIOPeer{port: testutil.FreePort(t), parser: parserName}
+func startNodeSIOPeer(t *testing.T, parserName string, extra ...string) *nodeSIOPeer {
+	p := &nodeSIOPeer{port: testutil.FreePort(t), parser: parserName, extra: extra}
 	p.Start(t)
 	return p
 }
@@ -87,7 +88,7 @@ func startNodeSIOPeer(t *testing.T, parserName string) *nodeSIOPeer {
 func (p *nodeSIOPeer) URL() string { return "http://127.0.0.1:" + strconv.Itoa(p.port) }
 
 func (p *nodeSIOPeer) Start(t *testing.T) {
-	proc := testutil.StartNode(t, "conformance/node/sioclient_server.js", strconv.Itoa(p.port), p.parser)
+	proc := testutil.StartNode(t, "conformance/node/sioclient_server.js", append([]string{strconv.Itoa(p.port), p.parser}, p.extra...)...)
 	proc.WaitLine(t, "listening", 20*time.Second)
 	p.mu.Lock()
 	p.proc = proc
@@ -817,6 +818,107 @@ func TestGoClientRetries(t *testing.T) {
 						t.Fatalf("never acked: %v", err)
 					}
 				})
+			}
+		})
+	}
+}
+
+// TestGoClientPingTimeoutParseError: the npm server stops pinging (the client
+// closes with "ping timeout") or sends a message that is no packet ("parse
+// error"); the client reconnects after both.
+func TestGoClientPingTimeoutParseError(t *testing.T) {
+	peer := startNodeSIOPeer(t, "json", "300", "200")
+	for _, tr := range goclientTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			ctx := goclientCtx(t)
+			o := goclientOptions(goclientServer{}, tr.transports, tr.noUpgrade)
+			s, err := socketio.NewClientSocket(peer.URL(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Manager().Close()
+			disc := make(chan socketio.DisconnectReason, 1)
+			s.OnDisconnect(func(r socketio.DisconnectReason) { disc <- r })
+			connects := make(chan struct{}, 4)
+			s.OnConnect(func() { connects <- struct{}{} })
+			if err := s.Connect(ctx); err != nil {
+				t.Fatal(err)
+			}
+			<-connects
+			for _, c := range []struct {
+				event string
+				want  socketio.DisconnectReason
+			}{{"stop-pings", socketio.ReasonPingTimeout}, {"garbage", socketio.ReasonParseError}} {
+				if err := s.Emit(c.event); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case r := <-disc:
+					if r != c.want {
+						t.Fatalf("%s: reason %q, want %q", c.event, r, c.want)
+					}
+				case <-ctx.Done():
+					t.Fatalf("%s: no disconnection", c.event)
+				}
+				select {
+				case <-connects:
+				case <-ctx.Done():
+					t.Fatalf("%s: no reconnection", c.event)
+				}
+				if _, err := s.EmitWithAck(ctx, "ack"); err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestGoClientConcurrentEmits: many goroutines emit with and without acks on
+// one socket at once (run with -race).
+func TestGoClientConcurrentEmits(t *testing.T) {
+	for _, srv := range goclientServers() {
+		t.Run(srv.name, func(t *testing.T) {
+			peer := srv.start(t)
+			ctx := goclientCtx(t)
+			s, err := socketio.Connect(ctx, peer.URL(), goclientOptions(srv, []string{"websocket"}, false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Manager().Close()
+			echo := newRecv(s, "echo")
+			var wg sync.WaitGroup
+			errs := make(chan error, 16)
+			const workers, each = 8, 20
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < each; i++ {
+						res, err := s.EmitWithAck(ctx, "ack", w, i, []byte{byte(i)})
+						if err != nil {
+							errs <- err
+							return
+						}
+						var gw, gi int
+						var b []byte
+						if res.Decode(0, &gw) != nil || res.Decode(1, &gi) != nil || res.Decode(2, &b) != nil || gw != w || gi != i || !bytes.Equal(b, []byte{byte(i)}) {
+							errs <- fmt.Errorf("ack %d/%d: %v", w, i, decodeAll(t, res))
+							return
+						}
+						if err := s.Emit("echo", w); err != nil {
+							errs <- err
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Fatal(err)
+			}
+			for i := 0; i < workers*each; i++ {
+				echo.next(t)
 			}
 		})
 	}

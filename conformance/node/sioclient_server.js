@@ -13,7 +13,11 @@ const { Server } = require("socket.io");
 const port = Number(process.argv[2]);
 const parserName = process.argv[3] || "json";
 
-const opts = { pingInterval: 2000, pingTimeout: 2000, maxHttpBufferSize: 1e7 };
+const opts = {
+  pingInterval: Number(process.argv[4] || 2000),
+  pingTimeout: Number(process.argv[5] || 2000),
+  maxHttpBufferSize: 1e7,
+};
 if (parserName === "msgpack") {
   opts.parser = require("socket.io-msgpack-parser");
 }
@@ -69,6 +73,18 @@ function common(socket) {
   socket.on("disconnect-me", () => socket.disconnect());
   // close-conn: the server closes the whole Engine.IO connection.
   socket.on("close-conn", () => socket.conn.close());
+  // stop-pings: the server stops sending pings on this connection (the client
+  // must close it with "ping timeout").
+  socket.on("stop-pings", () => {
+    const c = socket.conn;
+    clearTimeout(c.pingIntervalTimer);
+    clearTimeout(c.pingTimeoutTimer);
+    c.pingTimeoutTimer = null;
+    c.pingIntervalTimer = { refresh() {}, ref() {}, unref() {} };
+  });
+  // garbage: the server sends a message that is no Socket.IO packet (the
+  // client must close the connection with "parse error").
+  socket.on("garbage", () => socket.conn.send("garbage"));
   // ask: the server emits "question" with an ack and reports the answer as an
   // "answer" event.
   socket.on("ask", (...args) => {
