@@ -166,7 +166,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if upgrade {
 			// The reference checks the version after the WebSocket handshake, then
 			// drops the connection.
-			if conn, err := websocket.Accept(w, r, srv.acceptOpts); err == nil {
+			if conn, err := srv.accept(w, r); err == nil {
 				conn.CloseNow()
 			}
 			return
@@ -327,7 +327,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	if !srv.originAllowed(w, r) {
 		return
 	}
-	conn, err := websocket.Accept(w, r, srv.acceptOpts)
+	conn, err := srv.accept(w, r)
 	if err != nil {
 		return // Accept answered the request
 	}

@@ -1,12 +1,14 @@
 package engineio
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"compress/zlib"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -785,3 +787,50 @@ func httptestServer(t *testing.T, h http.Handler) *httptestServerT {
 }
 
 var _ = bytes.Equal
+
+// TestWebSocketEarlyFrame sends the first frame in the same write as the upgrade
+// request: the bytes net/http already buffered must reach the session.
+func TestWebSocketEarlyFrame(t *testing.T) {
+	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Minute})
+	host := strings.TrimPrefix(d.hs.URL, "http://")
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	payload := []byte("4early")
+	mask := [4]byte{1, 2, 3, 4}
+	frame := []byte{0x81, 0x80 | byte(len(payload)), mask[0], mask[1], mask[2], mask[3]}
+	for i, b := range payload {
+		frame = append(frame, b^mask[i%4])
+	}
+	req := "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := c.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != 101 {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	readFrame := func() string {
+		var hdr [2]byte
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			t.Fatal(err)
+		}
+		p := make([]byte, hdr[1]&0x7f)
+		if _, err := io.ReadFull(br, p); err != nil {
+			t.Fatal(err)
+		}
+		return string(p)
+	}
+	if open := readFrame(); !strings.HasPrefix(open, "0{") {
+		t.Fatalf("open %q", open)
+	}
+	if echo := readFrame(); echo != "4early" {
+		t.Errorf("echo %q", echo)
+	}
+}

@@ -1,8 +1,12 @@
 package engineio
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 
 	"github.com/coder/websocket"
@@ -120,7 +124,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		s.upgrading = true
 	}
 	s.mu.Unlock()
-	conn, err := websocket.Accept(w, r, srv.acceptOpts)
+	conn, err := srv.accept(w, r)
 	if err != nil {
 		if !dup {
 			s.mu.Lock()
@@ -201,4 +205,56 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	signal(s.notify)
 	s.mu.Unlock()
+}
+
+// Buffer sizes handed to coder/websocket for a connection's life. net/http's
+// hijacked buffers are 4 KiB each; messages larger than these buffers are read
+// and written around them, so small buffers only cost syscalls on bursts of small
+// frames.
+const (
+	wsReadBufferSize  = 512
+	wsWriteBufferSize = 1024
+)
+
+// smallBuffers wraps a ResponseWriter so that websocket.Accept keeps smaller
+// buffers than net/http's for the connection's life (the main memory cost of an
+// idle WebSocket session).
+type smallBuffers struct {
+	http.ResponseWriter
+}
+
+// Hijack hijacks the underlying connection and returns buffers of our sizes,
+// carrying over any bytes net/http had already read from the client.
+func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if brw.Writer.Buffered() > 0 {
+		if err := brw.Writer.Flush(); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	var r io.Reader = conn
+	size := wsReadBufferSize
+	n := brw.Reader.Buffered()
+	if n > 0 {
+		early, _ := brw.Reader.Peek(n)
+		r = io.MultiReader(bytes.NewReader(bytes.Clone(early)), conn)
+		size = max(size, n)
+	}
+	br := bufio.NewReaderSize(r, size)
+	if n > 0 {
+		br.Peek(n) // buffered, so that Accept's own carry-over sees them
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBufferSize)), nil
+}
+
+// Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
+func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// accept upgrades r with our options and buffer sizes.
+func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
+	return websocket.Accept(smallBuffers{w}, r, srv.acceptOpts)
 }

@@ -1,0 +1,186 @@
+package engineio
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+func benchPackets(kind string) []Packet {
+	text := Packet{Type: PacketMessage, Data: []byte(`2["chat",{"user":"ana","text":"hello, world"}]`)}
+	bin := Packet{Type: PacketMessage, Binary: true, Data: bytes.Repeat([]byte{0xab, 0x01}, 64)}
+	var ps []Packet
+	for i := 0; i < 8; i++ {
+		switch kind {
+		case "text":
+			ps = append(ps, text)
+		case "binary":
+			ps = append(ps, bin)
+		default:
+			if i%2 == 0 {
+				ps = append(ps, text)
+			} else {
+				ps = append(ps, bin)
+			}
+		}
+	}
+	return ps
+}
+
+func BenchmarkAppendPayload(b *testing.B) {
+	for _, kind := range []string{"text", "binary", "mixed"} {
+		b.Run(kind, func(b *testing.B) {
+			ps := benchPackets(kind)
+			buf := AppendPayload(nil, ps)
+			b.SetBytes(int64(len(buf)))
+			b.ReportAllocs()
+			for b.Loop() {
+				buf = AppendPayload(buf[:0], ps)
+			}
+		})
+	}
+}
+
+func BenchmarkParsePayload(b *testing.B) {
+	for _, kind := range []string{"text", "binary", "mixed"} {
+		b.Run(kind, func(b *testing.B) {
+			enc := AppendPayload(nil, benchPackets(kind))
+			b.SetBytes(int64(len(enc)))
+			b.ReportAllocs()
+			n := 0
+			fn := func(p Packet) error { n += len(p.Data); return nil }
+			for b.Loop() {
+				if err := ParsePayload(enc, 0, fn); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkWebSocketEcho measures one message round trip through the server
+// (client write, server Read, Send, writer goroutine, client read) over loopback.
+func BenchmarkWebSocketEcho(b *testing.B) {
+	d := stStart(b, stEcho, &ServerOptions{PingInterval: time.Minute})
+	c := d.dialOpen()
+	msg := []byte(`42["chat",{"user":"ana","text":"hello, world"}]`)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPollingRoundTrip measures a POST of one message and the GET that
+// brings its echo back.
+func BenchmarkPollingRoundTrip(b *testing.B) {
+	d := stStart(b, stEcho, &ServerOptions{PingInterval: time.Minute})
+	sid := d.handshake()
+	q := d.poll(sid)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.post(q, "4hello")
+		if res := d.get(q); res.body != "4hello" {
+			b.Fatal(res.body)
+		}
+	}
+}
+
+// TestIdleWebSocketFootprint prints the goroutines and heap bytes per idle
+// WebSocket session. It runs only with EIO_IDLE_SESSIONS set to the number of
+// sessions (e.g. 1000):
+//
+//	EIO_IDLE_SESSIONS=1000 go test -run TestIdleWebSocketFootprint -v ./engineio/
+//
+// The clients are raw TCP connections in this process that did the handshake by
+// hand (no goroutine, no buffers), so nearly all the heap counted is the server's.
+func TestIdleWebSocketFootprint(t *testing.T) {
+	n, _ := strconv.Atoi(os.Getenv("EIO_IDLE_SESSIONS"))
+	if n <= 0 {
+		t.Skip("set EIO_IDLE_SESSIONS=<n> to measure")
+	}
+	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+	u, _ := url.Parse(d.hs.URL)
+	// One warm-up session, so that lazily allocated globals are not counted.
+	warm := rawWebSocket(t, u.Host)
+	defer warm.Close()
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = rawWebSocket(t, u.Host)
+	}
+	for d.srv.Len() < n+1 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // let the writers of the open packets exit
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	heap := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
+	stacks := float64(after.StackInuse-before.StackInuse) / float64(n)
+	fmt.Printf("idle websocket sessions: %d\ngoroutines per session: %.2f\nheap bytes per session: %.0f\nstack bytes per session: %.0f\n",
+		n, float64(g1-g0)/float64(n), heap, stacks)
+	if g1-g0 > n+5 {
+		t.Errorf("%d goroutines for %d idle sessions", g1-g0, n)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// rawWebSocket opens a WebSocket-only session by hand and reads the open packet.
+func rawWebSocket(t testing.TB, host string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(c, 512)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	// The open packet: one unmasked text frame with a 7-bit length.
+	var hdr [2]byte
+	if _, err := br.Read(hdr[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := br.Read(hdr[1:]); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, hdr[1]&0x7f)
+	if _, err := io.ReadFull(br, payload); err != nil || !strings.HasPrefix(string(payload), "0{") {
+		t.Fatalf("open frame %q: %v", payload, err)
+	}
+	return c
+}
