@@ -177,12 +177,12 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			return
 		}
 		if r.RequestID == "" {
-			a.ns.ServerSideEmit(r.Data, nil)
+			a.ns.ServerSideEmit(values(r.Data), nil)
 			return
 		}
 		reqID := r.RequestID
 		var called atomic.Bool
-		a.ns.ServerSideEmit(r.Data, func(arg any) {
+		a.ns.ServerSideEmit(values(r.Data), func(arg any) {
 			if !called.CompareAndSwap(false, true) {
 				return
 			}
@@ -232,7 +232,7 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		case wire.BroadcastClientCount:
 			ar.onCount(int(r.ClientCount), nil)
 		case wire.BroadcastAck:
-			ar.onAck("", []any{r.Packet})
+			ar.onAck("", []any{treeValue{r.Packet}})
 		}
 		return
 	}

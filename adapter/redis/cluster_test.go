@@ -90,8 +90,10 @@ func TestTwoNodes(t *testing.T) {
 			if n, err := n1.a.ServerCount(ctx); err != nil || n != 2 {
 				t.Fatalf("ServerCount %d %v", n, err)
 			}
-			// Dynamic room subscriptions are asynchronous (Node's tests wait 50 ms too).
-			time.Sleep(50 * time.Millisecond)
+			// Dynamic room subscriptions are asynchronous (Node's tests wait 50 ms).
+			waitRoomChannels(t, n2, 1, "room2", "room3", a2, b2)
+			waitRoomChannels(t, n1, 1, a1)
+			waitRoomChannels(t, n1, 2, "room1")
 
 			// broadcast to all
 			if err := n1.a.Broadcast(ctx, ev("all", 1, []byte{3, 4}), nil); err != nil {
@@ -283,4 +285,23 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// waitRoomChannels waits until Redis has a subscriber for each room channel the
+// node should have in its sharded dynamic mode.
+func waitRoomChannels(t testing.TB, n *node, want int, rooms ...string) {
+	t.Helper()
+	if !n.a.dynamic() {
+		return
+	}
+	for _, r := range rooms {
+		if n.a.opts.SubscriptionMode == Dynamic && looksLikeASocketID(r) {
+			continue
+		}
+		ch := shardedSubChannel(n.a.key, n.a.nsp, r)
+		eventually(t, "subscription to "+ch, func() bool {
+			c, err := n.c.numSub(context.Background(), ch)
+			return err == nil && c >= want
+		})
+	}
 }

@@ -153,8 +153,14 @@ func (f *testNS) Disconnect(id string, close bool) {
 }
 
 func (f *testNS) ServerSideEmit(args []any, ack func(any)) {
+	plain := make([]any, len(args))
+	for i, a := range args {
+		if err := a.(parser.Value).Decode(&plain[i]); err != nil {
+			panic(err)
+		}
+	}
 	f.mu.Lock()
-	f.emits = append(f.emits, args)
+	f.emits = append(f.emits, plain)
 	reply := f.sseReply
 	f.mu.Unlock()
 	if ack != nil {

@@ -145,12 +145,12 @@ func (a *Adapter) onShardedMessage(channel string, msg []byte) {
 			return
 		}
 		if m.RequestID == "" {
-			a.ns.ServerSideEmit(m.Args, nil)
+			a.ns.ServerSideEmit(values(m.Args), nil)
 			return
 		}
 		origin, reqID := m.UID, m.RequestID
 		var called atomic.Bool
-		a.ns.ServerSideEmit(m.Args, func(arg any) {
+		a.ns.ServerSideEmit(values(m.Args), func(arg any) {
 			if !called.CompareAndSwap(false, true) {
 				return
 			}
@@ -171,7 +171,7 @@ func (a *Adapter) onClusterResponse(m *wire.ClusterMessage) {
 		}
 	case wire.MsgBroadcastAck:
 		if ar := a.ackRequest(m.RequestID); ar != nil {
-			ar.onAck("", []any{m.Value})
+			ar.onAck("", []any{treeValue{m.Value}})
 		}
 	case wire.MsgFetchSocketsResponse:
 		a.answer(m.RequestID, func(p *pending) {
