@@ -1,0 +1,52 @@
+// Package engineio implements Engine.IO protocol version 4, the transport layer
+// under Socket.IO v5: a server (an http.Handler), a client (Dial), and the packet
+// and payload codec both share. On the wire it behaves like npm engine.io 6.6 and
+// engine.io-client 6.6.
+//
+// # Server
+//
+// NewServer returns a Server to mount on a path (default "/engine.io/"; Socket.IO
+// uses "/socket.io/"). Each session runs the handler in its own goroutine; the
+// handler reads with Session.Read and the session is closed when it returns:
+//
+//	srv := engineio.NewServer(func(s *engineio.Session) {
+//		for {
+//			m, err := s.Read(s.Context())
+//			if err != nil {
+//				return // err wraps the close Reason
+//			}
+//			s.Send(m)
+//		}
+//	}, nil)
+//	http.Handle("/engine.io/", srv)
+//
+// Both transports are served: HTTP long-polling (GET and POST, packets joined by
+// 0x1e, binary as "b" + base64, gzip/deflate for large responses) and WebSocket
+// (github.com/coder/websocket; one packet per message, binary as binary frames),
+// and polling sessions upgrade to WebSocket (probe "2probe"/"3probe", the pending
+// poll released with a noop, "5"). The server pings every PingInterval and closes
+// a session whose pong is more than PingTimeout late (ReasonPingTimeout). Refused
+// requests are answered like the reference: 400 (403 for AllowRequest) with
+// {"code":N,"message":"..."}.
+//
+// # Sessions, goroutines and memory
+//
+// Session.Send only queues (bounded by ServerOptions.MaxSendQueueBytes and
+// MaxSendQueueLen; over the bound the session closes with ReasonSlowConsumer, while
+// TrySend drops instead). A WebSocket session's queue is written by a goroutine
+// started when the queue becomes non-empty and ending once it is drained; its
+// reads are done by the handler's own Read call. An idle WebSocket session thus
+// holds one goroutine of ours, the handler's, plus a runtime timer for the
+// heartbeat, and the connection keeps small read and write buffers. A session's
+// state is guarded by one mutex that is never held across I/O or user code.
+//
+// Session.Context is cancelled when the session closes, with the Reason as its
+// cause. Server.Shutdown closes every session with ReasonServerClose and waits for
+// every goroutine the server started.
+//
+// # Codec
+//
+// AppendPacket, ParsePacket, AppendPayload and ParsePayload are pure functions
+// over byte slices: encoding appends to the caller's buffer and allocates nothing
+// when it is large enough; decoding returns text payloads that alias the input.
+package engineio
