@@ -282,6 +282,23 @@ func (c *conn) detach(s *Socket) {
 	c.mu.Unlock()
 }
 
+// disconnectAll sends DISCONNECT for every socket, disconnects them with
+// ReasonServerNamespaceDisconnect and closes the session.
+func (c *conn) disconnectAll() {
+	c.mu.Lock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		if s != nil {
+			sockets = append(sockets, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.disconnect()
+	}
+	c.close(ReasonServerNamespaceDisconnect)
+}
+
 // close closes the Engine.IO session and disconnects every socket with reason.
 func (c *conn) close(reason DisconnectReason) {
 	c.closeAll(reason)

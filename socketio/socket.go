@@ -419,18 +419,29 @@ func (s *Socket) ackFunc(id uint64) AckFunc {
 }
 
 // Disconnect makes the socket leave its namespace (reason "server namespace
-// disconnect"; the client sees "io server disconnect"). With close, the whole
-// Engine.IO connection is closed, and every other socket on it leaves too.
+// disconnect"; the client sees "io server disconnect" and does not reconnect).
+// With close, every socket of the same Engine.IO connection is disconnected
+// the same way and the connection is closed, as the reference does.
 func (s *Socket) Disconnect(close bool) {
 	if close {
-		s.conn.close(ReasonServerNamespaceDisconnect)
+		s.conn.disconnectAll()
 		return
 	}
+	s.disconnect()
+}
+
+func (s *Socket) disconnect() {
 	if !s.closed.Load() {
 		_ = s.conn.sendPacket(&parser.Packet{Type: parser.Disconnect, Namespace: s.nsp.name}, false)
 	}
 	s.onClose(ReasonServerNamespaceDisconnect)
 }
+
+// CloseConn closes the underlying Engine.IO connection without DISCONNECT
+// packets, like socket.conn.close() of the reference: every socket of the
+// connection leaves with ReasonForcedClose, and the client sees a transport
+// close and reconnects.
+func (s *Socket) CloseConn() { s.conn.close(ReasonForcedClose) }
 
 // onClose disconnects the socket once: it cancels the Context, fails pending
 // acks, and queues the disconnect handlers; rooms are left after the
