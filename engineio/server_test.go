@@ -786,7 +786,6 @@ func httptestServer(t *testing.T, h http.Handler) *httptestServerT {
 	return newHTTPTestServer(t, h)
 }
 
-var _ = bytes.Equal
 
 // TestWebSocketEarlyFrame sends the first frame in the same write as the upgrade
 // request: the bytes net/http already buffered must reach the session.
@@ -832,5 +831,31 @@ func TestWebSocketEarlyFrame(t *testing.T) {
 	}
 	if echo := readFrame(); echo != "4early" {
 		t.Errorf("echo %q", echo)
+	}
+}
+
+// TestSlowConsumerWebSocket: a peer that never reads fills the TCP buffers; the
+// session closes with ReasonSlowConsumer and its writer does not stay blocked.
+func TestSlowConsumerWebSocket(t *testing.T) {
+	sessions, handler := newSTSessions(nil)
+	d := stStart(t, handler, &ServerOptions{PingInterval: time.Minute, MaxSendQueueBytes: 1 << 20})
+	c := d.dialOpen()
+	_ = c // never read again
+	s := sessions.next(t)
+	chunk := Message{Data: bytes.Repeat([]byte("x"), 64<<10)}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Send(chunk) == nil {
+		if time.Now().After(deadline) {
+			t.Fatal("the queue never filled")
+		}
+	}
+	if cause := stWaitClosedSession(t, s); cause != ReasonSlowConsumer {
+		t.Errorf("cause %v", cause)
+	}
+	// Shutdown (in cleanup) waits for the writer: it must have been unblocked.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.srv.Shutdown(ctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
 	}
 }

@@ -339,10 +339,15 @@ func (s *Session) closeWith(r Reason) {
 		s.timer.Stop()
 	}
 	if s.websocket {
-		if r == ReasonPingTimeout || r == ReasonTransportError {
+		switch {
+		case r == ReasonPingTimeout || r == ReasonTransportError || r == ReasonSlowConsumer:
 			abort = append(abort, s.ws)
-		} else {
-			// The writer sends what is queued (graceful close), then the close frame.
+		case s.writing:
+			// The running writer sends what is queued, then the close frame; should
+			// it be stuck on a peer that does not read, the connection is dropped.
+			conn := s.ws
+			time.AfterFunc(wsCloseTimeout, func() { conn.CloseNow() })
+		default:
 			s.startWriterLocked()
 		}
 	} else {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -206,6 +207,9 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	signal(s.notify)
 	s.mu.Unlock()
 }
+
+// wsCloseTimeout bounds a graceful close behind a writer that is still busy.
+const wsCloseTimeout = 5 * time.Second
 
 // Buffer sizes handed to coder/websocket for a connection's life. net/http's
 // hijacked buffers are 4 KiB each; messages larger than these buffers are read
