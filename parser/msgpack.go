@@ -38,7 +38,9 @@ package parser
 // (ErrInvalidPayload). Like socket.io-parser (and stricter than
 // socket.io-msgpack-parser), an EVENT needs a string or number name first
 // (a number becomes its JavaScript string form) and a reserved name is
-// ErrReservedEvent. Malformed msgpack is ErrSyntax.
+// ErrReservedEvent. Malformed msgpack is ErrSyntax. Strings (the namespace and
+// event name included) with invalid UTF-8 are read with U+FFFD replacements,
+// as Node reads them.
 //
 // Decoded Args (and Data) are Values that keep their raw msgpack bytes, which
 // alias the message (the decoder does not copy it). Decode(&any) gives the

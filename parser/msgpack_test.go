@@ -259,3 +259,24 @@ func TestMsgpackDecodeLenient(t *testing.T) {
 		}
 	}
 }
+
+// TestMsgpackDecodeInvalidUTF8Namespace is a fuzz finding
+// (fuzz/testdata/fuzz/FuzzMsgpackParser/4469d81cd01cb3aa): a namespace with
+// invalid UTF-8 was kept as raw bytes, which the JSON parser then wrote
+// unchanged and refused to read back. Strings are now read as Node reads them.
+func TestMsgpackDecodeInvalidUTF8Namespace(t *testing.T) {
+	p, err := Msgpack().NewDecoder().Add(Message{Binary: true, Data: []byte("\x83\xa4type\x02\xa3nsp\xa5/0\x8000\xa4data\x91\xa2\xffa")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Namespace != "/0\ufffd00" || p.Event != "\ufffda" {
+		t.Fatalf("namespace %q, event %q", p.Namespace, p.Event)
+	}
+	msgs, err := JSON.Encode(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := JSON.NewDecoder().Add(msgs[0]); err != nil {
+		t.Fatalf("JSON could not read back %q: %v", msgs[0].Data, err)
+	}
+}

@@ -131,7 +131,7 @@ func String(raw []byte) (string, bool) {
 	if err != nil || s.off != len(raw) || t.kind != KindString {
 		return "", false
 	}
-	return string(t.data), true
+	return jsString(t.data), true
 }
 
 // decodeInto dispatches on the target: the common generic targets without
@@ -153,7 +153,7 @@ func (s *scanner) decodeInto(v any) error {
 				if t.kind != KindString && t.kind != KindBinary {
 					return false
 				}
-				*p = string(t.data)
+				*p = jsString(t.data)
 				return true
 			}, p)
 		}
@@ -250,7 +250,7 @@ func (s *scanner) anyFrom(t *token) (any, error) {
 	case KindInt, KindFloat:
 		return t.float(), nil
 	case KindString:
-		return string(t.data), nil
+		return jsString(t.data), nil
 	case KindBinary:
 		return append([]byte{}, t.data...), nil
 	case KindTime:
@@ -386,7 +386,7 @@ func (s *scanner) decodeToken(rv reflect.Value, t *token, off int) error {
 		if t.kind != KindString && t.kind != KindBinary {
 			return s.typeError(t, rv, off)
 		}
-		rv.SetString(string(t.data))
+		rv.SetString(jsString(t.data))
 		return nil
 	case reflect.Slice:
 		if rv.Type().Elem().Kind() == reflect.Uint8 && (t.kind == KindBinary || t.kind == KindString) {

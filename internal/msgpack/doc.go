@@ -52,8 +52,10 @@
 //   - every integer and float format: float64, the number JavaScript sees
 //     (integers above 2^53 lose precision exactly as in Node; decode into an
 //     int64 or uint64 to keep them)
-//   - str: string; bin (and the legacy ArrayBuffer extension, type 0): []byte,
-//     a copy
+//   - str: string, with invalid UTF-8 replaced by U+FFFD the way Node's
+//     decoder does it (one per maximal ill-formed subsequence), so Go sees the
+//     string a JavaScript peer sees; bin (and the legacy ArrayBuffer
+//     extension, type 0): []byte, a copy
 //   - array: []any; map: map[string]any, keys converted to strings as
 //     JavaScript does (numbers, booleans and nil are printed; arrays, maps and
 //     extensions as keys are an error); a repeated key keeps its last value

@@ -447,3 +447,28 @@ func TestEncodeNotepack2(t *testing.T) {
 		}
 	}
 }
+
+func TestJSString(t *testing.T) {
+	// Expected strings are what Node's Buffer.toString("utf8") gives.
+	for in, want := range map[string]string{
+		"abc":                  "abc",
+		"h\xc3\xa9":            "hé",
+		"\xff":                 "\ufffd",
+		"\xff\xfe":             "\ufffd\ufffd",
+		"\xe2\x82":             "\ufffd",
+		"\xe2\x82a":            "\ufffda",
+		"\xed\xa0\x80":         "\ufffd\ufffd\ufffd",
+		"\xf0\x9f\x98":         "\ufffd",
+		"\xf0\x9f\x98\x80":     "😀",
+		"\xc0\xaf":             "\ufffd\ufffd",
+		"a\x80b":               "a\ufffdb",
+		"\xf4\x90\x80\x80":     "\ufffd\ufffd\ufffd\ufffd",
+		"\xe0\x80\x80":         "\ufffd\ufffd\ufffd",
+		"\xf0\x80":             "\ufffd\ufffd",
+		"\xe1\x80\xe1\x80\x80": "\ufffdက",
+	} {
+		if got := jsString([]byte(in)); got != want {
+			t.Errorf("jsString(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

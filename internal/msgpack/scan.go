@@ -326,7 +326,7 @@ func (s *scanner) skipRest(t *token) error {
 func (s *scanner) keyString(t *token, off int) (string, error) {
 	switch t.kind {
 	case KindString, KindBinary:
-		return string(t.data), nil
+		return jsString(t.data), nil
 	case KindInt:
 		if t.neg {
 			return strconv.FormatInt(t.i, 10), nil
