@@ -48,7 +48,7 @@ type ClientSocket struct {
 	nsp  string
 	opts ClientSocketOptions
 
-	active bool // guarded by m.mu: the socket wants a connection
+	active atomic.Bool // written under m.mu: the socket wants a connection
 
 	hmu          sync.Mutex
 	events       map[string]ClientEventHandler
@@ -132,11 +132,7 @@ func (s *ClientSocket) Connected() bool {
 // Active reports whether the socket wants a connection: true from Open or
 // Connect until Disconnect, a server-side disconnection or a refusal by the
 // server. An active socket is reconnected by its Manager.
-func (s *ClientSocket) Active() bool {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	return s.active
-}
+func (s *ClientSocket) Active() bool { return s.active.Load() }
 
 // On sets the handler of event, replacing any previous one; nil removes it.
 func (s *ClientSocket) On(event string, h ClientEventHandler) {
@@ -392,6 +388,13 @@ func (s *ClientSocket) onClose(reason DisconnectReason) {
 // onPacket handles a packet of the socket's namespace received on conn. It
 // runs on the read loop.
 func (s *ClientSocket) onPacket(conn *engineio.Conn, p *parser.Packet) {
+	if !s.active.Load() {
+		if p.Type == parser.Connect {
+			// Disconnect came before the server's answer: leave again.
+			s.m.send(conn, &parser.Packet{Type: parser.Disconnect, Namespace: s.nsp})
+		}
+		return // like the reference, an inactive socket ignores its packets
+	}
 	switch p.Type {
 	case parser.Connect:
 		s.onConnectPacket(conn, p)

@@ -155,6 +155,7 @@ func (m *Manager) Socket(nsp string, opts *ClientSocketOptions) *ClientSocket {
 		return s
 	}
 	s := newClientSocket(m, nsp, opts.withDefaults())
+	s.closed = m.closed
 	m.sockets[nsp] = s
 	return s
 }
@@ -348,7 +349,7 @@ func (m *Manager) dialLoop(gen uint64, reconnect bool) {
 	})
 	var active []*ClientSocket
 	for _, s := range m.sockets {
-		if s.active {
+		if s.active.Load() {
 			active = append(active, s)
 		}
 	}
@@ -470,23 +471,22 @@ func (m *Manager) onConnClose(gen uint64, conn *engineio.Conn, reason Disconnect
 	m.mu.Unlock()
 }
 
-// maybeOpen opens the connection for socket s, which has just become active,
-// and reports the open connection on which s must send its CONNECT (nil when
-// the dial under way will do it).
+// activate marks s active and opens the connection if needed. It returns the
+// open connection on which s must send its CONNECT, or nil when a connection
+// under way will send it (or s was already active on an open connection).
 func (m *Manager) activate(s *ClientSocket) (*engineio.Conn, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClientClosed
 	}
-	if s.active {
-		return nil, nil
+	if !s.active.Load() {
+		s.active.Store(true)
+		if m.state == managerOpen {
+			return m.conn, nil
+		}
 	}
-	s.active = true
-	if m.state == managerOpen {
-		return m.conn, nil
-	}
-	if !m.reconnecting {
+	if m.state == managerClosed && !m.reconnecting {
 		m.openLocked(false)
 	}
 	return nil, nil
@@ -496,9 +496,9 @@ func (m *Manager) activate(s *ClientSocket) (*engineio.Conn, error) {
 // closed and the Manager stops reconnecting (like the reference's Manager).
 func (m *Manager) deactivate(s *ClientSocket) {
 	m.mu.Lock()
-	s.active = false
+	s.active.Store(false)
 	for _, o := range m.sockets {
-		if o.active {
+		if o.active.Load() {
 			m.mu.Unlock()
 			return
 		}
@@ -513,7 +513,11 @@ func (m *Manager) deactivate(s *ClientSocket) {
 	m.gen++
 	m.mu.Unlock()
 	if conn != nil {
-		conn.Close()
+		m.wg.Add(1)
+		go func() { // Close flushes; the caller may be the read loop
+			defer m.wg.Done()
+			conn.Close()
+		}()
 	}
 	if wasOpen {
 		m.emitManager(func(h *managerHandlers) {
