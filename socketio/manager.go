@@ -33,13 +33,51 @@ var (
 
 // Manager is a Socket.IO client connection: one Engine.IO connection to a server,
 // multiplexing the sockets of any number of namespaces (Manager.Socket), with
-// automatic reconnection.
+// automatic reconnection. It is the client side of this package, next to
+// Server; its behaviour follows npm socket.io-client 4.8.
+//
+// # Connecting
+//
+// NewManager and Manager.Socket make a socket without connecting, so that its
+// handlers can be set first; ClientSocket.Connect then connects it (Open does
+// the same without waiting). Connect and NewClientSocket do both for one
+// socket on a Manager of its own; a ClientCache shares one Manager between the
+// namespaces of a server, like io() does. Every socket sends its CONNECT (with
+// ClientSocketOptions.Auth, or the result of AuthFunc, on every connection).
+// A refusal arrives as a *ConnectError carrying the server's message and data.
+//
+// # Reconnection
+//
+// When the connection is lost ("transport close", "transport error", "ping
+// timeout", "parse error"), connected sockets get their OnDisconnect handler and
+// the Manager tries again after ReconnectionDelay, doubling up to
+// ReconnectionDelayMax, spread by RandomizationFactor, for ReconnectionAttempts
+// attempts (unlimited by default); OnReconnectAttempt, OnReconnectError,
+// OnReconnect and OnReconnectFailed follow the attempts. There is no
+// reconnection after ClientSocket.Disconnect ("io client disconnect") or after
+// the server disconnected the socket ("io server disconnect"); Connect may be
+// called again. A Manager whose sockets are all inactive closes its connection.
+//
+// # Emitting
+//
+// Emit does not wait for the network. While a socket is disconnected its emits
+// are buffered and sent in order once it is connected again; Volatile emits are
+// dropped instead. EmitWithAck waits for the acknowledgement under a context;
+// Timeout and ClientSocketOptions.AckTimeout bound the wait otherwise; EmitAck
+// takes a callback. With ClientSocketOptions.Retries, emits go through a queue
+// where only the head is in flight and is resent when its ack times out or the
+// connection comes back: each is delivered at least once, in order.
+//
+// # Goroutines
 //
 // Handlers (of the Manager and of its sockets) are run by one dispatcher per
 // Manager, one at a time, in the order the events happened; never under a lock.
 // The dispatcher's goroutine exists only while there are handlers to run. A
 // handler that blocks delays the handlers after it; once DispatchQueue events
 // wait, the read loop waits too (heartbeats go on in the Engine.IO layer).
+// Acknowledgements awaited by EmitWithAck are delivered by the read loop, not
+// the dispatcher, so a handler may call EmitWithAck (as long as the dispatch
+// queue is not full).
 //
 // A Manager is safe for concurrent use. Close ends its connection and every
 // goroutine it started; a Manager whose sockets are all disconnected holds no
