@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,7 @@ type fakeEIO struct {
 	silent       bool          // never ping
 	garbage      bool          // answer the first poll with an undecodable payload
 	refuseProbe  bool          // refuse websocket requests that upgrade a session
+	stallProbe   bool          // never answer the upgrade probe
 
 	srv    *httptest.Server
 	ctx    context.Context
@@ -253,6 +255,10 @@ func (f *fakeEIO) handle(s *fakeSession, p Packet) {
 func (f *fakeEIO) upgrade(ws *websocket.Conn, s *fakeSession) bool {
 	typ, data, err := ws.Read(f.ctx)
 	if err != nil || typ != websocket.MessageText || string(data) != "2probe" {
+		return false
+	}
+	if f.stallProbe {
+		ws.Read(f.ctx) // until the client gives up
 		return false
 	}
 	if ws.Write(f.ctx, websocket.MessageText, []byte("3probe")) != nil {
@@ -864,6 +870,68 @@ func TestClientConcurrentUse(t *testing.T) {
 			wg.Wait()
 			if cause := context.Cause(c.Context()); cause != ReasonForcedClose {
 				t.Fatalf("cause %v", cause)
+			}
+		})
+	}
+}
+
+// clientGoroutines returns the stacks of the running goroutines that belong to a
+// client connection (started by Dial or by a Conn's loop).
+func clientGoroutines() []string {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	var out []string
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "engineio.(*Conn).") || strings.Contains(g, "engineio.(*clientLoop).") {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Close returns only once every goroutine of the connection has ended, in every
+// state: open on each transport, and with an upgrade probe in flight.
+func TestClientCloseWaitsForGoroutines(t *testing.T) {
+	cases := []struct {
+		name  string
+		fake  func(*fakeEIO)
+		opts  *DialOptions
+		probe bool
+	}{
+		{"polling", nil, &DialOptions{DisableUpgrade: true}, false},
+		{"websocket", nil, &DialOptions{Transports: []string{"websocket"}}, false},
+		{"upgraded", nil, nil, false},
+		{"probing", func(f *fakeEIO) { f.stallProbe = true }, nil, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if g := clientGoroutines(); len(g) > 0 {
+				t.Fatalf("client goroutines before the test:\n%s", strings.Join(g, "\n\n"))
+			}
+			f := newFakeEIO(t, tc.fake)
+			c := clientDial(t, f.URL(), tc.opts)
+			clientEcho(t, c, 3)
+			if tc.name == "upgraded" {
+				clientWaitTransport(t, c, "websocket")
+			}
+			if tc.probe {
+				deadline := time.Now().Add(10 * time.Second)
+				for !strings.Contains(strings.Join(clientGoroutines(), ""), "(*Conn).probe") {
+					if time.Now().After(deadline) {
+						t.Fatal("no probe running")
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}
+			if len(clientGoroutines()) == 0 {
+				t.Fatal("no client goroutines while open")
+			}
+			c.Close()
+			if g := clientGoroutines(); len(g) > 0 {
+				t.Fatalf("client goroutines after Close:\n%s", strings.Join(g, "\n\n"))
+			}
+			if c.Transport() == "websocket" && tc.probe {
+				t.Fatal("upgraded although the probe was never answered")
 			}
 		})
 	}
