@@ -280,3 +280,14 @@ func TestMsgpackDecodeInvalidUTF8Namespace(t *testing.T) {
 		t.Fatalf("JSON could not read back %q: %v", msgs[0].Data, err)
 	}
 }
+
+// TestMsgpackDecodeUnreadableKey is a fuzz finding
+// (fuzz/testdata/fuzz/FuzzMsgpackParser/23d107a0ed027718): a CONNECT_ERROR whose
+// data map had an array as a key was accepted, and its Value then failed to
+// decode. Such packets are now refused (Node would stringify the key).
+func TestMsgpackDecodeUnreadableKey(t *testing.T) {
+	_, err := Msgpack().NewDecoder().Add(Message{Binary: true, Data: []byte("\x83\xa4type\x04\xa4data\x8200\x930000\xa3nsp\xa10")})
+	if !errors.Is(err, ErrSyntax) {
+		t.Fatalf("got %v, want ErrSyntax", err)
+	}
+}

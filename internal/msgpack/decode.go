@@ -33,8 +33,9 @@ func UnmarshalOptions(data []byte, v any, opts *DecodeOptions) error {
 }
 
 // Skip returns the length in bytes of the first complete msgpack value in data,
-// validating it (lengths, nesting depth, map keys are not checked) without
-// decoding it. Bytes after the value are not examined.
+// validating it (lengths, nesting depth, map key kinds) without decoding it:
+// a value Skip accepts decodes into an *any. Bytes after the value are not
+// examined.
 func Skip(data []byte, opts *DecodeOptions) (int, error) {
 	s := newScanner(data, opts)
 	if err := s.skip(); err != nil {

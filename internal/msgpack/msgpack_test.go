@@ -472,3 +472,17 @@ func TestJSString(t *testing.T) {
 		}
 	}
 }
+
+// TestSkipChecksKeys is a fuzz finding
+// (fuzz/testdata/fuzz/FuzzMsgpackParser/23d107a0ed027718): Skip accepted a map
+// with an array key that Unmarshal then refused, so a parser.Value could fail
+// to decode. Skip now checks key kinds too.
+func TestSkipChecksKeys(t *testing.T) {
+	for _, h := range []string{"8193000000c0", "818000", "81d4050000"} {
+		b, _ := hex.DecodeString(h)
+		var se *SyntaxError
+		if _, err := Skip(b, nil); !errors.As(err, &se) || !strings.Contains(se.Msg, "map key") {
+			t.Errorf("Skip(%s) = %v, want a *SyntaxError", h, err)
+		}
+	}
+}

@@ -297,26 +297,51 @@ func (s *scanner) skip() error {
 	return s.skipRest(&t)
 }
 
-// skipRest consumes the elements of a container token already read.
+// skipRest consumes the elements of a container token already read. Map keys
+// are checked as the decoder checks them (see keyString), so whatever skip
+// accepts also decodes.
 func (s *scanner) skipRest(t *token) error {
-	n := t.n
 	switch t.kind {
 	case KindArray:
+		if err := s.enter(); err != nil {
+			return err
+		}
+		for range t.n {
+			if err := s.skip(); err != nil {
+				return err
+			}
+		}
 	case KindMap:
-		n *= 2
+		if err := s.enter(); err != nil {
+			return err
+		}
+		for range t.n {
+			off := s.off
+			k, err := s.next()
+			if err != nil {
+				return err
+			}
+			if !keyKind(k.kind) {
+				return s.errorf(off, "map key of kind "+k.kind.String())
+			}
+			if err := s.skip(); err != nil {
+				return err
+			}
+		}
 	default:
 		return nil
 	}
-	if err := s.enter(); err != nil {
-		return err
-	}
-	for range n {
-		if err := s.skip(); err != nil {
-			return err
-		}
-	}
 	s.depth--
 	return nil
+}
+
+// keyKind reports whether a map key of kind k converts to a string.
+func keyKind(k Kind) bool {
+	switch k {
+	case KindString, KindBinary, KindInt, KindFloat, KindBool, KindNil, KindUndefined:
+		return true
+	}
+	return false
 }
 
 // keyString converts a map key to the property name JavaScript uses
