@@ -936,3 +936,17 @@ func TestClientCloseWaitsForGoroutines(t *testing.T) {
 		})
 	}
 }
+
+func TestClientURLSchemes(t *testing.T) {
+	f := newFakeEIO(t, nil)
+	for _, u := range []string{"ws" + strings.TrimPrefix(f.URL(), "http"), f.URL() + "/"} {
+		c := clientDial(t, u, nil)
+		clientEcho(t, c, 2)
+		clientWaitTransport(t, c, "websocket")
+		clientEcho(t, c, 2)
+		c.Close()
+	}
+	if _, err := Dial(clientTestCtx(t), "http://", nil); err == nil {
+		t.Fatal("url without host accepted")
+	}
+}
