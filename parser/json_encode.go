@@ -135,6 +135,11 @@ func containsComma(s string) bool {
 	return false
 }
 
+type member struct {
+	key string
+	val any
+}
+
 func appendPlaceholder(dst []byte, num int) []byte {
 	dst = append(dst, `{"_placeholder":true,"num":`...)
 	dst = strconv.AppendInt(dst, int64(num), 10)
@@ -221,19 +226,21 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		if x == nil {
 			return append(dst, "null"...), atts, nil
 		}
-		var keysBuf [16]string
-		keys := keysBuf[:0]
-		for k := range x {
-			keys = append(keys, k)
+		// Members are collected with their values (no second lookup) and
+		// sorted; small maps stay on the stack.
+		var buf [16]member
+		ms := buf[:0]
+		for k, e := range x {
+			ms = append(ms, member{k, e})
 		}
-		slices.SortFunc(keys, compareKeys)
+		slices.SortFunc(ms, func(a, b member) int { return compareKeys(a.key, b.key) })
 		dst = append(dst, '{')
-		for i, k := range keys {
+		for i := range ms {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(appendQuoted(dst, k), ':')
-			if dst, atts, err = appendValue(dst, atts, x[k], depth+1); err != nil {
+			dst = append(appendQuoted(dst, ms[i].key), ':')
+			if dst, atts, err = appendValue(dst, atts, ms[i].val, depth+1); err != nil {
 				return dst, atts, err
 			}
 		}
@@ -311,6 +318,9 @@ func isNilPointer(v any) bool {
 // first, in numeric order, then the other keys (sorted, as Go maps have no
 // insertion order).
 func compareKeys(a, b string) int {
+	if (len(a) == 0 || !isDigit(a[0])) && (len(b) == 0 || !isDigit(b[0])) {
+		return strings.Compare(a, b)
+	}
 	ai, bi := arrayIndex(a), arrayIndex(b)
 	switch {
 	case ai >= 0 && bi >= 0:

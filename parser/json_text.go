@@ -31,6 +31,13 @@ func appendQuoted(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain bytes at a time.
+		for i+8 <= len(s) && plainWord(load64(s, i)) {
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if plainASCII[c] {
@@ -80,6 +87,25 @@ func appendQuoted(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// load64 reads the eight bytes of s at i as a little-endian word.
+func load64(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// plainWord reports whether the eight bytes of w are all printable ASCII other
+// than '"' and '\\' (no byte below 0x20 or above 0x7f).
+func plainWord(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	ctl := (w - 0x20*lo) &^ w // high bit set where a byte < 0x20
+	q := w ^ '"'*lo           // zero byte where '"'
+	bs := w ^ '\\'*lo         // zero byte where '\\'
+	quote := (q - lo) &^ q    // high bit set where q has a zero byte
+	slash := (bs - lo) &^ bs
+	return (ctl|quote|slash|w)&hi == 0
 }
 
 // surrogateAt decodes a surrogate code point (U+D800-U+DFFF) written as three
