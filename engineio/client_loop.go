@@ -154,6 +154,11 @@ loop:
 		l.maybeUpgrade()
 		l.flush()
 	}
+	if l.closing {
+		// As in the reference, a connection closed by Close ends with "forced close",
+		// whatever happened while the queue drained.
+		reason, cause = ReasonForcedClose, nil
+	}
 	l.teardown(reason, cause, graceful)
 }
 
