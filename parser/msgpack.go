@@ -40,7 +40,9 @@ package parser
 // (a number becomes its JavaScript string form) and a reserved name is
 // ErrReservedEvent. Malformed msgpack is ErrSyntax. Strings (the namespace and
 // event name included) with invalid UTF-8 are read with U+FFFD replacements,
-// as Node reads them.
+// as Node reads them. A map key that is an array, a map or an extension (which
+// notepack.io would stringify) makes the packet ErrSyntax, so that every
+// decoded Value also decodes into an *any.
 //
 // Decoded Args (and Data) are Values that keep their raw msgpack bytes, which
 // alias the message (the decoder does not copy it). Decode(&any) gives the
