@@ -62,7 +62,7 @@ func (b BroadcastOperator) Local() BroadcastOperator {
 	return b
 }
 
-// Timeout sets how long EmitWithAck waits for answers when ctx has no deadline.
+// Timeout bounds how long EmitWithAck waits for answers (ctx may end it sooner).
 func (b BroadcastOperator) Timeout(d time.Duration) BroadcastOperator {
 	b.flags.Timeout = d
 	return b
@@ -102,21 +102,21 @@ type BroadcastAcks struct {
 }
 
 // EmitWithAck sends an event to every targeted socket and collects the answers
-// until all arrived or ctx ends (or Timeout, or DefaultBroadcastAckTimeout when
-// neither gives a deadline). When some are missing it returns the partial
+// until all arrived, ctx ends, or Timeout passes (DefaultBroadcastAckTimeout
+// when neither ctx nor Timeout gives a deadline). When some are missing it returns the partial
 // result and ErrAckTimeout (ctx's error when ctx was cancelled).
 func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args ...any) (*BroadcastAcks, error) {
-	if _, ok := ctx.Deadline(); !ok {
-		d := b.flags.Timeout
-		if d <= 0 {
-			d = DefaultBroadcastAckTimeout
-		}
+	if d := b.flags.Timeout; d > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
+	} else if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultBroadcastAckTimeout)
+		defer cancel()
 	}
-	if dl, ok := ctx.Deadline(); ok && b.flags.Timeout <= 0 {
-		b.flags.Timeout = time.Until(dl)
+	if dl, ok := ctx.Deadline(); ok {
+		b.flags.Timeout = time.Until(dl) // for the other servers of a cluster
 	}
 	var (
 		mu       sync.Mutex

@@ -1,0 +1,67 @@
+// Package socketio implements Socket.IO v5 over the Engine.IO v4 package
+// engineio: a server (this file's subject) and a client (Manager, ClientSocket).
+// On the wire it behaves like npm socket.io 4.8.
+//
+// # Server
+//
+// NewServer returns a Server, an http.Handler to mount at ServerOptions.Path
+// (default "/socket.io/"). Options left zero take the reference's defaults:
+// connectTimeout 45 s, the Engine.IO defaults (ServerOptions.Engine), the JSON
+// parser (parser.Msgpack() speaks with npm socket.io-msgpack-parser), the
+// in-memory adapter.
+//
+// Namespaces are static (Server.Of) or dynamic (Server.OfRegexp, Server.OfFunc:
+// a child namespace is created when a client connects to a name the parent
+// accepts). A client asking for an unknown namespace gets CONNECT_ERROR
+// {"message":"Invalid namespace"}. Connect Middleware runs before a socket
+// joins; its error becomes CONNECT_ERROR {message, data} (see ConnectError).
+//
+// A Socket has a 20-character random id, a Handshake (headers, query, auth
+// payload, address, time, URL, secure, cross-domain), user data, rooms, typed
+// event handlers (Socket.On with an EventHandler), catch-all handlers for
+// incoming (OnAny) and outgoing (OnAnyOutgoing) events, per-packet middleware
+// (Socket.Use), and a Context cancelled with the DisconnectReason as its cause.
+//
+// # Goroutines and ordering
+//
+// Each Engine.IO connection has two goroutines: the reader (the Engine.IO
+// session handler) decodes packets and resolves acknowledgements, and the
+// dispatcher runs every user callback of the connection's sockets in order:
+// middleware, connection handlers, event handlers, ack callbacks
+// (EmitWithCallback), disconnect handlers. No callback runs under a lock. A slow
+// handler delays only its own connection; when 256 calls are waiting, the
+// reader stops reading (backpressure to Engine.IO). A handler may block on
+// Socket.EmitWithAck: answers are read by the reader, not the dispatcher.
+//
+// # Broadcasts and the adapter
+//
+// BroadcastOperator is an immutable value built by To/In, Except, Volatile,
+// Compress, Local and Timeout. Emit, EmitWithAck (which collects the answer of
+// every target and lists the local sockets that did not answer), FetchSockets,
+// SocketsJoin, SocketsLeave and DisconnectSockets go through the namespace's
+// adapter.Adapter, so that a cluster adapter spreads them over the servers;
+// ServerSideEmit reaches the other servers only. A broadcast is encoded once
+// and the same bytes are queued on every target session.
+//
+// # Slow consumers
+//
+// Every session's send queue is bounded (engineio.ServerOptions
+// MaxSendQueueBytes and MaxSendQueueLen). A packet that would overflow it
+// closes that connection: its sockets leave with ReasonSlowConsumer. A
+// volatile packet (BroadcastOperator.Volatile, Socket.EmitVolatile) is dropped
+// instead and the socket stays connected.
+//
+// # Errors and bad input
+//
+// A malformed packet, a packet for a namespace the connection has not joined,
+// or a second CONNECT for a joined namespace closes the connection, as the
+// reference does. An acknowledgement arriving after its timeout or after a
+// disconnect is ignored. A panic in a user handler is recovered and logged
+// (ServerOptions.Logger) with its stack, and closes that handler's connection:
+// its sockets leave with ReasonHandlerPanic; the process and the other
+// connections are unaffected.
+//
+// Server.Shutdown disconnects every socket with ReasonServerShuttingDown and
+// returns when all the server's goroutines have ended. A connection that joins
+// no namespace within ConnectTimeout is closed.
+package socketio
