@@ -507,3 +507,60 @@ func TestSIOProtocol(t *testing.T) {
 		})
 	}
 }
+
+// TestSIOBadInput: every malformed or out-of-place packet closes the
+// connection, as the reference does.
+func TestSIOBadInput(t *testing.T) {
+	d := startSIO(t, sioSuiteServer(nil))
+	for _, tc := range []struct {
+		name string
+		send []string // "b:" prefix: binary frame
+	}{
+		{"namespace not joined", []string{`42/custom,["message"]`}},
+		{"second CONNECT", []string{"40"}},
+		{"reserved event name", []string{`42["disconnect"]`}},
+		{"unknown placeholder", []string{`451-["message",{"_placeholder":true,"num":2}]`, "b:x"}},
+		{"binary without a packet", []string{"b:x"}},
+		{"text while attachments pending", []string{`451-["message",` + ph0 + `]`, `42["message"]`}},
+		{"CONNECT_ERROR from the client", []string{`44{"message":"x"}`}},
+		{"oversize message", []string{"42[\"message\",\"" + strings.Repeat("x", 1000001) + "\"]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := d.sioWS()
+			sioWrite(t, c, "40")
+			sioExpectConnect(t, c, "40")
+			sioExpect(t, c, `42["auth",{}]`)
+			for _, m := range tc.send {
+				var err error
+				if b, ok := strings.CutPrefix(m, "b:"); ok {
+					err = c.Write(context.Background(), websocket.MessageBinary, []byte(b))
+				} else {
+					err = c.Write(context.Background(), websocket.MessageText, []byte(m))
+				}
+				if err != nil {
+					break // already closed
+				}
+			}
+			sioClosed(t, c)
+		})
+	}
+	t.Run("oversize polling body", func(t *testing.T) {
+		sid := d.pollingSession()
+		q := "EIO=4&transport=polling&sid=" + sid
+		if status, _ := d.do("POST", q, "40"); status != 200 {
+			t.Fatalf("POST: %d", status)
+		}
+		if status, _ := d.do("POST", q, "42[\"message\",\""+strings.Repeat("x", 1000001)+"\"]"); status == 200 {
+			t.Fatal("oversize POST accepted")
+		}
+		for {
+			status, body := d.do("GET", q, "")
+			if status != 200 {
+				break // the session is gone
+			}
+			if strings.Contains(body, "message-back") {
+				t.Fatal("the oversize message was processed")
+			}
+		}
+	})
+}
