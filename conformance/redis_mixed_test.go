@@ -194,6 +194,7 @@ type mixedCluster struct {
 	g   *goRedisNode
 	n   *nodePeer
 	ids map[string]string
+	key string
 }
 
 // startMixed starts a Go node and a Node node on the same Redis, with clients
@@ -203,7 +204,7 @@ func startMixed(t testing.TB, goRedisURL, nodeRedisArg, mode string) *mixedClust
 	key := "mx" + strconv.FormatInt(redisKeySeq.Add(1), 10)
 	g := startGoRedisNode(t, goRedisURL, mode, key)
 	n := startNodePeer(t, nodeRedisArg, mode, key)
-	m := &mixedCluster{g: g, n: n, ids: map[string]string{}}
+	m := &mixedCluster{g: g, n: n, ids: map[string]string{}, key: key}
 	ctx := context.Background()
 	for _, nsp := range []string{"/", "/custom"} {
 		waitFor(t, "two servers for "+nsp, func() bool {
