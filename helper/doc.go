@@ -1,0 +1,58 @@
+// Package helper is a structured layer over package socketio: the
+// authentication protocol, rooms and addressing of the seed's Socket.IO
+// helpers (@venizia/ignis-helpers SocketIOServerHelper and
+// SocketIOClientHelper), in Go, wire-compatible with them.
+//
+// # The protocol
+//
+// A socket that connects to a ServerHelper is unauthorized. It must emit
+// authenticate (optionally with a payload) within AuthenticateTimeout, or it
+// is disconnected. The ServerOptions.Authenticate func sees the handshake
+// (headers, query, auth payload) and that payload, and returns an Identity or
+// an error. On success the server joins the socket to the default rooms
+// (io-default, io-notification) and to its user's room, emits authenticated
+// {id, time}, starts the app-level ping {time} every PingInterval, accepts
+// join and leave {rooms: [...]} (joins filtered by ValidateRoom, refused
+// without one) and calls ClientConnected, where the application sets the
+// socket's own handlers. On failure it emits unauthenticated {message, time}
+// and then disconnects the socket; both packets share the connection's
+// ordered queue, so the client always gets the notice first (the seed's
+// server lost it).
+//
+// Differences from the seed, on purpose: the authenticate payload reaches the
+// Authenticate func and an identity comes back (the seed only had a boolean
+// over the handshake); every socket of a user shares the user's room, so
+// Send(ToUser(id)) reaches all of them; falsy data is sent (the seed dropped
+// 0, false, "" and null); join and leave answer an acknowledgement with the
+// rooms joined or left when the client asks for one; leave cannot remove a
+// socket from its own id's or user's room; Broadcast targets authenticated
+// sockets (the default rooms), not the unauthenticated ones.
+//
+// # Cluster
+//
+// With ServerOptions.Redis the server the helper makes uses the Redis adapter
+// of package adapter/redis, and in the Classic mode Send and Broadcast go
+// through a Redis emitter, like the seed's; either way they reach the target
+// on whichever node it is connected. ClusterClients lists every node's
+// sockets with their state and identity, which the helper keeps in the socket
+// data.
+//
+// # Client
+//
+// ClientHelper wraps a socketio.ClientSocket: Connect, Authenticate (which
+// waits for the server's answer), Emit and EmitWithAck, Subscribe and
+// Unsubscribe, JoinRooms and LeaveRooms, State. With Reauthenticate it
+// authenticates again after every reconnection.
+//
+// # Typed handlers
+//
+// Decode, On and Subscribe decode event arguments into Go types with
+// generics; there are no variadic any handlers and no reflection dispatch.
+//
+// # Goroutines
+//
+// Authenticate, ValidateRoom, ClientConnected and the handlers set with On run
+// on the connection's dispatcher goroutine (one per Engine.IO connection), so
+// a slow one delays only its own connection. Timers are runtime timers; no
+// goroutine is started per socket.
+package helper
