@@ -296,6 +296,9 @@ func (d *jsonDecoder) end(i int) error {
 func (d *jsonDecoder) eventName(i int) (name string, end int, err error) {
 	s := &d.sc
 	b := s.data
+	if i >= len(b) {
+		return "", i, syntaxError("unterminated array")
+	}
 	switch c := b[i]; {
 	case c == '"':
 		end, esc, err := s.str(i)

@@ -1,0 +1,73 @@
+package parser_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/corvid-io/corvid/parser"
+)
+
+// FuzzJSONDecode feeds a text message, then up to three binary ones, to a
+// decoder. It must never panic; a decoded packet must re-encode, decode again
+// and re-encode to the same bytes, and its values must decode into *any.
+// The shared fuzz targets live in fuzz/; this one stays with the codec.
+func FuzzJSONDecode(f *testing.F) {
+	for _, tc := range encodeCases {
+		msgs, err := parser.JSON.Encode(&tc.p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		var att []byte
+		if len(msgs) > 1 {
+			att = msgs[1].Data
+		}
+		f.Add(msgs[0].Data, uint8(len(msgs)-1), att)
+	}
+	f.Add([]byte(`51-["x",{"_placeholder":true,"num":0}]`), uint8(1), []byte{1})
+	f.Add([]byte(`2/a,1["x",{"a":[1,"\u00e9",null,true]}]`), uint8(0), []byte(nil))
+	f.Fuzz(func(t *testing.T, text []byte, nBin uint8, att []byte) {
+		d := parser.NewJSON(&parser.JSONOptions{MaxAttachments: 3}).NewDecoder()
+		p, err := d.Add(parser.Message{Data: text})
+		for i := 0; err == nil && p == nil && i < int(nBin%4); i++ {
+			p, err = d.Add(parser.Message{Binary: true, Data: att})
+		}
+		if err != nil || p == nil {
+			return
+		}
+		for _, a := range p.Args {
+			var v any
+			if err := a.(parser.Value).Decode(&v); err != nil {
+				t.Fatalf("Decode(&any) of %q: %v", text, err)
+			}
+		}
+		if p.Data != nil {
+			var v any
+			if err := p.Data.(parser.Value).Decode(&v); err != nil {
+				t.Fatalf("Decode(&any) of data of %q: %v", text, err)
+			}
+		}
+		first, err := parser.JSON.Encode(p)
+		if err != nil {
+			t.Fatalf("re-encoding %q: %v", text, err)
+		}
+		d2 := parser.NewJSON(&parser.JSONOptions{MaxAttachments: 3}).NewDecoder()
+		var q *parser.Packet
+		for _, m := range first {
+			if q, err = d2.Add(m); err != nil {
+				t.Fatalf("decoding our %q (from %q): %v", first[0].Data, text, err)
+			}
+		}
+		if q == nil {
+			t.Fatalf("our %q did not complete", first[0].Data)
+		}
+		second, err := parser.JSON.Encode(q)
+		if err != nil || len(second) != len(first) {
+			t.Fatalf("second encoding of %q: %v", text, err)
+		}
+		for i := range first {
+			if !bytes.Equal(first[i].Data, second[i].Data) {
+				t.Fatalf("unstable: %q then %q", first[i].Data, second[i].Data)
+			}
+		}
+	})
+}
