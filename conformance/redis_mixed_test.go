@@ -237,6 +237,21 @@ func TestRedisMixedCluster(t *testing.T) {
 	}
 }
 
+// TestRedisMixedRedisCluster runs the mixed scenario on a 3-master Redis
+// Cluster (Node uses redis@4 createCluster).
+func TestRedisMixedRedisCluster(t *testing.T) {
+	c := testutil.StartRedisCluster(t, 3)
+	a := c.Addrs()
+	goURL := "redis://" + a[0] + "?addr=" + a[1] + "&addr=" + a[2]
+	nodeArg := "cluster:" + strings.Join(a, ",")
+	for _, mode := range []string{"classic", "sharded-dynamic"} {
+		t.Run(mode, func(t *testing.T) {
+			m := startMixed(t, goURL, nodeArg, mode)
+			runMixedScenario(t, m, mode)
+		})
+	}
+}
+
 func bufferJSON(b ...float64) map[string]any {
 	data := make([]any, len(b))
 	for i, v := range b {

@@ -75,128 +75,140 @@ func received(n *node, id string) []string { return n.ns.events(id) }
 func TestTwoNodes(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	for _, mc := range modeCases {
-		t.Run(mc.name, func(t *testing.T) {
-			key := "two" + strconv.FormatInt(keySeq.Add(1), 10)
-			o := Options{Mode: mc.mode, SubscriptionMode: mc.sub, Key: key}
-			n1 := newNode(t, newTestClient(t, srv.URL(), o), "/")
-			n2 := newNode(t, newTestClient(t, srv.URL(), o), "/")
-			a1, a2 := sid("a1"), sid("a2")
-			n1.ns.connect(t, a1, "room1")
-			n2.ns.connect(t, a2, "room1", "room2")
-			b2 := sid("b2")
-			n2.ns.connect(t, b2, "room3")
-			ctx := context.Background()
+		t.Run(mc.name, func(t *testing.T) { runTwoNodes(t, srv.URL(), mc) })
+	}
+}
 
-			if n, err := n1.a.ServerCount(ctx); err != nil || n != 2 {
-				t.Fatalf("ServerCount %d %v", n, err)
-			}
-			// Dynamic room subscriptions are asynchronous (Node's tests wait 50 ms).
-			waitRoomChannels(t, n2, 1, "room2", "room3", a2, b2)
-			waitRoomChannels(t, n1, 1, a1)
-			waitRoomChannels(t, n1, 2, "room1")
+// TestTwoNodesRedisCluster runs the same on a 3-master Redis Cluster.
+func TestTwoNodesRedisCluster(t *testing.T) {
+	c := testutil.StartRedisCluster(t, 3)
+	addrs := c.Addrs()
+	url := "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2]
+	for _, mc := range modeCases {
+		t.Run(mc.name, func(t *testing.T) { runTwoNodes(t, url, mc) })
+	}
+}
 
-			// broadcast to all
-			if err := n1.a.Broadcast(ctx, ev("all", 1, []byte{3, 4}), nil); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "all", func() bool {
-				return slices.Equal(received(n2, a2), []string{"all"}) && slices.Equal(received(n2, b2), []string{"all"})
-			})
-			if !slices.Equal(received(n1, a1), []string{"all"}) {
-				t.Fatalf("local: %v", received(n1, a1))
-			}
-			if p := n2.ns.packet("all"); p == nil || len(p.Args) != 2 || p.Args[0] != float64(1) ||
-				!bytes.Equal(p.Args[1].([]byte), []byte{3, 4}) || p.Namespace != "/" || p.Type != parser.Event {
-				t.Fatalf("remote packet %+v", p)
-			}
-			// to one room, and except
-			n1.a.Broadcast(ctx, ev("r2"), &adapter.BroadcastOptions{Rooms: []string{"room2"}})
-			n1.a.Broadcast(ctx, ev("ex"), &adapter.BroadcastOptions{Except: []string{"room2"}})
-			n1.a.Broadcast(ctx, ev("sid"), &adapter.BroadcastOptions{Rooms: []string{b2}})
-			eventually(t, "rooms", func() bool {
-				return slices.Equal(received(n2, a2), []string{"all", "r2"}) &&
-					slices.Equal(received(n2, b2), []string{"all", "ex", "sid"})
-			})
-			// local flag: not published
-			n1.a.Broadcast(ctx, ev("local"), &adapter.BroadcastOptions{Flags: adapter.Flags{Local: true}})
-			n1.a.Broadcast(ctx, ev("end"), &adapter.BroadcastOptions{Rooms: []string{b2}})
-			eventually(t, "local", func() bool { return len(received(n2, b2)) == 4 })
-			if got := received(n2, b2); got[3] != "end" {
-				t.Fatalf("local broadcast crossed: %v", got)
-			}
+func runTwoNodes(t *testing.T, url string, mc modeCase) {
+	key := "two" + strconv.FormatInt(keySeq.Add(1), 10)
+	o := Options{Mode: mc.mode, SubscriptionMode: mc.sub, Key: key}
+	n1 := newNode(t, newTestClient(t, url, o), "/")
+	n2 := newNode(t, newTestClient(t, url, o), "/")
+	a1, a2 := sid("a1"), sid("a2")
+	n1.ns.connect(t, a1, "room1")
+	n2.ns.connect(t, a2, "room1", "room2")
+	b2 := sid("b2")
+	n2.ns.connect(t, b2, "room3")
+	ctx := context.Background()
 
-			// broadcast with ack: each server reports its count, then the acks.
-			var mu sync.Mutex
-			counts, acks := 0, []any{}
-			err := n1.a.BroadcastWithAck(ctx, ev("ack"), &adapter.BroadcastOptions{Rooms: []string{"room1"},
-				Flags: adapter.Flags{Timeout: 2 * time.Second}},
-				func(n int, _ []string) { mu.Lock(); counts += n; mu.Unlock() },
-				func(_ string, args []any) { mu.Lock(); acks = append(acks, args...); mu.Unlock() })
-			if err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "remote delivery with ack", func() bool { return slices.Contains(received(n2, a2), "ack") })
-			n1.ns.answer(a1, "one")
-			n2.ns.answer(a2, "two")
-			eventually(t, "acks", func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return counts == 2 && len(acks) == 2
-			})
+	if n, err := n1.a.ServerCount(ctx); err != nil || n != 2 {
+		t.Fatalf("ServerCount %d %v", n, err)
+	}
+	// Dynamic room subscriptions are asynchronous (Node's tests wait 50 ms).
+	waitRoomChannels(t, n2, 1, "room2", "room3", a2, b2)
+	waitRoomChannels(t, n1, 1, a1)
+	waitRoomChannels(t, n1, 2, "room1")
 
-			// fetchSockets
-			infos, err := n1.a.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room1"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var ids []string
-			for _, s := range infos {
-				ids = append(ids, s.ID)
-				if s.ID == a2 && (s.Local || s.Handshake == nil || s.Handshake.Address != "127.0.0.1" ||
-					!slices.Contains(s.Rooms, "room2")) {
-					t.Fatalf("remote socket %+v", s)
-				}
-			}
-			slices.Sort(ids)
-			if want := []string{a1, a2}; !slices.Equal(ids, want) {
-				t.Fatalf("fetch %q want %q", ids, want)
-			}
+	// broadcast to all
+	if err := n1.a.Broadcast(ctx, ev("all", 1, []byte{3, 4}), nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "all", func() bool {
+		return slices.Equal(received(n2, a2), []string{"all"}) && slices.Equal(received(n2, b2), []string{"all"})
+	})
+	if !slices.Equal(received(n1, a1), []string{"all"}) {
+		t.Fatalf("local: %v", received(n1, a1))
+	}
+	if p := n2.ns.packet("all"); p == nil || len(p.Args) != 2 || p.Args[0] != float64(1) ||
+		!bytes.Equal(p.Args[1].([]byte), []byte{3, 4}) || p.Namespace != "/" || p.Type != parser.Event {
+		t.Fatalf("remote packet %+v", p)
+	}
+	// to one room, and except
+	n1.a.Broadcast(ctx, ev("r2"), &adapter.BroadcastOptions{Rooms: []string{"room2"}})
+	n1.a.Broadcast(ctx, ev("ex"), &adapter.BroadcastOptions{Except: []string{"room2"}})
+	n1.a.Broadcast(ctx, ev("sid"), &adapter.BroadcastOptions{Rooms: []string{b2}})
+	eventually(t, "rooms", func() bool {
+		return slices.Equal(received(n2, a2), []string{"all", "r2"}) &&
+			slices.Equal(received(n2, b2), []string{"all", "ex", "sid"})
+	})
+	// local flag: not published
+	n1.a.Broadcast(ctx, ev("local"), &adapter.BroadcastOptions{Flags: adapter.Flags{Local: true}})
+	n1.a.Broadcast(ctx, ev("end"), &adapter.BroadcastOptions{Rooms: []string{b2}})
+	eventually(t, "local", func() bool { return len(received(n2, b2)) == 4 })
+	if got := received(n2, b2); got[3] != "end" {
+		t.Fatalf("local broadcast crossed: %v", got)
+	}
 
-			// socketsJoin / socketsLeave
-			if err := n1.a.AddSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room1"}}, []string{"joined"}); err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Contains(n1.a.SocketRooms(a1), "joined") {
-				t.Fatal("not applied locally at once")
-			}
-			eventually(t, "remote join", func() bool { return slices.Contains(n2.a.SocketRooms(a2), "joined") })
-			n2.a.DelSockets(ctx, &adapter.BroadcastOptions{}, []string{"joined"})
-			eventually(t, "remote leave", func() bool { return !slices.Contains(n1.a.SocketRooms(a1), "joined") })
+	// broadcast with ack: each server reports its count, then the acks.
+	var mu sync.Mutex
+	counts, acks := 0, []any{}
+	err := n1.a.BroadcastWithAck(ctx, ev("ack"), &adapter.BroadcastOptions{Rooms: []string{"room1"},
+		Flags: adapter.Flags{Timeout: 2 * time.Second}},
+		func(n int, _ []string) { mu.Lock(); counts += n; mu.Unlock() },
+		func(_ string, args []any) { mu.Lock(); acks = append(acks, args...); mu.Unlock() })
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "remote delivery with ack", func() bool { return slices.Contains(received(n2, a2), "ack") })
+	n1.ns.answer(a1, "one")
+	n2.ns.answer(a2, "two")
+	eventually(t, "acks", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return counts == 2 && len(acks) == 2
+	})
 
-			// serverSideEmit, with and without ack
-			if err := n1.a.ServerSideEmit(ctx, []any{"hello", 1}); err != nil {
-				t.Fatal(err)
-			}
-			answers, err := n1.a.ServerSideEmitWithAck(ctx, []any{"q"})
-			if err != nil || len(answers) != 1 || answers[0] != "ok" {
-				t.Fatalf("answers %v %v", answers, err)
-			}
-			if got := n2.ns.emitted(); len(got) != 2 || got[0][0] != "hello" || got[0][1] != float64(1) || got[1][0] != "q" {
-				t.Fatalf("remote emits %v", got)
-			}
-			if got := n1.ns.emitted(); len(got) != 0 {
-				t.Fatalf("server-side emit dispatched on its sender: %v", got)
-			}
+	// fetchSockets
+	infos, err := n1.a.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range infos {
+		ids = append(ids, s.ID)
+		if s.ID == a2 && (s.Local || s.Handshake == nil || s.Handshake.Address != "127.0.0.1" ||
+			!slices.Contains(s.Rooms, "room2")) {
+			t.Fatalf("remote socket %+v", s)
+		}
+	}
+	slices.Sort(ids)
+	if want := []string{a1, a2}; !slices.Equal(ids, want) {
+		t.Fatalf("fetch %q want %q", ids, want)
+	}
 
-			// disconnectSockets
-			if err := n1.a.DisconnectSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room3"}}, true); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "remote disconnect", func() bool { return !n2.ns.connected(b2) })
-			if !n2.ns.connected(a2) {
-				t.Fatal("disconnected a socket outside the room")
-			}
-		})
+	// socketsJoin / socketsLeave
+	if err := n1.a.AddSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room1"}}, []string{"joined"}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(n1.a.SocketRooms(a1), "joined") {
+		t.Fatal("not applied locally at once")
+	}
+	eventually(t, "remote join", func() bool { return slices.Contains(n2.a.SocketRooms(a2), "joined") })
+	n2.a.DelSockets(ctx, &adapter.BroadcastOptions{}, []string{"joined"})
+	eventually(t, "remote leave", func() bool { return !slices.Contains(n1.a.SocketRooms(a1), "joined") })
+
+	// serverSideEmit, with and without ack
+	if err := n1.a.ServerSideEmit(ctx, []any{"hello", 1}); err != nil {
+		t.Fatal(err)
+	}
+	answers, err := n1.a.ServerSideEmitWithAck(ctx, []any{"q"})
+	if err != nil || len(answers) != 1 || answers[0] != "ok" {
+		t.Fatalf("answers %v %v", answers, err)
+	}
+	if got := n2.ns.emitted(); len(got) != 2 || got[0][0] != "hello" || got[0][1] != float64(1) || got[1][0] != "q" {
+		t.Fatalf("remote emits %v", got)
+	}
+	if got := n1.ns.emitted(); len(got) != 0 {
+		t.Fatalf("server-side emit dispatched on its sender: %v", got)
+	}
+
+	// disconnectSockets
+	if err := n1.a.DisconnectSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"room3"}}, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "remote disconnect", func() bool { return !n2.ns.connected(b2) })
+	if !n2.ns.connected(a2) {
+		t.Fatal("disconnected a socket outside the room")
 	}
 }
 
