@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	_ "embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/helper"
+	"github.com/corvid-io/corvid/socketio"
+)
+
+//go:embed page.html
+var page []byte
+
+var (
+	nameRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,24}$`)
+	roomRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+)
+
+const (
+	maxText = 2000
+	maxFile = 256 << 10
+)
+
+// chat is the demo application over a ServerHelper.
+type chat struct {
+	h    *helper.ServerHelper
+	log  *slog.Logger
+	node string
+}
+
+func newChat(ctx context.Context, log *slog.Logger, redisURL, redisMode string) (*chat, error) {
+	b := make([]byte, 3)
+	rand.Read(b)
+	c := &chat{log: log, node: hex.EncodeToString(b)}
+	opts := &helper.ServerOptions{
+		Identifier:      "chat-" + c.node,
+		SocketIO:        &socketio.ServerOptions{Logger: log},
+		Authenticate:    c.authenticate,
+		ValidateRoom:    c.validateRoom,
+		ClientConnected: c.clientConnected,
+		Logger:          log,
+	}
+	if redisURL != "" {
+		mode, sub, err := redis.ParseMode(redisMode)
+		if err != nil {
+			return nil, err
+		}
+		opts.Redis = &helper.RedisOptions{URL: redisURL, Adapter: &redis.Options{Mode: mode, SubscriptionMode: sub}}
+	}
+	h, err := helper.NewServerHelper(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.h = h
+	return c, nil
+}
+
+func (c *chat) shutdown(ctx context.Context) {
+	if err := c.h.Shutdown(ctx); err != nil {
+		c.log.Warn("shutdown", "err", err)
+	}
+}
+
+func (c *chat) routes(mux *http.ServeMux, clientJS []byte) {
+	mux.Handle("/socket.io/", c.h)
+	mux.HandleFunc("GET /socket.io.min.js", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(clientJS)
+	})
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(page)
+	})
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"status": "ok", "node": c.node, "clients": len(c.h.Clients())})
+	})
+}
+
+// authenticate is the demo login: a user name, from the authenticate
+// payload {name} or the handshake's auth {name}. No password: a demo.
+func (c *chat) authenticate(ctx context.Context, req *helper.AuthRequest) (*helper.Identity, error) {
+	var login struct {
+		Name string `json:"name"`
+	}
+	if req.Payload.Len() > 0 {
+		_ = req.Payload.Decode(0, &login)
+	}
+	if login.Name == "" {
+		if v, ok := req.Handshake.Auth.(interface{ Decode(any) error }); ok {
+			_ = v.Decode(&login)
+		}
+	}
+	if !nameRe.MatchString(login.Name) {
+		return nil, &helper.AuthError{Message: "pick a name of 1 to 24 letters, digits, - or _"}
+	}
+	return &helper.Identity{UserID: login.Name}, nil
+}
+
+// validateRoom lets users join rooms with simple lower-case names, not the
+// helper's own rooms.
+func (c *chat) validateRoom(ctx context.Context, cl *helper.Client, rooms []string) ([]string, error) {
+	var ok []string
+	for _, r := range rooms {
+		if roomRe.MatchString(r) && !strings.HasPrefix(r, "io-") {
+			ok = append(ok, r)
+		}
+	}
+	return ok, nil
+}
+
+type chatIn struct {
+	Room string `json:"room"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+}
+
+type fileIn struct {
+	Room string `json:"room"`
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+type chatOut struct {
+	From string `json:"from"`
+	Room string `json:"room,omitempty"`
+	To   string `json:"to,omitempty"`
+	Text string `json:"text"`
+	Node string `json:"node"`
+	Time string `json:"time"`
+}
+
+type fileOut struct {
+	From string `json:"from"`
+	Room string `json:"room"`
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+	Node string `json:"node"`
+}
+
+var errNotInRoom = errors.New("join the room first")
+
+func answer(ack socketio.AckFunc, err error) {
+	if ack == nil {
+		return
+	}
+	if err != nil {
+		ack(map[string]string{"error": err.Error()})
+		return
+	}
+	ack(map[string]bool{"ok": true})
+}
+
+func now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func inRoom(s *socketio.Socket, room string) bool {
+	for _, r := range s.Rooms() {
+		if r == room {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *chat) clientConnected(cl *helper.Client) {
+	user := cl.Identity().UserID
+	s := cl.Socket()
+	onErr := func(s *socketio.Socket, err error) { c.log.Debug("bad event", "id", s.ID(), "err", err) }
+	ctx := s.Context()
+
+	helper.On(s, "chat", func(s *socketio.Socket, m chatIn, ack socketio.AckFunc) {
+		switch {
+		case m.Text == "" || len(m.Text) > maxText:
+			answer(ack, errors.New("empty or too long"))
+		case !inRoom(s, m.Room):
+			answer(ack, errNotInRoom)
+		default:
+			answer(ack, c.h.Send(ctx, helper.ToRoom(m.Room), "chat", chatOut{From: user, Room: m.Room, Text: m.Text, Node: c.node, Time: now()}))
+		}
+	}, onErr)
+
+	helper.On(s, "dm", func(s *socketio.Socket, m chatIn, ack socketio.AckFunc) {
+		if m.Text == "" || len(m.Text) > maxText || !nameRe.MatchString(m.To) {
+			answer(ack, errors.New("bad direct message"))
+			return
+		}
+		out := chatOut{From: user, To: m.To, Text: m.Text, Node: c.node, Time: now()}
+		err := c.h.Send(ctx, helper.ToUser(m.To), "dm", out)
+		if err == nil && m.To != user {
+			err = c.h.Send(ctx, helper.ToUser(user), "dm", out) // the sender's other tabs
+		}
+		answer(ack, err)
+	}, onErr)
+
+	helper.On(s, "announce", func(s *socketio.Socket, m chatIn, ack socketio.AckFunc) {
+		if m.Text == "" || len(m.Text) > maxText {
+			answer(ack, errors.New("empty or too long"))
+			return
+		}
+		answer(ack, c.h.Broadcast(ctx, "announce", chatOut{From: user, Text: m.Text, Node: c.node, Time: now()}))
+	}, onErr)
+
+	helper.On(s, "file", func(s *socketio.Socket, m fileIn, ack socketio.AckFunc) {
+		switch {
+		case len(m.Data) == 0 || len(m.Data) > maxFile:
+			answer(ack, errors.New("empty or too large"))
+		case !inRoom(s, m.Room):
+			answer(ack, errNotInRoom)
+		default:
+			answer(ack, c.h.Send(ctx, helper.ToRoom(m.Room), "file", fileOut{From: user, Room: m.Room, Name: m.Name, Data: m.Data, Node: c.node}))
+		}
+	}, onErr)
+
+	s.On("who", func(s *socketio.Socket, _ socketio.Args, ack socketio.AckFunc) {
+		if ack == nil {
+			return
+		}
+		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		list, err := c.h.ClusterClients(wctx)
+		seen := map[string]bool{}
+		users := []string{}
+		for _, ci := range list {
+			if ci.State == helper.StateAuthenticated && ci.UserID != "" && !seen[ci.UserID] {
+				seen[ci.UserID] = true
+				users = append(users, ci.UserID)
+			}
+		}
+		sort.Strings(users)
+		res := map[string]any{"users": users}
+		if err != nil {
+			res["partial"] = true
+		}
+		ack(res)
+	})
+}

@@ -1,0 +1,80 @@
+// Command server is Corvid's demo: a chat page served with the official
+// socket.io-client, over a helper.ServerHelper (a demo login, rooms, direct
+// messages, broadcast, binary files), and a health endpoint.
+//
+//	go run ./cmd/server                         # :3000, in-memory adapter
+//	go run ./cmd/server -addr :3001 -redis redis://127.0.0.1:6379
+//
+// With -redis several instances share their rooms and messages through
+// Redis (-redis-mode classic or sharded).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+func main() {
+	addr := flag.String("addr", ":3000", "listen address")
+	redisURL := flag.String("redis", "", "Redis URL (redis://host:port): use the Redis adapter")
+	redisMode := flag.String("redis-mode", "classic", "Redis adapter mode: classic or sharded")
+	clientJS := flag.String("client-js", "", "path of socket.io.min.js (default: conformance/node_modules, else an npm install into the user cache)")
+	flag.Parse()
+
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log, *addr, *redisURL, *redisMode, *clientJS); err != nil {
+		fmt.Fprintln(os.Stderr, "server:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, log *slog.Logger, addr, redisURL, redisMode, clientJSPath string) error {
+	js, jsFrom, err := loadClientJS(ctx, clientJSPath, log)
+	if err != nil {
+		return err
+	}
+	log.Info("socket.io client", "from", jsFrom)
+	app, err := newChat(ctx, log, redisURL, redisMode)
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	app.routes(mux, js)
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		app.shutdown(context.Background())
+		return err
+	}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("listening", "addr", ln.Addr().String(), "node", app.node, "redis", redisURL != "")
+	// A line for scripts and tests that wait for the server.
+	fmt.Printf("listening on %s\n", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		app.shutdown(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	app.shutdown(sctx)
+	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
