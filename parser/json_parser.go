@@ -36,17 +36,23 @@ func NewJSON(opts *JSONOptions) *JSONParser {
 	return p
 }
 
-// scratch buffers for Encode: the text is built in one and copied out once.
-var scratchPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// encodeScratch holds Encode's working buffers: the text is built in one and
+// copied out once.
+type encodeScratch struct {
+	text []byte
+	atts [][]byte
+}
+
+var scratchPool = sync.Pool{New: func() any { return &encodeScratch{text: make([]byte, 0, 512)} }}
 
 // Encode returns the text message of p followed by one binary message per
-// attachment. It allocates the text once; the attachments are p's own slices.
+// attachment. It allocates the text and the message slice; the attachments
+// are p's own slices.
 func (*JSONParser) Encode(p *Packet) ([]Message, error) {
-	bp := scratchPool.Get().(*[]byte)
-	var attsBuf [4][]byte
-	text, atts, err := AppendPacket((*bp)[:0], attsBuf[:0], p)
+	sc := scratchPool.Get().(*encodeScratch)
+	text, atts, err := AppendPacket(sc.text[:0], sc.atts[:0], p)
 	if err != nil {
-		scratchPool.Put(bp)
+		scratchPool.Put(sc)
 		return nil, err
 	}
 	msgs := make([]Message, 1+len(atts))
@@ -54,9 +60,10 @@ func (*JSONParser) Encode(p *Packet) ([]Message, error) {
 	for i, a := range atts {
 		msgs[1+i] = Message{Binary: true, Data: a}
 	}
-	if cap(text) <= 64<<10 {
-		*bp = text[:0]
-		scratchPool.Put(bp)
+	clear(atts) // the pool must not keep the caller's bytes alive
+	if cap(text) <= 64<<10 && cap(atts) <= 1024 {
+		sc.text, sc.atts = text[:0], atts[:0]
+		scratchPool.Put(sc)
 	}
 	return msgs, nil
 }

@@ -30,6 +30,29 @@ func (v *jsonValue) Raw() []byte { return v.raw }
 
 func (v *jsonValue) String() string { return string(v.raw) }
 
+// MarshalJSON lets encoding/json write a received value (in a log line, say):
+// its JSON with binary attachments as base64 strings, as encoding/json writes
+// []byte.
+func (v *jsonValue) MarshalJSON() ([]byte, error) {
+	if v.flags&valueBinary == 0 {
+		return v.raw, nil
+	}
+	return v.withBase64(), nil
+}
+
+// withBase64 returns raw with every placeholder replaced by the base64 string
+// of its attachment.
+func (v *jsonValue) withBase64() []byte {
+	return rewritePlaceholders(make([]byte, 0, len(v.raw)+64), v.raw, func(b []byte, num int) []byte {
+		if num >= len(v.atts) {
+			return append(b, "null"...)
+		}
+		b = append(b, '"')
+		b = base64.StdEncoding.AppendEncode(b, v.atts[num])
+		return append(b, '"')
+	})
+}
+
 // Decode stores the value in dst like json.Unmarshal, with binary placeholders
 // resolving to []byte at any depth: into *any (and into any interface inside a
 // typed target) they become []byte, into a []byte-typed target the bytes.
@@ -75,15 +98,7 @@ func (v *jsonValue) Decode(dst any) error {
 	}
 	// Placeholders become base64 strings, which json.Unmarshal decodes into
 	// []byte targets; interfaces inside the target are fixed up afterwards.
-	sub := rewritePlaceholders(make([]byte, 0, len(raw)+64), raw, func(b []byte, num int) []byte {
-		if num >= len(v.atts) {
-			return append(b, "null"...)
-		}
-		b = append(b, '"')
-		b = base64.StdEncoding.AppendEncode(b, v.atts[num])
-		return append(b, '"')
-	})
-	if err := json.Unmarshal(sub, dst); err != nil {
+	if err := json.Unmarshal(v.withBase64(), dst); err != nil {
 		return err
 	}
 	rv := reflect.ValueOf(dst)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -227,5 +228,16 @@ func TestForwardValues(t *testing.T) {
 	msgs, err = parser.JSON.Encode(&parser.Packet{Type: parser.Connect, Namespace: "/x", Data: c.Data})
 	if err != nil || string(msgs[0].Data) != `0/x,{"token":"t"}` {
 		t.Fatalf("%v %v", msgs, err)
+	}
+}
+
+func TestValueMarshalJSON(t *testing.T) {
+	v := binaryArg(t, `{"a":[1, `+ph(0)+`]}`, []byte("hi"))
+	b, err := json.Marshal(map[string]any{"v": v})
+	if err != nil || string(b) != `{"v":{"a":[1,"aGk="]}}` {
+		t.Fatalf("%s %v", b, err)
+	}
+	if s := fmt.Sprint(v); s != `{"a":[1, `+ph(0)+`]}` {
+		t.Fatalf("String() = %s", s)
 	}
 }
