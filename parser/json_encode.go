@@ -23,8 +23,10 @@ const maxEncodeDepth = 1000
 // An EVENT or ACK whose payload holds []byte at any depth is written as a
 // BINARY_EVENT or BINARY_ACK, as socket.io-parser does; conversely a
 // BINARY_EVENT or BINARY_ACK without binary is written as EVENT or ACK. The
-// attachments are p's own slices, not copies. On error dst and atts are
-// returned as they were passed.
+// attachments are p's own slices, not copies. Only EVENT and ACK use Args,
+// only CONNECT and CONNECT_ERROR use Data, and DISCONNECT carries nothing.
+// Placeholders are numbered from 0 whatever atts already holds. On error dst
+// and atts are returned as they were passed.
 func AppendPacket(dst []byte, atts [][]byte, p *Packet) ([]byte, [][]byte, error) {
 	start, att0 := len(dst), len(atts)
 	// Placeholders count from 0 in each packet: the encoder works on the part
