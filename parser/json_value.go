@@ -56,7 +56,8 @@ func (v *jsonValue) withBase64() []byte {
 // Decode stores the value in dst like json.Unmarshal, with binary placeholders
 // resolving to []byte at any depth: into *any (and into any interface inside a
 // typed target) they become []byte, into a []byte-typed target the bytes. The
-// []byte values share memory with the received attachment. Decode may be
+// []byte stored into *any, into an interface or directly into *[]byte shares
+// memory with the received attachment. Decode may be
 // called any number of times, also concurrently.
 func (v *jsonValue) Decode(dst any) error {
 	raw := v.raw
