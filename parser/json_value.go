@@ -55,10 +55,10 @@ func (v *jsonValue) withBase64() []byte {
 
 // Decode stores the value in dst like json.Unmarshal, with binary placeholders
 // resolving to []byte at any depth: into *any (and into any interface inside a
-// typed target) they become []byte, into a []byte-typed target the bytes. The
+// typed target) they become []byte, into a []byte-typed target the bytes. A
 // []byte stored into *any, into an interface or directly into *[]byte shares
-// memory with the received attachment. Decode may be
-// called any number of times, also concurrently.
+// memory with the received attachment. Decode may be called any number of
+// times, also concurrently.
 func (v *jsonValue) Decode(dst any) error {
 	raw := v.raw
 	switch t := dst.(type) {
