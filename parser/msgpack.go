@@ -218,10 +218,21 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 		return nil, mpSyntaxError(err)
 	}
 	var typ, data, id, nsp []byte
+	// items are the elements of data when it is an array, read in the same
+	// pass (the keys may come in any order, so the type is not known yet).
+	var items []msgpackValue
 	for range n {
 		k, err := r.ReadKeyBytes()
 		if err != nil {
 			return nil, mpSyntaxError(err)
+		}
+		if string(k) == "data" && r.PeekKind() == msgpack.KindArray {
+			start := r.Offset()
+			if items, err = mpReadItems(&r); err != nil {
+				return nil, err
+			}
+			data = m.Data[start:r.Offset()]
+			continue
 		}
 		v, err := r.ReadRaw()
 		if err != nil {
@@ -231,7 +242,7 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 		case "type":
 			typ = v
 		case "data":
-			data = v
+			data, items = v, nil
 		case "id":
 			id = v
 		case "nsp":
@@ -277,8 +288,22 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 		if dk != msgpack.KindArray {
 			return nil, newError(ErrInvalidPayload, p.Type.String()+" data must be an array")
 		}
-		if err := decodeMsgpackArgs(p, data); err != nil {
-			return nil, err
+		if p.Type == Event {
+			if len(items) == 0 {
+				return nil, newError(ErrInvalidPayload, "EVENT needs a name")
+			}
+			name, err := mpEventName(items[0].raw)
+			if err != nil {
+				return nil, err
+			}
+			p.Event = name
+			items = items[1:]
+		}
+		if len(items) > 0 {
+			p.Args = make([]any, len(items))
+			for i := range items {
+				p.Args[i] = &items[i]
+			}
 		}
 	}
 	// id: absent or a non-negative integer.
@@ -292,51 +317,49 @@ func decodeMsgpackPacket(m Message) (*Packet, error) {
 	return p, nil
 }
 
-// isUndefined: the key was absent or held notepack's undefined.
+// mpIsUndefined: the key was absent or held notepack's undefined.
 func mpIsUndefined(k msgpack.Kind) bool {
 	return k == msgpack.KindInvalid || k == msgpack.KindUndefined
 }
 
-func decodeMsgpackArgs(p *Packet, data []byte) error {
-	var r msgpack.Reader
-	r.Reset(data)
+// mpReadItems reads an array, keeping each element as a Value (one allocation
+// for all of them).
+func mpReadItems(r *msgpack.Reader) ([]msgpackValue, error) {
 	n, err := r.ReadArrayHeader()
 	if err != nil {
-		return mpSyntaxError(err)
+		return nil, mpSyntaxError(err)
 	}
-	if p.Type == Event {
-		switch r.PeekKind() {
-		case msgpack.KindString, msgpack.KindInt, msgpack.KindFloat:
-		default:
-			return newError(ErrInvalidPayload, "EVENT needs a string or number name")
-		}
-		if n == 0 {
-			return newError(ErrInvalidPayload, "EVENT needs a name")
-		}
-		name, err := r.ReadKey() // JavaScript's String(name)
-		if err != nil {
-			return mpSyntaxError(err)
-		}
-		if IsReservedEvent(name) {
-			return newError(ErrReservedEvent, name)
-		}
-		p.Event = name
-		n--
-	}
+	defer r.Leave()
 	if n == 0 {
-		return nil
+		return nil, nil
 	}
-	p.Args = make([]any, n)
-	vals := make([]msgpackValue, n) // one allocation for every argument
-	for i := range n {
-		raw, err := r.ReadRaw()
-		if err != nil {
-			return mpSyntaxError(err)
+	items := make([]msgpackValue, n) // n <= the bytes left
+	for i := range items {
+		if items[i].raw, err = r.ReadRaw(); err != nil {
+			return nil, mpSyntaxError(err)
 		}
-		vals[i].raw = raw
-		p.Args[i] = &vals[i]
 	}
-	return nil
+	return items, nil
+}
+
+// mpEventName reads an event name: a string, or a number in its JavaScript
+// string form.
+func mpEventName(raw []byte) (string, error) {
+	switch msgpack.PeekKind(raw) {
+	case msgpack.KindString, msgpack.KindInt, msgpack.KindFloat:
+	default:
+		return "", newError(ErrInvalidPayload, "EVENT needs a string or number name")
+	}
+	var r msgpack.Reader
+	r.Reset(raw)
+	name, err := r.ReadKey() // String(name), as JavaScript would
+	if err != nil {
+		return "", mpSyntaxError(err)
+	}
+	if IsReservedEvent(name) {
+		return "", newError(ErrReservedEvent, name)
+	}
+	return name, nil
 }
 
 func mpSyntaxError(err error) error {

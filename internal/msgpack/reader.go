@@ -55,6 +55,14 @@ func (r *Reader) header(k Kind) (int, error) {
 	return t.n, nil
 }
 
+// Leave ends the container whose header was read last: its nesting level no
+// longer counts against MaxDepth. Call it after reading all of its elements.
+func (r *Reader) Leave() {
+	if r.s.depth > 0 {
+		r.s.depth--
+	}
+}
+
 // ReadKey reads a map key and returns the property name JavaScript would use:
 // strings and binary as they are, numbers, booleans, nil and undefined as
 // JavaScript prints them. Other kinds are a *SyntaxError.

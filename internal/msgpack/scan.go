@@ -288,8 +288,25 @@ func (s *scanner) enter() error {
 	return nil
 }
 
-// skip consumes one complete value.
+// skip consumes one complete value. The common one-byte headers are handled
+// without building a token.
 func (s *scanner) skip() error {
+	if s.off >= len(s.b) {
+		return s.truncated()
+	}
+	c := s.b[s.off]
+	switch {
+	case c < 0x80 || c >= 0xe0 || c == 0xc0 || c == 0xc2 || c == 0xc3:
+		s.off++
+		return nil
+	case c >= 0xa0 && c < 0xc0:
+		n := int(c & 0x1f)
+		if n > len(s.b)-s.off-1 {
+			return s.truncated()
+		}
+		s.off += 1 + n
+		return nil
+	}
 	t, err := s.next()
 	if err != nil {
 		return err
@@ -317,12 +334,18 @@ func (s *scanner) skipRest(t *token) error {
 		}
 		for range t.n {
 			off := s.off
-			k, err := s.next()
-			if err != nil {
-				return err
-			}
-			if !keyKind(k.kind) {
-				return s.errorf(off, "map key of kind "+k.kind.String())
+			if off < len(s.b) && s.b[off] >= 0xa0 && s.b[off] < 0xc0 { // fixstr
+				if err := s.skip(); err != nil {
+					return err
+				}
+			} else {
+				k, err := s.next()
+				if err != nil {
+					return err
+				}
+				if !keyKind(k.kind) {
+					return s.errorf(off, "map key of kind "+k.kind.String())
+				}
 			}
 			if err := s.skip(); err != nil {
 				return err
