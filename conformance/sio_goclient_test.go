@@ -855,7 +855,7 @@ func TestGoClientRetries(t *testing.T) {
 // closes with "ping timeout") or sends a message that is no packet ("parse
 // error"); the client reconnects after both.
 func TestGoClientPingTimeoutParseError(t *testing.T) {
-	peer := startNodeSIOPeer(t, "json", "300", "200")
+	peer := startNodeSIOPeer(t, "json", "1000", "500")
 	for _, tr := range goclientTransports {
 		t.Run(tr.name, func(t *testing.T) {
 			ctx := goclientCtx(t)
