@@ -96,6 +96,12 @@ func (s *scanner) literal(i int, lit string) (int, error) {
 func (s *scanner) str(i int) (end int, escaped bool, err error) {
 	d := s.data
 	for j := i + 1; j < len(d); {
+		for j+8 <= len(d) && plainStringWord(load64b(d, j)) {
+			j += 8
+		}
+		if j >= len(d) {
+			break
+		}
 		c := d[j]
 		switch {
 		case c == '"':
@@ -123,6 +129,22 @@ func (s *scanner) str(i int) (end int, escaped bool, err error) {
 		}
 	}
 	return len(d), escaped, syntaxError("unterminated string")
+}
+
+// load64b reads the eight bytes of b at i as a little-endian word.
+func load64b(b []byte, i int) uint64 {
+	b = b[i : i+8]
+	return uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
+		uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
+}
+
+// plainStringWord reports whether none of the eight bytes of w ends a string
+// or needs a check: no '"', no '\\', no control character (UTF-8 is fine).
+func plainStringWord(w uint64) bool {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	q := w ^ '"'*lo
+	bs := w ^ '\\'*lo
+	return ((w-0x20*lo)&^w|(q-lo)&^q|(bs-lo)&^bs)&hi == 0
 }
 
 func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }

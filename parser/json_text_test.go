@@ -107,3 +107,43 @@ func sortKeys(k []string) {
 		}
 	}
 }
+
+func TestScanStringRandom(t *testing.T) {
+	alphabet := []string{"a", " ", "\x7f", "\"", "\\\\", "\\n", "\\u00e9", "\x01", "é", "😀", "\xff"}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 20000 {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range rng.IntN(30) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		b.WriteByte('"')
+		in := b.String()
+		s := scanner{data: []byte(in)}
+		end, _, err := s.str(0)
+		// Reference: the first unescaped quote after the opening one, unless a
+		// control character or a lone backslash comes first.
+		wantEnd, wantErr := -1, false
+		for i := 1; i < len(in); i++ {
+			c := in[i]
+			if c < 0x20 {
+				wantErr = true
+				break
+			}
+			if c == '\\' {
+				i++
+				continue
+			}
+			if c == '"' {
+				wantEnd = i + 1
+				break
+			}
+		}
+		if wantEnd < 0 {
+			wantErr = true
+		}
+		if (err != nil) != wantErr || err == nil && end != wantEnd {
+			t.Fatalf("str(%q) = %d, %v; want end %d, error %v", in, end, err, wantEnd, wantErr)
+		}
+	}
+}
