@@ -295,14 +295,14 @@ func appendJSONText(dst []byte, atts [][]byte, b []byte, what string) ([]byte, [
 		err = syntaxError("data after the value")
 	}
 	if err != nil {
-		var e *Error
+		kind, detail := ErrUnsupportedValue, err.Error()
 		if pe, ok := err.(*Error); ok {
-			e = &Error{Kind: pe.Kind, Detail: what + ": " + pe.Detail}
+			detail = pe.Detail
+			if pe.Kind == ErrPlaceholder {
+				kind = ErrPlaceholder
+			}
 		}
-		if e.Kind == ErrSyntax {
-			e.Kind = ErrUnsupportedValue
-		}
-		return dst, atts, e
+		return dst, atts, newError(kind, what+": "+detail)
 	}
 	if !s.ws {
 		return append(dst, b...), atts, nil
