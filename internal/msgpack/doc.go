@@ -34,7 +34,12 @@
 //     adapters use notepack.io 3.0.
 //   - Marshaler (and Raw, Ext): their own bytes. A value with a
 //     Decode(v any) error method (a parser.Value of another parser) is decoded
-//     into an any and that is encoded.
+//     into an any and that is encoded. A json.Marshaler (json.RawMessage
+//     included) is encoded from its JSON, read into an any, the counterpart of
+//     notepack calling an object's toJSON().
+//
+// The cases are tried in this order: nil, the common types, time.Time,
+// Marshaler, Decode, json.Marshaler, then by kind.
 //
 // The common types (nil, bool, numbers, string, []byte, []any, []string,
 // map[string]any, map[string]string, time.Time, Marshaler) take fast paths

@@ -2,6 +2,7 @@ package msgpack
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math"
 	"reflect"
 	"slices"
@@ -193,13 +194,43 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 	case Marshaler:
 		return x.AppendMsgpack(dst)
 	case lazyValue:
-		var g any
-		if err := x.Decode(&g); err != nil {
-			return dst, err
-		}
-		return e.append(dst, g)
+		return e.appendLazy(dst, x)
+	case json.Marshaler:
+		return e.appendJSON(dst, x)
 	}
 	return e.appendReflect(dst, reflect.ValueOf(v))
+}
+
+func (e *encoder) appendLazy(dst []byte, x lazyValue) ([]byte, error) {
+	var g any
+	if err := x.Decode(&g); err != nil {
+		return dst, err
+	}
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	dst, err := e.append(dst, g)
+	e.depth--
+	return dst, err
+}
+
+// appendJSON encodes a json.Marshaler through its JSON form, as notepack.io
+// encodes the result of an object's toJSON().
+func (e *encoder) appendJSON(dst []byte, x json.Marshaler) ([]byte, error) {
+	b, err := x.MarshalJSON()
+	if err != nil {
+		return dst, err
+	}
+	var g any
+	if err := json.Unmarshal(b, &g); err != nil {
+		return dst, err
+	}
+	if err := e.enter(); err != nil {
+		return dst, err
+	}
+	dst, err = e.append(dst, g)
+	e.depth--
+	return dst, err
 }
 
 func (e *encoder) enter() error {

@@ -1,6 +1,7 @@
 package msgpack
 
 import (
+	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
@@ -8,8 +9,10 @@ import (
 )
 
 var (
-	marshalerType = reflect.TypeFor[Marshaler]()
-	timeType      = reflect.TypeFor[time.Time]()
+	marshalerType     = reflect.TypeFor[Marshaler]()
+	lazyValueType     = reflect.TypeFor[lazyValue]()
+	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
+	timeType          = reflect.TypeFor[time.Time]()
 )
 
 // appendReflect encodes the values the fast paths of append do not know.
@@ -22,6 +25,12 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 			return append(dst, 0xc0), nil
 		}
 		return rv.Interface().(Marshaler).AppendMsgpack(dst)
+	}
+	if t := rv.Type(); t != timeType && (t.Implements(lazyValueType) || t.Implements(jsonMarshalerType)) {
+		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
+			return append(dst, 0xc0), nil
+		}
+		return e.append(dst, rv.Interface()) // the fast path's lazyValue and json.Marshaler cases
 	}
 	switch rv.Kind() {
 	case reflect.Bool:

@@ -3,9 +3,11 @@ package msgpack
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -483,6 +485,37 @@ func TestSkipChecksKeys(t *testing.T) {
 		var se *SyntaxError
 		if _, err := Skip(b, nil); !errors.As(err, &se) || !strings.Contains(se.Msg, "map key") {
 			t.Errorf("Skip(%s) = %v, want a *SyntaxError", h, err)
+		}
+	}
+}
+
+type jsonOnly struct{ n int }
+
+func (j jsonOnly) MarshalJSON() ([]byte, error) {
+	return []byte(`{"n":` + strconv.Itoa(j.n) + `,"s":"x"}`), nil
+}
+
+func TestEncodeJSONMarshaler(t *testing.T) {
+	for _, tc := range []struct {
+		v   any
+		hex string
+	}{
+		{jsonOnly{3}, "82a16e03a173a178"},
+		{&jsonOnly{3}, "82a16e03a173a178"},
+		{json.RawMessage(`[1,"a",null,1.5]`), "9401a161c0cb3ff8000000000000"},
+		{struct {
+			J jsonOnly `json:"j"`
+		}{jsonOnly{1}}, "81a16a82a16e01a173a178"},
+		{struct {
+			P *jsonOnly `json:"p"`
+		}{}, "81a170c0"},
+		{struct {
+			T time.Time `json:"t"`
+		}{time.Unix(1, 0)}, "81a174d6ff00000001"},
+	} {
+		b, err := Marshal(tc.v)
+		if err != nil || hex.EncodeToString(b) != tc.hex {
+			t.Errorf("%#v: got %x, %v; want %s", tc.v, b, err, tc.hex)
 		}
 	}
 }
