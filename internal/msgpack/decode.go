@@ -1,6 +1,7 @@
 package msgpack
 
 import (
+	"encoding/json"
 	"reflect"
 	"strconv"
 )
@@ -305,9 +306,25 @@ func (s *scanner) key() (string, error) {
 }
 
 var (
-	unmarshalerType = reflect.TypeFor[Unmarshaler]()
-	extType         = reflect.TypeFor[Ext]()
+	unmarshalerType     = reflect.TypeFor[Unmarshaler]()
+	extType             = reflect.TypeFor[Ext]()
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 )
+
+// decodeJSON decodes one value into a json.Unmarshaler through its JSON form
+// (the generic tree written by encoding/json; binary becomes base64 there).
+func (s *scanner) decodeJSON(rv reflect.Value) error {
+	off := s.off
+	g, err := s.any()
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(g)
+	if err != nil {
+		return &UnmarshalTypeError{Value: "value without a JSON form (" + err.Error() + ")", Type: rv.Type(), Offset: off}
+	}
+	return rv.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(b)
+}
 
 // decodeValue decodes one value into rv (settable).
 func (s *scanner) decodeValue(rv reflect.Value) error {
@@ -317,6 +334,9 @@ func (s *scanner) decodeValue(rv reflect.Value) error {
 			return err
 		}
 		return rv.Addr().Interface().(Unmarshaler).UnmarshalMsgpack(s.b[start:s.off])
+	}
+	if rv.CanAddr() && rv.Type() != timeType && reflect.PointerTo(rv.Type()).Implements(jsonUnmarshalerType) {
+		return s.decodeJSON(rv)
 	}
 	start := s.off
 	t, err := s.next()

@@ -75,8 +75,9 @@
 // field names as the encoder (exact match first, then case-insensitive), maps
 // with string or integer keys, slices, arrays, pointers, integers (which must
 // fit; integral floats are accepted), floats, strings and []byte (from str or
-// bin), time.Time, Ext, Raw and Unmarshaler. nil leaves non-nillable targets
-// unchanged.
+// bin), time.Time, Ext, Raw and Unmarshaler. A json.Unmarshaler (json.RawMessage
+// included) gets the JSON form of the generic tree, so types written for the
+// JSON parser decode the same way. nil leaves non-nillable targets unchanged.
 //
 // # Limits
 //

@@ -519,3 +519,29 @@ func TestEncodeJSONMarshaler(t *testing.T) {
 		}
 	}
 }
+
+type jsonIn struct{ got string }
+
+func (j *jsonIn) UnmarshalJSON(b []byte) error { j.got = string(b); return nil }
+
+func TestDecodeJSONUnmarshaler(t *testing.T) {
+	b, _ := Marshal(map[string]any{"a": []any{1, "x", nil}, "b": 2.5})
+	var j jsonIn
+	if err := Unmarshal(b, &j); err != nil || j.got != `{"a":[1,"x",null],"b":2.5}` {
+		t.Fatalf("got %q, %v", j.got, err)
+	}
+	var raw struct {
+		A json.RawMessage `json:"a"`
+	}
+	if err := Unmarshal(b, &raw); err != nil || string(raw.A) != `[1,"x",null]` {
+		t.Fatalf("RawMessage: %q, %v", raw.A, err)
+	}
+	var tm time.Time // implements json.Unmarshaler but decodes from the timestamp
+	if err := Unmarshal([]byte{0xd6, 0xff, 0, 0, 0, 1}, &tm); err != nil || tm.Unix() != 1 {
+		t.Fatalf("time: %v, %v", tm, err)
+	}
+	var te *UnmarshalTypeError
+	if err := Unmarshal([]byte{0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0}, &j); !errors.As(err, &te) {
+		t.Fatalf("NaN into json.Unmarshaler: %v", err)
+	}
+}
