@@ -184,3 +184,28 @@ func rawWebSocket(t testing.TB, host string) net.Conn {
 	}
 	return c
 }
+
+// BenchmarkWebSocketBurst measures the server writing bursts of 16 small
+// messages queued by one Send (written back to back by the session's writer).
+func BenchmarkWebSocketBurst(b *testing.B) {
+	sessions, handler := newSTSessions(nil)
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Minute})
+	c := d.dialOpen()
+	s := sessions.next(b)
+	msgs := make([]Message, 16)
+	for i := range msgs {
+		msgs[i] = Message{Data: []byte(`2["tick",{"n":12345,"ok":true}]`)}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.Send(msgs...); err != nil {
+			b.Fatal(err)
+		}
+		for range msgs {
+			if _, _, err := c.Read(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}

@@ -322,7 +322,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	if !srv.originAllowed(w, r) {
 		return
 	}
-	conn, err := srv.accept(w, r)
+	conn, cork, err := srv.accept(w, r)
 	if err != nil {
 		return // Accept answered the request
 	}
@@ -334,6 +334,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	}
 	s.mu.Lock()
 	s.ws = conn
+	s.cork = cork
 	s.out = append(s.out, Packet{Type: PacketOpen, Data: srv.openPacket(s, true)[1:]})
 	s.startWriterLocked()
 	s.mu.Unlock()

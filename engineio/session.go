@@ -42,6 +42,7 @@ type Session struct {
 	reason    Reason
 	websocket bool            // the current transport is websocket
 	ws        *websocket.Conn // when websocket
+	cork      *corkWriter     // under ws: gathers a batch's frames into one write
 	probe     *websocket.Conn // the WebSocket of an upgrade in progress
 	upgrading bool
 

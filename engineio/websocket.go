@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -42,7 +43,12 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 			}
 			return
 		}
+		cork := s.cork
 		s.mu.Unlock()
+		corked := len(batch) > 1
+		if corked {
+			cork.setCorked(true)
+		}
 		for i, p := range batch {
 			var err error
 			if p.Binary {
@@ -52,7 +58,11 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 				err = conn.Write(context.Background(), websocket.MessageText, buf)
 			}
 			batch[i] = Packet{}
+			if err == nil && corked && i == len(batch)-1 {
+				err = cork.setCorked(false)
+			}
 			if err != nil {
+				cork.setCorked(false)
 				s.closeWith(ReasonTransportError)
 				s.mu.Lock()
 				s.writing = false
@@ -125,7 +135,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		s.upgrading = true
 	}
 	s.mu.Unlock()
-	conn, err := srv.accept(w, r)
+	conn, cork, err := srv.accept(w, r)
 	if err != nil {
 		if !dup {
 			s.mu.Lock()
@@ -199,6 +209,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	s.upgrading = false
 	s.websocket = true
 	s.ws = conn
+	s.cork = cork
 	s.noop = false
 	signal(s.poll)
 	if len(s.out) > 0 {
@@ -222,14 +233,15 @@ const (
 
 // smallBuffers wraps a ResponseWriter so that websocket.Accept keeps smaller
 // buffers than net/http's for the connection's life (the main memory cost of an
-// idle WebSocket session).
+// idle WebSocket session), and writes through a corkWriter.
 type smallBuffers struct {
 	http.ResponseWriter
+	cork *corkWriter // set by Hijack
 }
 
 // Hijack hijacks the underlying connection and returns buffers of our sizes,
 // carrying over any bytes net/http had already read from the client.
-func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	conn, brw, err := http.NewResponseController(w.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
@@ -252,13 +264,84 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n > 0 {
 		br.Peek(n) // buffered, so that Accept's own carry-over sees them
 	}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, wsWriteBufferSize)), nil
+	w.cork = &corkWriter{conn: conn}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.cork, wsWriteBufferSize)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
-func (w smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accept upgrades r with our options and buffer sizes.
-func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, error) {
-	return websocket.Accept(smallBuffers{w}, r, srv.acceptOpts)
+func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *corkWriter, error) {
+	sb := &smallBuffers{ResponseWriter: w}
+	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
+	return conn, sb.cork, err
+}
+
+// corkLimit bounds the bytes a corked writer holds before writing them.
+const corkLimit = 64 << 10
+
+var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// corkWriter sits under coder/websocket's write buffer. coder/websocket flushes
+// after every message; while corked (the session writer is writing a batch of
+// queued messages) the bytes are gathered instead and written with one syscall
+// when the batch ends. The gathering buffer is pooled and only held during a
+// batch.
+type corkWriter struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	corked bool
+	buf    *[]byte
+}
+
+func (w *corkWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.corked {
+		return w.conn.Write(p)
+	}
+	if w.buf == nil {
+		w.buf = corkPool.Get().(*[]byte)
+	}
+	if len(*w.buf)+len(p) > corkLimit {
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
+		if len(p) > corkLimit {
+			return w.conn.Write(p)
+		}
+	}
+	*w.buf = append(*w.buf, p...)
+	return len(p), nil
+}
+
+func (w *corkWriter) flushLocked() error {
+	if w.buf == nil || len(*w.buf) == 0 {
+		return nil
+	}
+	_, err := w.conn.Write(*w.buf)
+	*w.buf = (*w.buf)[:0]
+	return err
+}
+
+// setCorked starts or ends a batch; ending it writes what was gathered.
+func (w *corkWriter) setCorked(on bool) error {
+	if w == nil {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.corked = on
+	if on {
+		return nil
+	}
+	err := w.flushLocked()
+	if w.buf != nil {
+		if cap(*w.buf) <= corkLimit*2 {
+			corkPool.Put(w.buf)
+		}
+		w.buf = nil
+	}
+	return err
 }
