@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -851,5 +852,42 @@ func TestSlowConsumerWebSocket(t *testing.T) {
 	defer cancel()
 	if err := d.srv.Shutdown(ctx); err != nil {
 		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// TestWebSocketBatchOrder queues a burst mixing small, large (over the cork
+// limit) and binary messages: all arrive intact and in order.
+func TestWebSocketBatchOrder(t *testing.T) {
+	sessions, handler := newSTSessions(nil)
+	d := stStart(t, handler, &ServerOptions{PingInterval: time.Minute})
+	c := d.dialOpen()
+	c.SetReadLimit(1 << 20)
+	s := sessions.next(t)
+	var msgs []Message
+	for i := 0; i < 50; i++ {
+		switch i % 5 {
+		case 0:
+			msgs = append(msgs, Message{Binary: true, Data: bytes.Repeat([]byte{byte(i)}, 10)})
+		case 3:
+			msgs = append(msgs, Message{Data: bytes.Repeat([]byte{'a' + byte(i%26)}, corkLimit+100)})
+		default:
+			msgs = append(msgs, Message{Data: []byte(strconv.Itoa(i))})
+		}
+	}
+	if err := s.Send(msgs[:25]...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Send(msgs[25:]...); err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range msgs {
+		typ, got := stRead(t, c)
+		want := "4" + string(m.Data)
+		if m.Binary {
+			want = string(m.Data)
+		}
+		if (typ == websocket.MessageBinary) != m.Binary || got != want {
+			t.Fatalf("message %d: %v %d bytes, want %d bytes", i, typ, len(got), len(want))
+		}
 	}
 }
