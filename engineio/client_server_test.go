@@ -105,3 +105,23 @@ func BenchmarkClientRoundTripServer(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkClientRoundTripServerPolling(b *testing.B) {
+	u, _ := newEchoServer(b, nil)
+	c, err := Dial(context.Background(), u, &DialOptions{Transports: []string{"polling"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	msg := Message{Data: []byte(`["event",{"hello":"world"}]`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Send(msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
