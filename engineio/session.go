@@ -213,6 +213,7 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 				m, err := s.readWebSocket(conn)
 				s.mu.Lock()
 				s.reading = false
+				signal(s.notify) // another Read may be waiting for its turn
 				s.mu.Unlock()
 				return m, err
 			}
