@@ -75,6 +75,7 @@ type clientOutgoing struct {
 	args  []any
 	id    uint64
 	hasID bool
+	msgs  []engineio.Message // encoded at emit time
 }
 
 type clientAck struct {
@@ -449,8 +450,11 @@ func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
 	s.conn = conn
 	buf := s.sendBuf
 	s.sendBuf = nil
-	for _, o := range buf {
-		s.sendLocked(o)
+	for i, o := range buf {
+		if s.sendLocked(o) != nil {
+			s.sendBuf = buf[i:] // the connection died already: keep the rest
+			break
+		}
 	}
 	s.drainLocked(true)
 	s.wakeWaitersLocked(nil)
@@ -645,6 +649,10 @@ func (s *ClientSocket) emit(event string, args []any, flags clientFlags, ack fun
 		if len(s.queue) >= s.opts.MaxBuffered {
 			return nil, ErrClientBufferFull
 		}
+		// fail now on arguments that cannot be encoded, not at every try
+		if _, err := s.m.encode(&parser.Packet{Type: parser.Event, Namespace: s.nsp, Event: event, Args: args, HasID: true}); err != nil {
+			return nil, err
+		}
 		q := &clientQueued{event: event, args: args, timeout: flags.timeout, done: ack}
 		s.queue = append(s.queue, q)
 		s.drainLocked(false)
@@ -663,10 +671,21 @@ func (s *ClientSocket) emitLocked(event string, args []any, flags clientFlags, a
 		return nil, ErrClientBufferFull
 	}
 	o := &clientOutgoing{event: event, args: args}
-	cancel := func() {}
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp, Event: event, Args: args}
 	if ack != nil {
 		o.id = s.nextID
 		o.hasID = true
+		p.ID, p.HasID = o.id, true
+	}
+	// Encoded now, so that a bad argument fails the emit, and the bytes are
+	// ready for a later flush.
+	msgs, err := s.m.encode(p)
+	if err != nil {
+		return nil, err
+	}
+	o.msgs = msgs
+	cancel := func() {}
+	if ack != nil {
 		s.nextID++
 		timeout := flags.timeout
 		if timeout <= 0 {
@@ -678,7 +697,19 @@ func (s *ClientSocket) emitLocked(event string, args []any, flags clientFlags, a
 	}
 	switch {
 	case s.connected:
-		return cancel, s.sendLocked(o)
+		if err := s.sendLocked(o); err != nil {
+			if s.conn != nil && s.conn.Context().Err() != nil && !flags.volatile && !flags.fromQueue {
+				// The connection has just died: keep the event for the
+				// next one, as if it had been emitted a moment later.
+				s.sendBuf = append(s.sendBuf, o)
+				return cancel, nil
+			}
+			if ack != nil {
+				s.forgetAckLocked(o.id)
+			}
+			return nil, err
+		}
+		return cancel, nil
 	case flags.volatile:
 		// dropped; a pending ack ends with its timeout, as in the reference
 		return cancel, nil
@@ -688,9 +719,15 @@ func (s *ClientSocket) emitLocked(event string, args []any, flags clientFlags, a
 	}
 }
 
-// sendLocked writes o on the socket's connection. s.mu is held.
+// sendLocked writes o on the socket's connection and tells the outgoing
+// catch-all handlers. s.mu is held.
 func (s *ClientSocket) sendLocked(o *clientOutgoing) error {
-	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp, Event: o.event, Args: o.args, ID: o.id, HasID: o.hasID}
+	if s.conn == nil {
+		return ErrClientNotConnected
+	}
+	if err := s.conn.Send(o.msgs...); err != nil {
+		return err
+	}
 	s.hmu.Lock()
 	anyOut := s.anyOut
 	s.hmu.Unlock()
@@ -702,7 +739,7 @@ func (s *ClientSocket) sendLocked(o *clientOutgoing) error {
 			}
 		})
 	}
-	return s.m.send(s.conn, p)
+	return nil
 }
 
 func (s *ClientSocket) registerAckLocked(id uint64, fn func(Args, error), withError bool, timeout time.Duration) {
@@ -732,12 +769,15 @@ func (s *ClientSocket) ackTimedOut(id uint64, a *clientAck) {
 
 func (s *ClientSocket) forgetAck(id uint64) {
 	s.mu.Lock()
-	a := s.acks[id]
-	delete(s.acks, id)
+	s.forgetAckLocked(id)
 	s.mu.Unlock()
-	if a != nil && a.timer != nil {
+}
+
+func (s *ClientSocket) forgetAckLocked(id uint64) {
+	if a := s.acks[id]; a != nil && a.timer != nil {
 		a.timer.Stop()
 	}
+	delete(s.acks, id)
 }
 
 // drainLocked sends the head of the retry queue unless it is already in flight

@@ -575,16 +575,25 @@ func (m *Manager) currentConn() *engineio.Conn {
 
 // send encodes p and queues it on conn.
 func (m *Manager) send(conn *engineio.Conn, p *parser.Packet) error {
-	msgs, err := m.opts.Parser.Encode(p)
+	msgs, err := m.encode(p)
 	if err != nil {
 		return err
 	}
 	if conn == nil {
 		return ErrClientNotConnected
 	}
+	return conn.Send(msgs...)
+}
+
+// encode returns the Engine.IO messages of p.
+func (m *Manager) encode(p *parser.Packet) ([]engineio.Message, error) {
+	msgs, err := m.opts.Parser.Encode(p)
+	if err != nil {
+		return nil, fmt.Errorf("socketio: encode %s: %w", p.Type, err)
+	}
 	em := make([]engineio.Message, len(msgs))
 	for i, msg := range msgs {
 		em[i] = engineio.Message(msg)
 	}
-	return conn.Send(em...)
+	return em, nil
 }
