@@ -214,7 +214,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 // clientCloseGrace is how long a client's close packet waits for a poll that the
 // client sent together with it (the official suite's "forcefully closes the
 // session" sends both at once and expects the GET to get the noop).
-const clientCloseGrace = 100 * time.Millisecond
+const clientCloseGrace = 300 * time.Millisecond
 
 // awaitPoll waits, up to clientCloseGrace, until a GET is held. Requests arrive on
 // separate connections whose handlers run in no set order; the reference, with
