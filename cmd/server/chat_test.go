@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corvid-io/corvid/helper"
+	"github.com/corvid-io/corvid/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.LeakCheck(m) }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func startChat(t *testing.T, redisURL string) string {
+	t.Helper()
+	app, err := newChat(context.Background(), quiet, redisURL, "classic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	app.routes(mux, []byte("// client"))
+	ts := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		app.shutdown(ctx)
+		ts.Close()
+	})
+	return ts.URL
+}
+
+type chatMsg struct {
+	From string `json:"from"`
+	Room string `json:"room"`
+	To   string `json:"to"`
+	Text string `json:"text"`
+	Name string `json:"name"`
+	Data []byte `json:"data"`
+}
+
+func login(t *testing.T, ctx context.Context, url, name string) (*helper.ClientHelper, chan string) {
+	t.Helper()
+	c, err := helper.NewClientHelper(&helper.ClientOptions{Host: url, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	got := make(chan string, 16)
+	for _, ev := range []string{"chat", "dm", "announce", "file"} {
+		helper.Subscribe(c, ev, func(m chatMsg) {
+			got <- ev + " " + m.From + " " + m.Room + m.To + " " + m.Text + m.Name + " " + string(m.Data)
+		})
+	}
+	if err := c.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Authenticate(ctx, map[string]string{"name": name}); err != nil {
+		t.Fatal(err)
+	}
+	if rooms, err := c.JoinRoomsAck(ctx, "lobby", "io-default", "Bad Room"); err != nil || len(rooms) != 1 || rooms[0] != "lobby" {
+		t.Fatalf("join = %v, %v", rooms, err)
+	}
+	return c, got
+}
+
+func call(t *testing.T, ctx context.Context, c *helper.ClientHelper, ev string, data any) map[string]any {
+	t.Helper()
+	args, err := c.EmitWithAck(ctx, ev, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := helper.Decode[map[string]any](args, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func want(t *testing.T, ch chan string, s string) {
+	t.Helper()
+	select {
+	case got := <-ch:
+		if got != s {
+			t.Fatalf("got %q, want %q", got, s)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %q", s)
+	}
+}
+
+func TestChat(t *testing.T) {
+	for _, mode := range []string{"memory", "redis"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var urlA, urlB string
+			if mode == "memory" {
+				urlA = startChat(t, "")
+				urlB = urlA
+			} else {
+				rs := testutil.StartRedis(t)
+				urlA, urlB = startChat(t, rs.URL()), startChat(t, rs.URL())
+			}
+			res, err := http.Get(urlA + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var health map[string]any
+			json.NewDecoder(res.Body).Decode(&health)
+			res.Body.Close()
+			if health["status"] != "ok" {
+				t.Fatalf("healthz %v", health)
+			}
+			for _, path := range []string{"/", "/socket.io.min.js"} {
+				res, err := http.Get(urlA + path)
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("GET %s: %v %v", path, res, err)
+				}
+				res.Body.Close()
+			}
+
+			alice, ga := login(t, ctx, urlA, "alice")
+			bob, gb := login(t, ctx, urlB, "bob")
+			if r := call(t, ctx, alice, "chat", map[string]string{"room": "lobby", "text": "hi"}); r["ok"] != true {
+				t.Fatalf("chat answered %v", r)
+			}
+			want(t, ga, "chat alice lobby hi ")
+			want(t, gb, "chat alice lobby hi ")
+			if r := call(t, ctx, bob, "chat", map[string]string{"room": "elsewhere", "text": "x"}); r["error"] == nil {
+				t.Fatalf("chat to a room not joined answered %v", r)
+			}
+			call(t, ctx, bob, "dm", map[string]string{"to": "alice", "text": "psst"})
+			want(t, ga, "dm bob alice psst ")
+			want(t, gb, "dm bob alice psst ")
+			call(t, ctx, alice, "announce", map[string]string{"text": "all"})
+			want(t, ga, "announce alice  all ")
+			want(t, gb, "announce alice  all ")
+			call(t, ctx, alice, "file", map[string]any{"room": "lobby", "name": "f.bin", "data": []byte("\x00\x01bin")})
+			want(t, gb, "file alice lobby f.bin \x00\x01bin")
+			want(t, ga, "file alice lobby f.bin \x00\x01bin")
+			users := call(t, ctx, alice, "who", nil)["users"]
+			if b, _ := json.Marshal(users); string(b) != `["alice","bob"]` {
+				t.Fatalf("who = %s", b)
+			}
+
+			bad, err := helper.NewClientHelper(&helper.ClientOptions{Host: urlA, Logger: quiet})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer bad.Close()
+			if err := bad.Connect(ctx); err != nil {
+				t.Fatal(err)
+			}
+			err = bad.Authenticate(ctx, map[string]string{"name": "no spaces allowed"})
+			var ae *helper.AuthError
+			if !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "pick a name") {
+				t.Fatalf("bad name = %v", err)
+			}
+		})
+	}
+}
