@@ -125,9 +125,63 @@ func unquote(tok []byte) string {
 // parseAny converts the validated JSON at raw[i] into map[string]any, []any,
 // string, float64, bool, nil or []byte (placeholders).
 func (v *jsonValue) parseAny(i int) (any, int) {
-	raw := v.raw
-	var s scanner
-	s.data = raw
+	p := anyParser{v: v, s: scanner{data: v.raw, lenient: true}}
+	x, end := p.value(i)
+	if p.scratch != nil {
+		if cap(p.stack) <= 4096 && cap(p.names) <= 4096 {
+			p.scratch.stack, p.scratch.names = p.stack[:0], p.names[:0]
+			anyScratchPool.Put(p.scratch)
+		}
+	}
+	return x, end
+}
+
+// anyParser holds the state of one parseAny: a shared stack where array
+// elements and object members collect until their container is built with its
+// exact size, and a small cache of recent object keys (objects in an array
+// usually repeat theirs).
+type anyParser struct {
+	v       *jsonValue
+	s       scanner
+	scratch *anyScratch // from the pool, taken at the first container
+	stack   []any       // array elements and member values
+	names   []string    // member names
+	keys    [8]string
+	next    int
+}
+
+type anyScratch struct {
+	stack []any
+	names []string
+}
+
+var anyScratchPool = sync.Pool{New: func() any {
+	return &anyScratch{stack: make([]any, 0, 32), names: make([]string, 0, 32)}
+}}
+
+func (p *anyParser) needStack() {
+	if p.scratch == nil {
+		p.scratch = anyScratchPool.Get().(*anyScratch)
+		p.stack, p.names = p.scratch.stack, p.scratch.names
+	}
+}
+
+func (p *anyParser) key(tok []byte) string {
+	inner := tok[1 : len(tok)-1]
+	for _, k := range p.keys {
+		if k == string(inner) && k != "" {
+			return k
+		}
+	}
+	k := unquote(tok)
+	p.keys[p.next%len(p.keys)] = k
+	p.next++
+	return k
+}
+
+func (p *anyParser) value(i int) (any, int) {
+	raw := p.v.raw
+	s := &p.s
 	i = s.skipWS(i)
 	switch c := raw[i]; c {
 	case '"':
@@ -140,45 +194,60 @@ func (v *jsonValue) parseAny(i int) (any, int) {
 	case 'n':
 		return nil, i + 4
 	case '[':
-		out := []any{}
+		p.needStack()
+		mark := len(p.stack)
 		i = s.skipWS(i + 1)
-		if raw[i] == ']' {
-			return out, i + 1
-		}
-		for {
-			var e any
-			e, i = v.parseAny(i)
-			out = append(out, e)
-			i = s.skipWS(i)
-			if raw[i] == ']' {
-				return out, i + 1
+		if raw[i] != ']' {
+			for {
+				var e any
+				e, i = p.value(i)
+				p.stack = append(p.stack, e)
+				i = s.skipWS(i)
+				if raw[i] == ']' {
+					break
+				}
+				i++ // ','
 			}
-			i++ // ','
 		}
+		out := make([]any, len(p.stack)-mark)
+		copy(out, p.stack[mark:])
+		clear(p.stack[mark:])
+		p.stack = p.stack[:mark]
+		return out, i + 1
 	case '{':
-		if v.flags&valueBinary != 0 {
-			if num, end, ok := placeholderAt(raw, i); ok && num < len(v.atts) {
-				return v.atts[num], end
+		if p.v.flags&valueBinary != 0 {
+			if num, end, ok := placeholderAt(raw, i); ok && num < len(p.v.atts) {
+				return p.v.atts[num], end
 			}
 		}
-		out := map[string]any{}
+		p.needStack()
+		mark := len(p.stack)
 		i = s.skipWS(i + 1)
-		if raw[i] == '}' {
-			return out, i + 1
-		}
-		for {
-			end, _, _ := s.str(i)
-			key := unquote(raw[i:end])
-			i = s.skipWS(end) + 1 // ':'
-			var e any
-			e, i = v.parseAny(i)
-			out[key] = e
-			i = s.skipWS(i)
-			if raw[i] == '}' {
-				return out, i + 1
+		if raw[i] != '}' {
+			for {
+				end, _, _ := s.str(i)
+				p.names = append(p.names, p.key(raw[i:end]))
+				i = s.skipWS(end) + 1 // ':'
+				var e any
+				e, i = p.value(i)
+				p.stack = append(p.stack, e)
+				i = s.skipWS(i)
+				if raw[i] == '}' {
+					break
+				}
+				i = s.skipWS(i + 1) // ','
 			}
-			i = s.skipWS(i + 1) // ','
 		}
+		n := len(p.stack) - mark
+		out := make(map[string]any, n)
+		names := p.names[len(p.names)-n:]
+		for k, name := range names {
+			out[name] = p.stack[mark+k]
+		}
+		clear(p.stack[mark:])
+		clear(names)
+		p.stack, p.names = p.stack[:mark], p.names[:len(p.names)-n]
+		return out, i + 1
 	default:
 		end, _ := s.number(i)
 		f, err := strconv.ParseFloat(string(raw[i:end]), 64)
