@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
@@ -450,11 +451,18 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 			calls++
 			return map[string]any{"token": "t" + strconv.Itoa(calls)}
 		}
-		s, err := socketio.Connect(ctx, peer.URL()+"/custom", o)
+		o.Query = url.Values{"x": {"1"}}
+		o.ExtraHeaders = http.Header{"X-Test": {"yes"}}
+		s, err := socketio.Connect(ctx, peer.URL()+"/custom?y=2", o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Manager().Close()
+		hs, err := s.EmitWithAck(ctx, "handshake")
+		if err != nil {
+			t.Fatal(err)
+		}
+		goclientWantArgs(t, hs, map[string]any{"x": "1", "y": "2", "header": "yes"})
 		res, err := s.EmitWithAck(ctx, "auth")
 		if err != nil {
 			t.Fatal(err)
@@ -1147,6 +1155,10 @@ func (g *goSIOPeer) common(s *socketio.Socket) {
 	})
 	s.On("whoami", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 		ack(map[string]any{"nsp": nsp, "id": s.ID(), "eio": s.EngineID(), "transport": s.Transport()})
+	})
+	s.On("handshake", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		h := s.Handshake()
+		ack(map[string]any{"x": h.Query.Get("x"), "y": h.Query.Get("y"), "header": h.Headers.Get("X-Test")})
 	})
 	s.On("count", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 		ack(srv.Engine().Len())

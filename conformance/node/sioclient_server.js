@@ -65,6 +65,9 @@ function common(socket) {
   });
   // whoami: the namespace, socket id and Engine.IO session id.
   socket.on("whoami", (cb) => cb({ nsp, id: socket.id, eio: socket.conn.id, transport: socket.conn.transport.name }));
+  // handshake: the query and the x-test header of the handshake.
+  socket.on("handshake", (cb) =>
+    cb({ x: socket.handshake.query.x || "", y: socket.handshake.query.y || "", header: socket.handshake.headers["x-test"] || "" }));
   // count: how many Engine.IO connections the server has.
   socket.on("count", (cb) => cb(io.engine.clientsCount));
   // auth: the auth payload of this connection.
