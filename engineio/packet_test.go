@@ -163,3 +163,45 @@ func TestAppendPacketNoAlloc(t *testing.T) {
 		t.Errorf("encoding into a large enough buffer allocated %v times", allocs)
 	}
 }
+
+// FuzzParsePayload checks that decoding never panics, honours max, and that what
+// decodes re-encodes to a payload that decodes to the same packets.
+func FuzzParsePayload(f *testing.F) {
+	for _, p := range []Packet{
+		{Type: PacketOpen, Data: []byte(`{"sid":"x"}`)}, {Type: PacketClose}, {Type: PacketPing, Data: []byte("probe")},
+		{Type: PacketPong}, {Type: PacketMessage, Data: []byte("hé")}, {Type: PacketUpgrade}, {Type: PacketNoop},
+		{Type: PacketMessage, Binary: true, Data: []byte{0, 1, 2, 0xff}},
+	} {
+		f.Add(AppendPacket(nil, p), 0)
+		f.Add(AppendPayload(nil, []Packet{p, p}), 100)
+	}
+	f.Add([]byte("bAQID\x1e4x\x1e"), 0)
+	f.Fuzz(func(t *testing.T, b []byte, max int) {
+		var got []Packet
+		err := ParsePayload(b, max, func(p Packet) error {
+			got = append(got, Packet{Type: p.Type, Binary: p.Binary, Data: bytes.Clone(p.Data)})
+			return nil
+		})
+		if max > 0 && len(b) > max && !errors.Is(err, ErrPayloadTooLarge) {
+			t.Fatalf("len %d > max %d accepted: %v", len(b), max, err)
+		}
+		if err != nil {
+			return
+		}
+		var again []Packet
+		if err := ParsePayload(AppendPayload(nil, got), 0, func(p Packet) error {
+			again = append(again, p)
+			return nil
+		}); err != nil {
+			t.Fatalf("re-encoded payload does not decode: %v", err)
+		}
+		if len(again) != len(got) {
+			t.Fatalf("%d packets, then %d", len(got), len(again))
+		}
+		for i := range got {
+			if again[i].Type != got[i].Type || again[i].Binary != got[i].Binary || !bytes.Equal(again[i].Data, got[i].Data) {
+				t.Fatalf("packet %d: %+v, then %+v", i, got[i], again[i])
+			}
+		}
+	})
+}
