@@ -617,13 +617,21 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 		disc := make(chan socketio.DisconnectReason, 2)
 		s.OnDisconnect(func(r socketio.DisconnectReason) { disc <- r })
 
-		// the server disconnects the socket: no reconnection.
+		// the server disconnects the socket: no reconnection; an ack still
+		// awaited ends with ErrClientDisconnected.
 		id := s.ID()
+		pending := make(chan error, 1)
+		if err := s.EmitAck("no-ack", func(a socketio.Args, err error) { pending <- err }); err != nil {
+			t.Fatal(err)
+		}
 		if err := s.Emit("disconnect-me"); err != nil {
 			t.Fatal(err)
 		}
 		if r := <-disc; r != socketio.ReasonIOServerDisconnect {
 			t.Fatalf("reason %q", r)
+		}
+		if err := <-pending; !errors.Is(err, socketio.ErrClientDisconnected) {
+			t.Fatalf("pending ack: %v", err)
 		}
 		peer.WaitLine(t, "disconnect / server namespace disconnect")
 		if s.Active() || s.Connected() || s.Manager().Connected() {
