@@ -209,11 +209,11 @@ func FuzzSocketIOText(f *testing.F) {
 
 func FuzzSocketIOBinary(f *testing.F) {
 	for _, s := range seedsSocketIOBinary() {
-		f.Add(s[0], s[1], s[2])
+		f.Add(s[0], s[1], s[2], s[3])
 	}
-	f.Fuzz(func(t *testing.T, text, att1, att2 []byte) {
+	f.Fuzz(func(t *testing.T, text, att1, att2, att3 []byte) {
 		d := parser.JSON.NewDecoder()
-		msgs := []parser.Message{{Data: text}, {Binary: true, Data: att1}, {Binary: true, Data: att2}}
+		msgs := []parser.Message{{Data: text}, {Binary: true, Data: att1}, {Binary: true, Data: att2}, {Binary: true, Data: att3}}
 		var p *parser.Packet
 		n := len(text)
 		for _, m := range msgs {

@@ -89,10 +89,10 @@ func seedsSocketIOText() [][]byte {
 	return append(out, []byte(`2["a",{"_placeholder":true,"num":0}]`), []byte(`0/nsp,{}`), []byte(`3/x,99[]`))
 }
 
-// seedsSocketIOBinary are (text, first attachment, second attachment) of the
-// JSON parser's binary packets; missing attachments are empty.
-func seedsSocketIOBinary() [][3][]byte {
-	var out [][3][]byte
+// seedsSocketIOBinary are the text message and the first three attachments of
+// the JSON parser's binary packets; missing attachments are empty.
+func seedsSocketIOBinary() [][4][]byte {
+	var out [][4][]byte
 	for _, p := range sioPackets() {
 		msgs, err := parser.JSON.Encode(p)
 		if err != nil {
@@ -101,8 +101,8 @@ func seedsSocketIOBinary() [][3][]byte {
 		if len(msgs) < 2 {
 			continue
 		}
-		var s [3][]byte
-		for i := range min(3, len(msgs)) {
+		var s [4][]byte
+		for i := range min(4, len(msgs)) {
 			s[i] = msgs[i].Data
 		}
 		for i := range s {
@@ -181,7 +181,7 @@ func seedCorpus() map[string]map[string][]byte {
 	add("FuzzMsgpackParser", seedsMsgpackParser())
 	m := map[string][]byte{}
 	for i, s := range seedsSocketIOBinary() {
-		m[fmt.Sprintf("seed-%02d", i)] = corpusFile(s[0], s[1], s[2])
+		m[fmt.Sprintf("seed-%02d", i)] = corpusFile(s[0], s[1], s[2], s[3])
 	}
 	c["FuzzSocketIOBinary"] = m
 	return c
