@@ -52,9 +52,11 @@ func (c *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("Access-Control-Allow-Methods", methods)
 	if len(c.AllowedHeaders) > 0 {
 		h.Set("Access-Control-Allow-Headers", strings.Join(c.AllowedHeaders, ","))
-	} else if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+	} else {
 		h.Add("Vary", "Access-Control-Request-Headers")
-		h.Set("Access-Control-Allow-Headers", req)
+		if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
+			h.Set("Access-Control-Allow-Headers", req)
+		}
 	}
 	if c.MaxAge > 0 {
 		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.Seconds())))
