@@ -712,3 +712,42 @@ func TestRedisTwoNodes(t *testing.T) {
 		})
 	}
 }
+
+func TestRedisShutdownReleasesConnections(t *testing.T) {
+	rs := testutil.StartRedis(t)
+	count := func() int {
+		out, err := rs.Command("CLIENT", "LIST")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(strings.Split(strings.TrimSpace(out), "\n")) - 1 // minus redis-cli itself
+	}
+	h, err := helper.NewServerHelper(context.Background(), &helper.ServerOptions{
+		Authenticate: tokenAuth, Logger: quiet, SocketIO: &socketio.ServerOptions{Logger: quiet},
+		Redis: &helper.RedisOptions{URL: rs.URL()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n < 2 {
+		t.Fatalf("%d Redis connections with the adapter and the emitter", n)
+	}
+	ctx := ctx10(t)
+	if err := h.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for count() != 0 {
+		if time.Now().After(deadline) {
+			out, _ := rs.Command("CLIENT", "LIST")
+			t.Fatalf("connections left after Shutdown:\n%s", out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if _, err := helper.NewServerHelper(ctx, &helper.ServerOptions{
+		Authenticate: tokenAuth, Logger: quiet,
+		Redis: &helper.RedisOptions{URL: "redis://127.0.0.1:1"},
+	}); err == nil {
+		t.Fatal("unreachable Redis accepted")
+	}
+}
