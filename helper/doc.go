@@ -35,7 +35,8 @@
 // through a Redis emitter, like the seed's; either way they reach the target
 // on whichever node it is connected. ClusterClients lists every node's
 // sockets with their state and identity, which the helper keeps in the socket
-// data.
+// data (Socket.SetData): keep application data in Identity.Data rather than
+// calling SetData on a helper's socket.
 //
 // # Client
 //

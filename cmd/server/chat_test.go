@@ -20,9 +20,9 @@ func TestMain(m *testing.M) { testutil.LeakCheck(m) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func startChat(t *testing.T, redisURL string) string {
+func startChat(t *testing.T, redisURL, mode string) string {
 	t.Helper()
-	app, err := newChat(context.Background(), quiet, redisURL, "classic")
+	app, err := newChat(context.Background(), quiet, redisURL, mode)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,17 +98,17 @@ func want(t *testing.T, ch chan string, s string) {
 }
 
 func TestChat(t *testing.T) {
-	for _, mode := range []string{"memory", "redis"} {
+	for _, mode := range []string{"memory", "classic", "sharded"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
 			var urlA, urlB string
 			if mode == "memory" {
-				urlA = startChat(t, "")
+				urlA = startChat(t, "", "")
 				urlB = urlA
 			} else {
 				rs := testutil.StartRedis(t)
-				urlA, urlB = startChat(t, rs.URL()), startChat(t, rs.URL())
+				urlA, urlB = startChat(t, rs.URL(), mode), startChat(t, rs.URL(), mode)
 			}
 			res, err := http.Get(urlA + "/healthz")
 			if err != nil {
