@@ -129,54 +129,55 @@ func (m *Memory) Rooms(context.Context) ([]string, error) {
 
 var idsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
 
-// targets appends to dst the local socket ids selected by opts.
+// targets appends to dst the local socket ids selected by opts. Membership
+// tests use the member sets of the rooms involved (small and hot in cache),
+// not the per-socket room sets, and allocate nothing for up to 4 rooms.
 func (m *Memory) targets(opts *BroadcastOptions, dst []string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	excluded := func(id string) bool {
-		if len(opts.Except) == 0 {
-			return false
+	var exBuf [4]map[string]struct{}
+	ex := exBuf[:0]
+	for _, r := range opts.Except {
+		if members := m.rooms[r]; members != nil {
+			ex = append(ex, members)
 		}
-		rooms := m.sids[id]
-		for _, r := range opts.Except {
-			if _, ok := rooms[r]; ok {
-				return true
-			}
-		}
-		return false
 	}
 	switch len(opts.Rooms) {
 	case 0:
 		for id := range m.sids {
-			if !excluded(id) {
+			if !inAny(ex, id) {
 				dst = append(dst, id)
 			}
 		}
 	case 1:
 		for id := range m.rooms[opts.Rooms[0]] {
-			if !excluded(id) {
+			if !inAny(ex, id) {
 				dst = append(dst, id)
 			}
 		}
 	default:
 		// A socket in several of the rooms is sent to once: it is taken in the
 		// first of opts.Rooms that holds it.
-		for i, r := range opts.Rooms {
-			for id := range m.rooms[r] {
-				if excluded(id) || m.inEarlier(id, opts.Rooms[:i]) {
-					continue
+		var inBuf [4]map[string]struct{}
+		in := inBuf[:0]
+		for _, r := range opts.Rooms {
+			members := m.rooms[r]
+			for id := range members {
+				if !inAny(ex, id) && !inAny(in, id) {
+					dst = append(dst, id)
 				}
-				dst = append(dst, id)
+			}
+			if members != nil {
+				in = append(in, members)
 			}
 		}
 	}
 	return dst
 }
 
-func (m *Memory) inEarlier(id string, rooms []string) bool {
-	set := m.sids[id]
-	for _, r := range rooms {
-		if _, ok := set[r]; ok {
+func inAny(sets []map[string]struct{}, id string) bool {
+	for _, set := range sets {
+		if _, ok := set[id]; ok {
 			return true
 		}
 	}
