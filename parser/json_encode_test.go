@@ -293,3 +293,73 @@ func TestAppendPacketAllocs(t *testing.T) {
 		t.Errorf("AppendPacket forwarding Values: %v allocations, want 0", allocs)
 	}
 }
+
+type Base struct {
+	ID   int    `json:"id"`
+	Name string // conflicts with Outer.Name: the shallower wins
+	Dup  string // at the same depth as Other.Dup: dropped
+}
+
+type Other struct {
+	Dup   string
+	Extra float64 `json:"extra,omitempty"`
+}
+
+type tagged struct {
+	X int `json:"x"`
+}
+
+type Outer struct {
+	Base
+	*Other
+	tagged
+	Name    string            `json:"Name"`
+	Opt     *int              `json:"opt,omitempty"`
+	Zero    time.Time         `json:"zero,omitzero"`
+	Num     int64             `json:"num,string"`
+	Flag    bool              `json:",string"`
+	Str     string            `json:"str,string"`
+	Iface   any               `json:"iface"`
+	Nested  map[string][]int  `json:"nested"`
+	Arr     [3]uint8          `json:"arr"`
+	Texts   map[textKey]int   `json:"texts"`
+	Ptrs    []*int            `json:"ptrs"`
+	Empty   []string          `json:"empty"`
+	NilMap  map[string]string `json:"nilmap"`
+	Dash    int               `json:"-,"`
+	Skip    int               `json:"-"`
+	unexpor int
+}
+
+type textKey struct{ s string }
+
+func (k textKey) MarshalText() ([]byte, error) { return []byte("k-" + k.s), nil }
+
+func TestEncodeStructsMatchEncodingJSON(t *testing.T) {
+	one := 1
+	values := []any{
+		Outer{Base: Base{ID: 1, Name: "inner", Dup: "d"}, Other: &Other{Dup: "o", Extra: 2.5}, tagged: tagged{X: 3},
+			Name: "outer", Opt: &one, Num: 1 << 40, Flag: true, Str: "s\"q", Iface: []any{1, "x"},
+			Nested: map[string][]int{"b": {1}, "a": nil}, Arr: [3]uint8{1, 2, 3},
+			Texts: map[textKey]int{{"b"}: 2, {"a"}: 1}, Ptrs: []*int{&one, nil}, Empty: []string{}, Dash: 4, Skip: 5},
+		Outer{},
+		&Outer{Zero: time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)},
+		[]Base{{ID: 1}, {ID: 2, Name: "<&>"}},
+	}
+	for _, v := range values {
+		p := parser.Packet{Type: parser.Ack, Args: []any{v}}
+		b, atts, err := parser.AppendPacket(nil, nil, &p)
+		if err != nil || len(atts) != 0 {
+			t.Fatal(err, len(atts))
+		}
+		var want strings.Builder
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode([]any{v}); err != nil {
+			t.Fatal(err)
+		}
+		if got := string(b[1:]); got != strings.TrimSuffix(want.String(), "\n") {
+			t.Errorf("%T:\n got %s\nwant %s", v, got, want.String())
+		}
+	}
+}
