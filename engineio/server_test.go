@@ -679,7 +679,10 @@ func TestServerUpgradeFailures(t *testing.T) {
 	if res := d.get(d.poll(sid)); res.body != "4still" {
 		t.Errorf("GET %q", res.body)
 	}
-	// A second WebSocket while one is probing is accepted, then closed.
+	// A second WebSocket while one is probing is accepted, then closed (on a
+	// server with the default upgradeTimeout).
+	d = stStart(t, stEcho, &ServerOptions{PingInterval: time.Minute})
+	sid = d.handshake()
 	c1 := d.dial("EIO=4&transport=websocket&sid="+sid, nil)
 	stWrite(t, c1, "2probe")
 	stRead(t, c1)
