@@ -38,6 +38,7 @@ type chatServer struct {
 	t    *testing.T
 	bin  string
 	addr string
+	args []string // more flags
 
 	cmd  *exec.Cmd
 	done chan struct{}
@@ -62,7 +63,7 @@ func buildChatServer(t *testing.T) string {
 func (s *chatServer) start() {
 	t := s.t
 	t.Helper()
-	cmd := exec.Command(s.bin, "-addr", s.addr)
+	cmd := exec.Command(s.bin, append([]string{"-addr", s.addr}, s.args...)...)
 	cmd.Dir = testutil.RepoRoot(t)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -373,7 +374,8 @@ func startChromium(t *testing.T, ctx context.Context) *browser {
 func TestBrowserChat(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv := &chatServer{t: t, bin: buildChatServer(t), addr: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}
+	bin := buildChatServer(t)
+	srv := &chatServer{t: t, bin: bin, addr: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t))}
 	srv.start()
 	t.Cleanup(srv.stop)
 	base := "http://" + srv.addr
@@ -483,4 +485,29 @@ func TestBrowserChat(t *testing.T) {
 			}
 		})
 	}
+
+	// Two nodes on Redis: a page on each, messages cross between them.
+	t.Run("redis", func(t *testing.T) {
+		rs := testutil.StartRedis(t)
+		var bases []string
+		for range 2 {
+			n := &chatServer{t: t, bin: bin, addr: "127.0.0.1:" + strconv.Itoa(testutil.FreePort(t)), args: []string{"-redis", rs.URL()}}
+			n.start()
+			t.Cleanup(n.stop)
+			bases = append(bases, "http://"+n.addr)
+		}
+		alice := b.newPage(t, ctx, "alice", bases[0]+"/")
+		bob := b.newPage(t, ctx, "bob", bases[1]+"/")
+		alice.must(ctx, `chat.login("alice")`, nil)
+		bob.must(ctx, `chat.login("bob")`, nil)
+		alice.must(ctx, `chat.say("lobby", "from node one")`, nil)
+		bob.waitText(ctx, "[lobby] alice: from node one")
+		bob.must(ctx, `chat.dm("alice", "from node two")`, nil)
+		alice.waitText(ctx, "[dm] bob → alice: from node two")
+		bob.must(ctx, `chat.sendFile("lobby", "b.bin", [1, 2, 3, 250])`, nil)
+		alice.waitText(ctx, "[lobby] bob sent b.bin (4 bytes, sum 256)")
+		for _, p := range []*page{alice, bob} {
+			p.d.call(ctx, p.session, "Page.close", map[string]any{}, nil)
+		}
+	})
 }
