@@ -99,3 +99,26 @@ func ExampleDecode() {
 	// Output:
 	// helper: unauthenticated: who are you?
 }
+
+// Two nodes of a cluster share Redis: a message sent on either reaches the
+// user's sockets on both. (Needs a Redis server; compiled, not run.)
+func ExampleNewServerHelper_redis() {
+	ctx := context.Background()
+	auth := func(ctx context.Context, req *helper.AuthRequest) (*helper.Identity, error) {
+		return &helper.Identity{UserID: req.Handshake.Query.Get("user")}, nil // a demo, not a check
+	}
+	node, err := helper.NewServerHelper(ctx, &helper.ServerOptions{
+		Identifier:   "node-1",
+		Authenticate: auth,
+		Redis:        &helper.RedisOptions{URL: "redis://127.0.0.1:6379"},
+	})
+	if err != nil {
+		fmt.Println("redis:", err)
+		return
+	}
+	defer node.Shutdown(ctx)
+	// http.Handle("/socket.io/", node)
+	node.Send(ctx, helper.ToUser("alice"), "notification", map[string]string{"text": "hello"})
+	clients, _ := node.ClusterClients(ctx)
+	fmt.Println(len(clients), "sockets in the cluster")
+}
