@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"strconv"
+	"unicode/utf8"
 )
 
 // DecodeOptions configures a decode. The zero value (and nil) means the defaults.
@@ -295,6 +296,21 @@ func (s *scanner) anyFrom(t *token) (any, error) {
 	return nil, s.errorf(s.off, "unexpected "+t.kind.String())
 }
 
+// keyBytes reads one map key; str and bin keys with valid UTF-8 alias the
+// input, the others are converted as key does.
+func (s *scanner) keyBytes() ([]byte, error) {
+	off := s.off
+	t, err := s.next()
+	if err != nil {
+		return nil, err
+	}
+	if (t.kind == KindString || t.kind == KindBinary) && utf8.Valid(t.data) {
+		return t.data, nil
+	}
+	k, err := s.keyString(&t, off)
+	return []byte(k), err
+}
+
 // key reads one map key as a string.
 func (s *scanner) key() (string, error) {
 	off := s.off
@@ -564,11 +580,11 @@ func (s *scanner) decodeStruct(rv reflect.Value, t *token) error {
 	}
 	si := structFields(rv.Type())
 	for range t.n {
-		ks, err := s.key()
+		kb, err := s.keyBytes()
 		if err != nil {
 			return err
 		}
-		f := si.lookup(ks)
+		f := si.lookupBytes(kb)
 		if f == nil {
 			if err := s.skip(); err != nil {
 				return err

@@ -101,14 +101,14 @@ func hasOption(opts, want string) bool {
 	return false
 }
 
-// lookup finds the field for key: an exact match, else a case-insensitive one
-// (as encoding/json does).
-func (si *structInfo) lookup(key string) *field {
-	if i, ok := si.byName[key]; ok {
+// lookupBytes finds the field for key: an exact match, else a
+// case-insensitive one (as encoding/json does).
+func (si *structInfo) lookupBytes(key []byte) *field {
+	if i, ok := si.byName[string(key)]; ok {
 		return &si.fields[i]
 	}
 	for i := range si.fields {
-		if strings.EqualFold(si.fields[i].name, key) {
+		if strings.EqualFold(si.fields[i].name, string(key)) {
 			return &si.fields[i]
 		}
 	}
