@@ -28,6 +28,7 @@ setup() {
 	command -v go >/dev/null || { echo "go is required (1.26)"; exit 2; }
 	apt_install node nodejs npm
 	apt_install redis-server redis-server
+	apt_install chromium chromium
 	log "npm ci (conformance/)"
 	(cd conformance && npm ci --no-audit --no-fund --loglevel=error)
 }
