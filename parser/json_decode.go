@@ -54,6 +54,7 @@ func (d *jsonDecoder) Add(m Message) (*Packet, error) {
 		return nil, newError(ErrUnexpectedText, "")
 	}
 	p, vals, n, err := d.decodeText(m.Data)
+	d.sc.data = nil // keep no reference to the message
 	if err != nil || n == 0 {
 		return p, err
 	}
