@@ -36,11 +36,14 @@ func (e *UnsupportedTypeError) Error() string {
 // value it is decoded into (a string into an int, a number that overflows).
 type UnmarshalTypeError struct {
 	Value  string       // the msgpack family: "string", "number", "array", ...
-	Type   reflect.Type // the Go type it could not be stored in
+	Type   reflect.Type // the Go type it could not be stored in (nil from a Reader)
 	Offset int          // byte offset of the value in the input
 }
 
 func (e *UnmarshalTypeError) Error() string {
+	if e.Type == nil { // from a Reader: the expected kind is in Value
+		return fmt.Sprintf("msgpack: %s (offset %d)", e.Value, e.Offset)
+	}
 	return fmt.Sprintf("msgpack: cannot decode %s into Go value of type %s (offset %d)", e.Value, e.Type, e.Offset)
 }
 

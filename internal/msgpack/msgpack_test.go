@@ -545,3 +545,21 @@ func TestDecodeJSONUnmarshaler(t *testing.T) {
 		t.Fatalf("NaN into json.Unmarshaler: %v", err)
 	}
 }
+
+func TestReaderKindErrors(t *testing.T) {
+	r := NewReader([]byte{0xa1, 'x'}, nil)
+	_, err := r.ReadMapHeader()
+	var te *UnmarshalTypeError
+	if !errors.As(err, &te) || err.Error() != "msgpack: expected map, found string (offset 0)" {
+		t.Fatalf("got %v", err)
+	}
+	if r.Offset() != 0 || r.PeekKind() != KindString {
+		t.Fatalf("the failed read consumed input: offset %d", r.Offset())
+	}
+	if _, err := r.ReadArrayHeader(); !errors.As(err, &te) {
+		t.Fatalf("got %v", err)
+	}
+	if k, err := r.ReadKey(); err != nil || k != "x" || r.Remaining() != 0 {
+		t.Fatalf("ReadKey = %q, %v", k, err)
+	}
+}

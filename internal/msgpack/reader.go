@@ -47,7 +47,7 @@ func (r *Reader) header(k Kind) (int, error) {
 	}
 	if t.kind != k {
 		r.s.off = off
-		return 0, &UnmarshalTypeError{Value: t.kind.String(), Type: nil, Offset: off}
+		return 0, &UnmarshalTypeError{Value: "expected " + k.String() + ", found " + t.kind.String(), Offset: off}
 	}
 	if err := r.s.enter(); err != nil {
 		return 0, err
