@@ -176,8 +176,11 @@ func (c *Client) forget(a *Adapter) {
 	c.mu.Unlock()
 }
 
-// publish sends payload on channel with PUBLISH (classic) or SPUBLISH (sharded).
+// publish sends payload on channel with PUBLISH (classic) or SPUBLISH (sharded),
+// waiting at most Options.RequestsTimeout.
 func (c *Client) publish(ctx context.Context, channel string, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
+	defer cancel()
 	if err := c.rc.Do(ctx, c.publishCmd(channel, payload)).Error(); err != nil {
 		return fmt.Errorf("redis: publish on %s: %w", channel, err)
 	}
@@ -194,6 +197,9 @@ func (c *Client) publishCmd(channel string, payload []byte) rueidis.Completed {
 // numSub sums PUBSUB NUMSUB (classic) or SHARDNUMSUB (sharded) of channel over
 // every Redis node, like Node does in a Redis Cluster.
 func (c *Client) numSub(ctx context.Context, channel string) (int, error) {
+	// rueidis retries read-only commands until ctx ends: bound the wait.
+	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
+	defer cancel()
 	nodes := c.rc.Nodes()
 	total, ok := 0, false
 	var firstErr error
