@@ -563,3 +563,154 @@ func TestReaderKindErrors(t *testing.T) {
 		t.Fatalf("ReadKey = %q, %v", k, err)
 	}
 }
+
+func TestScalarTargets(t *testing.T) {
+	var s string
+	var f float64
+	var i int64
+	var u uint64
+	var b bool
+	for _, tc := range []struct {
+		hex    string
+		target any
+		want   any
+		ok     bool
+	}{
+		{"a3616263", &s, "abc", true},
+		{"c40178", &s, "x", true},
+		{"a2ffff", &s, "\ufffd\ufffd", true},
+		{"01", &s, nil, false},
+		{"cb3ff8000000000000", &f, 1.5, true},
+		{"d0df", &f, -33.0, true},
+		{"c3", &f, nil, false},
+		{"d3ffffffff7fffffff", &i, int64(-2147483649), true},
+		{"cb4000000000000000", &i, int64(2), true},
+		{"cf8000000000000000", &i, nil, false},
+		{"cfffffffffffffffff", &u, uint64(math.MaxUint64), true},
+		{"ff", &u, nil, false},
+		{"c3", &b, true, true},
+		{"00", &b, nil, false},
+	} {
+		raw, _ := hex.DecodeString(tc.hex)
+		err := Unmarshal(raw, tc.target)
+		if !tc.ok {
+			var te *UnmarshalTypeError
+			if !errors.As(err, &te) {
+				t.Errorf("%s into %T: got %v, want a type error", tc.hex, tc.target, err)
+			}
+			continue
+		}
+		if got := reflect.ValueOf(tc.target).Elem().Interface(); err != nil || got != tc.want {
+			t.Errorf("%s into %T: got %v, %v; want %v", tc.hex, tc.target, got, err, tc.want)
+		}
+	}
+	// nil leaves a scalar unchanged.
+	s = "keep"
+	if err := Unmarshal([]byte{0xc0}, &s); err != nil || s != "keep" {
+		t.Errorf("nil into string: %q, %v", s, err)
+	}
+	if v, ok := Int([]byte{0xd0, 0xdf}); !ok || v != -33 {
+		t.Errorf("Int = %d, %v", v, ok)
+	}
+	if _, ok := Int([]byte{0x01, 0x02}); ok {
+		t.Error("Int accepted trailing bytes")
+	}
+	if v, ok := Uint([]byte{0xcb, 0x40, 0, 0, 0, 0, 0, 0, 0}); !ok || v != 2 {
+		t.Errorf("Uint = %d, %v", v, ok)
+	}
+	if _, ok := Uint([]byte{0xff}); ok {
+		t.Error("Uint accepted -1")
+	}
+	if v, ok := String([]byte{0xa1, 'x'}); !ok || v != "x" {
+		t.Errorf("String = %q, %v", v, ok)
+	}
+	if _, ok := String([]byte{0xc4, 1, 'x'}); ok {
+		t.Error("String accepted bin")
+	}
+}
+
+func TestExtLengths(t *testing.T) {
+	for _, n := range []int{1, 2, 3, 4, 8, 16, 17, 255, 256, 65536} {
+		e := Ext{Type: 9, Data: bytes.Repeat([]byte{7}, n)}
+		b, err := Marshal(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got Ext
+		if err := Unmarshal(b, &got); err != nil || got.Type != 9 || !bytes.Equal(got.Data, e.Data) {
+			t.Errorf("ext of %d bytes: %v, %v", n, got.Type, err)
+		}
+		var g any
+		if err := Unmarshal(b, &g); err != nil || !reflect.DeepEqual(g, e) {
+			t.Errorf("ext of %d bytes into any: %v", n, err)
+		}
+	}
+}
+
+func TestOmitEmpty(t *testing.T) {
+	type all struct {
+		B  bool           `json:"b,omitempty"`
+		I  int            `json:"i,omitempty"`
+		U  uint           `json:"u,omitempty"`
+		F  float64        `json:"f,omitempty"`
+		S  string         `json:"s,omitempty"`
+		P  *int           `json:"p,omitempty"`
+		A  any            `json:"a,omitempty"`
+		L  []int          `json:"l,omitempty"`
+		M  map[string]int `json:"m,omitempty"`
+		T  time.Time      `json:"t,omitempty"` // never empty, as in encoding/json
+		Ar [0]int         `json:"ar,omitempty"`
+	}
+	b, err := Marshal(all{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g map[string]any
+	if err := Unmarshal(b, &g); err != nil || len(g) != 1 || g["t"] == nil {
+		t.Fatalf("got %v, %v", g, err)
+	}
+	one := 1
+	b, _ = Marshal(all{B: true, I: -1, U: 1, F: 0.5, S: "s", P: &one, A: 0, L: []int{0}, M: map[string]int{"": 0}})
+	if err := Unmarshal(b, &g); err != nil || len(g) != 10 {
+		t.Fatalf("got %d keys %v, %v", len(g), g, err)
+	}
+}
+
+func TestReaderWalk(t *testing.T) {
+	b, _ := Marshal([]any{map[string]any{"k": 1}, "tail"})
+	var r Reader // the zero Reader works after Reset
+	r.Reset(b)
+	if n, err := r.ReadArrayHeader(); err != nil || n != 2 {
+		t.Fatalf("array: %d, %v", n, err)
+	}
+	if n, err := r.ReadMapHeader(); err != nil || n != 1 {
+		t.Fatalf("map: %d, %v", n, err)
+	}
+	if k, err := r.ReadKeyBytes(); err != nil || string(k) != "k" {
+		t.Fatalf("key: %q, %v", k, err)
+	}
+	if err := r.Skip(); err != nil {
+		t.Fatal(err)
+	}
+	r.Leave()
+	if raw, err := r.ReadRaw(); err != nil || string(raw) != "\xa4tail" || r.Remaining() != 0 {
+		t.Fatalf("raw: %q, %v", raw, err)
+	}
+	// Leave gives back the depth: 150 sibling arrays read one by one pass a
+	// MaxDepth of 2.
+	deep := AppendArrayHeader(nil, 150)
+	for range 150 {
+		deep = append(deep, 0x90)
+	}
+	r2 := NewReader(deep, &DecodeOptions{MaxDepth: 2})
+	n, _ := r2.ReadArrayHeader()
+	for range n {
+		if _, err := r2.ReadArrayHeader(); err != nil {
+			t.Fatal(err)
+		}
+		r2.Leave()
+	}
+	if k, err := (&Reader{}).ReadKeyBytes(); err == nil {
+		t.Fatalf("empty reader gave %q", k)
+	}
+}
