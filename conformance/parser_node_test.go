@@ -389,3 +389,22 @@ func TestParserValidationMatchesNode(t *testing.T) {
 		}
 	}
 }
+
+// TestParserSurrogatesMatchNode: a Go string holding surrogate code points as
+// three-byte sequences (WTF-8) is written the way JSON.stringify writes the
+// JavaScript string with those UTF-16 units: a lone one as a \udxxx escape, a
+// pair as the character it forms.
+func TestParserSurrogatesMatchNode(t *testing.T) {
+	lines := []any{json.RawMessage(`{"type":2,"nsp":"/","data":["s","\ud800","a\udfffb","\ud83d\ude00","\ude00\ud83d"]}`)}
+	out := runVectors(t, "encode", lines)
+	p := parser.Packet{Type: parser.Event, Event: "s", Args: []any{
+		"\xed\xa0\x80", "a\xed\xbf\xbfb", "\xed\xa0\xbd\xed\xb8\x80", "\xed\xb8\x80\xed\xa0\xbd"}}
+	ours, err := parser.JSON.Encode(&p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := toMessages(t, out[0].Msgs)
+	if len(node) != 1 || string(ours[0].Data) != string(node[0].Data) {
+		t.Fatalf("ours %q, node %q", ours[0].Data, node[0].Data)
+	}
+}
