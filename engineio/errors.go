@@ -2,13 +2,9 @@ package engineio
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"strconv"
 )
-
-// ErrServerClosed is returned by Shutdown when called a second time.
-var ErrServerClosed = errors.New("engineio: server closed")
 
 // sessionClosedError is what Read and Send return once a session is closed; it
 // wraps the close Reason, so errors.Is(err, ReasonPingTimeout) works.

@@ -53,6 +53,7 @@ type ParseError struct {
 	Err    error // one of the codec's sentinel errors
 }
 
+// Error returns the sentinel's message.
 func (e *ParseError) Error() string { return e.Err.Error() }
 
 // Unwrap returns the sentinel error.
