@@ -1,7 +1,7 @@
 // Package fuzz holds the native Go fuzz targets over every decoder of the
 // project: the Engine.IO packet and polling payload codec, the JSON Socket.IO
-// parser (text packets and binary reassembly), the msgpack codec and the
-// msgpack Socket.IO parser.
+// parser (text packets and binary reassembly), the msgpack codec, the
+// msgpack Socket.IO parser and the Redis adapter's messages (adapter/redis/wire).
 //
 // Each target checks that decoding never panics, that what is decoded stays
 // within a small multiple of the input size, and that re-encoding is stable:

@@ -179,6 +179,7 @@ func seedCorpus() map[string]map[string][]byte {
 	add("FuzzSocketIOText", seedsSocketIOText())
 	add("FuzzMsgpack", seedsMsgpack())
 	add("FuzzMsgpackParser", seedsMsgpackParser())
+	add("FuzzRedisWire", seedsRedisWire())
 	m := map[string][]byte{}
 	for i, s := range seedsSocketIOBinary() {
 		m[fmt.Sprintf("seed-%02d", i)] = corpusFile(s[0], s[1], s[2], s[3])
