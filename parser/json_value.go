@@ -79,6 +79,32 @@ func (v *jsonValue) Decode(dst any) error {
 				return nil
 			}
 		}
+	case *int:
+		if n, err := strconv.Atoi(string(raw)); err == nil && isPlainInt(raw) {
+			*t = n
+			return nil
+		}
+	case *int64:
+		if n, err := strconv.ParseInt(string(raw), 10, 64); err == nil && isPlainInt(raw) {
+			*t = n
+			return nil
+		}
+	case *[]any:
+		if raw[0] == '[' {
+			x, _ := v.parseAny(0)
+			*t = x.([]any)
+			return nil
+		}
+	case *map[string]any:
+		// json.Unmarshal adds to an existing map; only a nil one is replaced.
+		if raw[0] == '{' && *t == nil {
+			if x, _ := v.parseAny(0); x != nil {
+				if m, ok := x.(map[string]any); ok {
+					*t = m
+					return nil
+				}
+			}
+		}
 	case *bool:
 		switch raw[0] {
 		case 't':
@@ -109,6 +135,16 @@ func (v *jsonValue) Decode(dst any) error {
 		v.fixInterfaces(raw, rv.Elem(), 0)
 	}
 	return nil
+}
+
+// isPlainInt reports whether a number token has no fraction or exponent.
+func isPlainInt(tok []byte) bool {
+	for _, c := range tok {
+		if c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
 }
 
 // unquote returns the string of a validated JSON string token.

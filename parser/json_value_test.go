@@ -241,3 +241,37 @@ func TestValueMarshalJSON(t *testing.T) {
 		t.Fatalf("String() = %s", s)
 	}
 }
+
+func TestValueDecodeFastPaths(t *testing.T) {
+	var l []any
+	if err := binaryArg(t, `[1,"a",`+ph(0)+`]`, []byte{7}).Decode(&l); err != nil || !reflect.DeepEqual(l, []any{1.0, "a", []byte{7}}) {
+		t.Errorf("*[]any: %#v %v", l, err)
+	}
+	var m map[string]any
+	if err := binaryArg(t, `{"k":[`+ph(0)+`]}`, []byte{7}).Decode(&m); err != nil || !reflect.DeepEqual(m, map[string]any{"k": []any{[]byte{7}}}) {
+		t.Errorf("*map[string]any: %#v %v", m, err)
+	}
+	// Like json.Unmarshal, an existing map is added to.
+	m = map[string]any{"old": true}
+	if err := binaryArg(t, `{"new":1}`).Decode(&m); err != nil || !reflect.DeepEqual(m, map[string]any{"old": true, "new": 1.0}) {
+		t.Errorf("existing map: %#v %v", m, err)
+	}
+	var n int
+	var n64 int64
+	if err := binaryArg(t, `-12`).Decode(&n); err != nil || n != -12 {
+		t.Errorf("*int: %v %v", n, err)
+	}
+	if err := binaryArg(t, `9007199254740993`).Decode(&n64); err != nil || n64 != 9007199254740993 {
+		t.Errorf("*int64: %v %v", n64, err)
+	}
+	var ute *json.UnmarshalTypeError
+	if err := binaryArg(t, `1.5`).Decode(&n); !errors.As(err, &ute) {
+		t.Errorf("1.5 into int: %v", err)
+	}
+	if err := binaryArg(t, `99999999999999999999`).Decode(&n64); !errors.As(err, &ute) {
+		t.Errorf("overflow into int64: %v", err)
+	}
+	if err := binaryArg(t, `{}`).Decode(&l); !errors.As(err, &ute) {
+		t.Errorf("object into []any: %v", err)
+	}
+}
