@@ -49,6 +49,7 @@ func TestEIONodeClient(t *testing.T) {
 			p.WaitLine(t, "binary cafe", 10*time.Second)
 			p.WaitLine(t, "text hello", 10*time.Second)
 			p.WaitLine(t, "binary 010203", 10*time.Second)
+			p.WaitLine(t, "text len=300000", 10*time.Second)
 			p.WaitLine(t, "close transport close", 10*time.Second)
 			if cause := waitCause(t, causes); !errors.Is(cause, engineio.ReasonForcedClose) {
 				t.Errorf("server-side cause %v", cause)

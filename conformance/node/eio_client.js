@@ -4,11 +4,11 @@
 //
 // mode: polling | websocket | upgrade (polling, then upgrade to websocket) |
 // nopong (websocket, never answers pings). After the connection is ready (after
-// the upgrade in upgrade mode) it sends "hello" and the binary 01 02 03; once both
-// came back it sends "close-me". It prints one line per event:
+// the upgrade in upgrade mode) it sends "hello", the binary 01 02 03 and a text of
+// 300000 "x"; once all came back it sends "close-me". It prints one line per event:
 //   open <transport>
 //   upgrade <transport>
-//   text <data>
+//   text <data>          (text len=<n> for texts over 100 characters)
 //   binary <hex>
 //   close <reason>
 "use strict";
@@ -29,6 +29,7 @@ let echoed = 0;
 function start() {
   socket.send("hello");
   socket.send(Buffer.from([1, 2, 3]));
+  socket.send("x".repeat(300000));
 }
 
 socket.on("open", () => {
@@ -48,12 +49,16 @@ socket.on("upgrade", (transport) => {
 
 socket.on("message", (data) => {
   if (typeof data === "string") {
-    console.log("text " + data);
+    console.log(data.length > 100 ? "text len=" + data.length : "text " + data);
   } else {
     console.log("binary " + Buffer.from(data).toString("hex"));
   }
-  if (data === "hello" || typeof data !== "string") {
-    if (++echoed === 2) socket.send("close-me");
+  const echo =
+    typeof data === "string"
+      ? data === "hello" || data.length === 300000
+      : Buffer.from(data).toString("hex") === "010203";
+  if (echo) {
+    if (++echoed === 3) socket.send("close-me");
   }
 });
 
