@@ -20,6 +20,10 @@ import (
 //
 // Each new session runs the handler given to NewServer in its own goroutine; the
 // session is closed when the handler returns.
+//
+// A polling GET is held until there is something to send, at most about
+// PingInterval, so an http.Server's WriteTimeout (and any proxy timeout) must be
+// longer than that.
 type Server struct {
 	opts       *options
 	handler    func(*Session)
