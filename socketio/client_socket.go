@@ -71,11 +71,12 @@ type ClientSocket struct {
 }
 
 type clientOutgoing struct {
-	event string
-	args  []any
-	id    uint64
-	hasID bool
-	msgs  []engineio.Message // encoded at emit time
+	event    string
+	args     []any
+	id       uint64
+	hasID    bool
+	msgs     []engineio.Message // encoded at emit time
+	notified bool               // the outgoing catch-all handlers saw it
 }
 
 type clientAck struct {
@@ -719,27 +720,28 @@ func (s *ClientSocket) emitLocked(event string, args []any, flags clientFlags, a
 	}
 }
 
-// sendLocked writes o on the socket's connection and tells the outgoing
-// catch-all handlers. s.mu is held.
+// sendLocked tells the outgoing catch-all handlers (once per event, before it
+// leaves, like the reference) and writes o on the socket's connection. s.mu is
+// held.
 func (s *ClientSocket) sendLocked(o *clientOutgoing) error {
 	if s.conn == nil {
 		return ErrClientNotConnected
 	}
-	if err := s.conn.Send(o.msgs...); err != nil {
-		return err
+	if !o.notified {
+		o.notified = true
+		s.hmu.Lock()
+		anyOut := s.anyOut
+		s.hmu.Unlock()
+		if len(anyOut) > 0 {
+			ev, args := o.event, o.args
+			s.dispatch(func() {
+				for _, h := range anyOut {
+					h(ev, args)
+				}
+			})
+		}
 	}
-	s.hmu.Lock()
-	anyOut := s.anyOut
-	s.hmu.Unlock()
-	if len(anyOut) > 0 {
-		ev, args := o.event, o.args
-		s.dispatch(func() {
-			for _, h := range anyOut {
-				h(ev, args)
-			}
-		})
-	}
-	return nil
+	return s.conn.Send(o.msgs...)
 }
 
 func (s *ClientSocket) registerAckLocked(id uint64, fn func(Args, error), withError bool, timeout time.Duration) {
