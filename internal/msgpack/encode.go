@@ -170,8 +170,9 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 			return dst, err
 		}
 		dst = AppendMapHeader(dst, len(x))
+		var buf [16]string
 		var err error
-		for _, k := range sortedKeys(x) {
+		for _, k := range sortedKeys(buf[:0], x) {
 			dst = AppendString(dst, k)
 			if dst, err = e.append(dst, x[k]); err != nil {
 				return dst, err
@@ -184,7 +185,8 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 			return append(dst, 0xc0), nil
 		}
 		dst = AppendMapHeader(dst, len(x))
-		for _, k := range sortedKeys(x) {
+		var buf [16]string
+		for _, k := range sortedKeys(buf[:0], x) {
 			dst = AppendString(dst, k)
 			dst = AppendString(dst, x[k])
 		}
@@ -241,8 +243,9 @@ func (e *encoder) enter() error {
 	return nil
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends the keys of m to keys (a small buffer of the caller's,
+// so that small maps allocate nothing) and sorts them.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
