@@ -1,0 +1,368 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// client is one load-generator connection: Engine.IO v4 + Socket.IO v5 on the
+// main namespace, spoken directly over a raw websocket or over HTTP long
+// polling, so that it is the same for every server.
+type client struct {
+	transport string
+	ws        *websocket.Conn
+
+	hc     *http.Client // polling
+	url    string       // polling: the session URL (with sid)
+	postMu sync.Mutex   // polling: one POST at a time
+
+	// onEvent receives the EVENT packets ("42..." without the leading "42").
+	// It runs on the client's reader goroutine.
+	onEvent func(b []byte)
+	// acks is signalled when an acknowledgement (with its attachments) arrives.
+	acks chan struct{}
+
+	binLeft int // attachments still expected by a BINARY_ACK
+	closed  atomic.Bool
+	done    chan struct{} // closed when the reader ends
+}
+
+var errHandshake = errors.New("harness: unexpected handshake")
+
+// dialOptions name the server and what a client asks for.
+type dialOptions struct {
+	base    string // "http://127.0.0.1:port"
+	query   string // extra query, "&room=r1"
+	polling bool
+	hc      *http.Client
+	onEvent func(b []byte)
+}
+
+func dial(ctx context.Context, o dialOptions) (*client, error) {
+	c := &client{onEvent: o.onEvent, acks: make(chan struct{}, 1), done: make(chan struct{}), hc: o.hc}
+	if c.onEvent == nil {
+		c.onEvent = func([]byte) {}
+	}
+	if o.polling {
+		c.transport = "polling"
+		return c, c.dialPolling(ctx, o)
+	}
+	c.transport = "websocket"
+	return c, c.dialWS(ctx, o)
+}
+
+func (c *client) dialWS(ctx context.Context, o dialOptions) error {
+	u := "ws" + strings.TrimPrefix(o.base, "http") + "/socket.io/?EIO=4&transport=websocket" + o.query
+	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: o.hc})
+	if err != nil {
+		return err
+	}
+	ws.SetReadLimit(1 << 24)
+	c.ws = ws
+	fail := func(err error) error {
+		ws.CloseNow()
+		return err
+	}
+	_, b, err := ws.Read(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	if len(b) == 0 || b[0] != '0' {
+		return fail(fmt.Errorf("%w: open %q", errHandshake, b))
+	}
+	if err := ws.Write(ctx, websocket.MessageText, []byte("40")); err != nil {
+		return fail(err)
+	}
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		if bytes.HasPrefix(b, []byte("40")) {
+			break
+		}
+		if bytes.Equal(b, []byte("2")) {
+			ws.Write(ctx, websocket.MessageText, []byte("3"))
+			continue
+		}
+		return fail(fmt.Errorf("%w: connect %q", errHandshake, b))
+	}
+	go c.readWS()
+	return nil
+}
+
+func (c *client) readWS() {
+	defer close(c.done)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	for {
+		typ, r, err := c.ws.Reader(ctx)
+		if err != nil {
+			return
+		}
+		buf.Reset()
+		if _, err := buf.ReadFrom(r); err != nil {
+			return
+		}
+		b := buf.Bytes()
+		if typ == websocket.MessageBinary {
+			c.attachment()
+			continue
+		}
+		if len(b) == 1 && b[0] == '2' {
+			c.ws.Write(ctx, websocket.MessageText, []byte("3"))
+			continue
+		}
+		c.packet(b)
+	}
+}
+
+// packet handles one Engine.IO text packet other than ping.
+func (c *client) packet(b []byte) {
+	if len(b) < 2 || b[0] != '4' {
+		return
+	}
+	switch b[1] {
+	case '2':
+		c.onEvent(b[2:])
+	case '3':
+		c.ack()
+	case '6':
+		dash := bytes.IndexByte(b, '-')
+		n, err := strconv.Atoi(string(b[2:max(dash, 2)]))
+		if dash < 0 || err != nil || n <= 0 {
+			c.ack()
+			return
+		}
+		c.binLeft = n
+	}
+}
+
+func (c *client) attachment() {
+	if c.binLeft > 0 {
+		c.binLeft--
+		if c.binLeft == 0 {
+			c.ack()
+		}
+	}
+}
+
+func (c *client) ack() {
+	select {
+	case c.acks <- struct{}{}:
+	default:
+	}
+}
+
+// send writes Engine.IO messages: text ones as strings, binary as []byte.
+func (c *client) send(ctx context.Context, text []byte, bins ...[]byte) error {
+	if c.ws != nil {
+		if err := c.ws.Write(ctx, websocket.MessageText, text); err != nil {
+			return err
+		}
+		for _, b := range bins {
+			if err := c.ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if len(bins) > 0 {
+		return errors.New("harness: binary over polling is not used")
+	}
+	return c.post(ctx, text)
+}
+
+func (c *client) post(ctx context.Context, body []byte) error {
+	c.postMu.Lock()
+	defer c.postMu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("harness: POST status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (c *client) get(ctx context.Context, buf *bytes.Buffer) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	buf.Reset()
+	if _, err := buf.ReadFrom(resp.Body); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("harness: GET status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func (c *client) dialPolling(ctx context.Context, o dialOptions) error {
+	base := o.base + "/socket.io/?EIO=4&transport=polling" + o.query
+	c.url = base
+	var buf bytes.Buffer
+	if err := c.get(ctx, &buf); err != nil {
+		return err
+	}
+	b := buf.Bytes()
+	if len(b) == 0 || b[0] != '0' {
+		return fmt.Errorf("%w: open %q", errHandshake, b)
+	}
+	var open struct {
+		SID string `json:"sid"`
+	}
+	if err := json.Unmarshal(b[1:], &open); err != nil || open.SID == "" {
+		return fmt.Errorf("%w: open %q", errHandshake, b)
+	}
+	c.url = base + "&sid=" + open.SID
+	if err := c.post(ctx, []byte("40")); err != nil {
+		return err
+	}
+	for {
+		if err := c.get(ctx, &buf); err != nil {
+			return err
+		}
+		found := false
+		for p := range bytes.SplitSeq(buf.Bytes(), []byte{0x1e}) {
+			switch {
+			case bytes.HasPrefix(p, []byte("40")):
+				found = true
+			case bytes.Equal(p, []byte("2")):
+				c.post(ctx, []byte("3"))
+			}
+		}
+		if found {
+			break
+		}
+	}
+	go c.readPolling()
+	return nil
+}
+
+func (c *client) readPolling() {
+	defer close(c.done)
+	ctx := context.Background()
+	var buf bytes.Buffer
+	for !c.closed.Load() {
+		if err := c.get(ctx, &buf); err != nil {
+			return
+		}
+		for p := range bytes.SplitSeq(buf.Bytes(), []byte{0x1e}) {
+			switch {
+			case len(p) == 1 && p[0] == '2':
+				go c.post(ctx, []byte("3"))
+			case len(p) == 1 && (p[0] == '1' || p[0] == '6'):
+				if p[0] == '1' {
+					return
+				}
+			default:
+				c.packet(p)
+			}
+		}
+	}
+}
+
+// close ends the connection without a closing handshake (the server sees the
+// transport close) and waits for the reader.
+func (c *client) close() {
+	if c.closed.Swap(true) {
+		return
+	}
+	if c.ws != nil {
+		c.ws.CloseNow()
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		c.post(ctx, []byte("1"))
+		cancel()
+	}
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// connectAll dials n clients, at most conc at a time; opt(i) gives the options
+// of client i. It returns the clients and the time it took.
+func connectAll(ctx context.Context, n, conc int, opt func(i int) dialOptions) ([]*client, time.Duration, error) {
+	clients := make([]*client, n)
+	var firstErr error
+	var mu sync.Mutex
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range min(conc, n) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				c, err := dial(ctx, opt(i))
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = fmt.Errorf("harness: client %d: %w", i, err)
+					}
+					mu.Unlock()
+					return
+				}
+				clients[i] = c
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if firstErr != nil {
+		closeAll(clients)
+		return nil, 0, firstErr
+	}
+	return clients, elapsed, nil
+}
+
+func closeAll(clients []*client) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256)
+	for _, c := range clients {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			c.close()
+			<-sem
+		}()
+	}
+	wg.Wait()
+}

@@ -1,0 +1,296 @@
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// payloadSize is the size of the string every scenario but the binary one
+// sends: the send time (16 digits, nanoseconds since the run began) and padding.
+const payloadSize = 100
+
+var padding = bytes.Repeat([]byte("x"), payloadSize-16)
+
+// epoch is the origin of the payload timestamps.
+var epoch = time.Now()
+
+// appendPayload appends the JSON string of a fresh payload.
+func appendPayload(b []byte) []byte {
+	b = append(b, '"')
+	n := len(b)
+	b = strconv.AppendInt(b, int64(time.Since(epoch)), 10)
+	for len(b)-n < 16 {
+		b = append(b[:n+1], b[n:]...)
+		b[n] = '0'
+	}
+	b = append(b, padding...)
+	return append(b, '"')
+}
+
+var msgPrefix = []byte(`["msg","`)
+
+// sentAt returns the timestamp of a received ["msg","<payload>"] event.
+func sentAt(b []byte) (time.Duration, bool) {
+	if len(b) < len(msgPrefix)+16 || !bytes.HasPrefix(b, msgPrefix) {
+		return 0, false
+	}
+	var v int64
+	for _, c := range b[len(msgPrefix) : len(msgPrefix)+16] {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int64(c-'0')
+	}
+	return time.Duration(v), true
+}
+
+// latencies collects one client's latency samples.
+type latencies struct {
+	mu sync.Mutex
+	d  []time.Duration
+}
+
+func (l *latencies) add(d time.Duration) {
+	l.mu.Lock()
+	l.d = append(l.d, d)
+	l.mu.Unlock()
+}
+
+func (l *latencies) take() []time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	d := l.d
+	l.d = nil
+	return d
+}
+
+// percentile returns the p-th percentile (0..100) of d, sorted in place.
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	i := int(float64(len(d)-1) * p / 100)
+	return d[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// window measures the CPU of the server and of the load generator over a
+// stretch of wall time.
+type window struct {
+	srv       *server
+	t0        time.Time
+	srv0, lg0 time.Duration
+	wall      time.Duration
+	srvPct    float64
+	lgPct     float64
+}
+
+func startWindow(s *server) *window {
+	w := &window{srv: s, t0: time.Now(), lg0: loadgenCPU()}
+	if s != nil {
+		w.srv0 = s.cpu()
+	}
+	return w
+}
+
+func (w *window) end() {
+	w.wall = time.Since(w.t0)
+	w.lgPct = 100 * float64(loadgenCPU()-w.lg0) / float64(w.wall)
+	if w.srv != nil {
+		w.srvPct = 100 * float64(w.srv.cpu()-w.srv0) / float64(w.wall)
+	}
+}
+
+// flow counts the deliveries of the receivers and paces a sender so that at
+// most a window of deliveries are in flight.
+type flow struct {
+	delivered atomic.Int64
+	recording atomic.Bool
+	waiting   atomic.Bool
+	wake      chan struct{}
+	lat       []*latencies // per receiver
+}
+
+func newFlow(n int) *flow {
+	f := &flow{wake: make(chan struct{}, 1), lat: make([]*latencies, n)}
+	for i := range f.lat {
+		f.lat[i] = &latencies{}
+	}
+	return f
+}
+
+// receiver returns the onEvent function of receiver i.
+func (f *flow) receiver(i int) func(b []byte) {
+	l := f.lat[i]
+	return func(b []byte) {
+		if f.recording.Load() {
+			if at, ok := sentAt(b); ok {
+				l.add(time.Since(epoch) - at)
+			}
+		}
+		f.delivered.Add(1)
+		if f.waiting.Load() {
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// takeSamples returns and clears the latencies of every receiver.
+func (f *flow) takeSamples() [][]time.Duration {
+	out := make([][]time.Duration, len(f.lat))
+	for i, l := range f.lat {
+		out[i] = l.take()
+	}
+	return out
+}
+
+// merge joins the samples of the receivers i for which keep(i) is true (all
+// when keep is nil).
+func merge(per [][]time.Duration, keep func(i int) bool) []time.Duration {
+	var all []time.Duration
+	for i, d := range per {
+		if keep == nil || keep(i) {
+			all = append(all, d...)
+		}
+	}
+	return all
+}
+
+var errStalled = errors.New("harness: deliveries stalled")
+
+// sendPaced sends frames as fast as the window allows: frame(i) is the i-th
+// packet and per(i) the deliveries it causes. It stops at stop.
+func (f *flow) sendPaced(ctx context.Context, ctrl *client, frame func(i int, b []byte) []byte, per func(i int) int64, window int64, stop <-chan struct{}) error {
+	var expected int64
+	var buf []byte
+	for i := 0; ; i++ {
+		for expected-f.delivered.Load() > window {
+			f.waiting.Store(true)
+			if expected-f.delivered.Load() <= window {
+				f.waiting.Store(false)
+				break
+			}
+			select {
+			case <-f.wake:
+			case <-stop:
+				f.waiting.Store(false)
+				return nil
+			case <-time.After(10 * time.Second):
+				return fmt.Errorf("%w: %d of %d", errStalled, f.delivered.Load(), expected)
+			}
+			f.waiting.Store(false)
+		}
+		select {
+		case <-stop:
+			return nil
+		default:
+		}
+		buf = frame(i, buf[:0])
+		if err := ctrl.send(ctx, buf); err != nil {
+			return err
+		}
+		expected += per(i)
+	}
+}
+
+// sendRate sends a frame every 1/rate seconds until stop.
+func sendRate(ctx context.Context, ctrl *client, frame func(i int, b []byte) []byte, rate int, stop <-chan struct{}) error {
+	t := time.NewTicker(time.Second / time.Duration(rate))
+	defer t.Stop()
+	var buf []byte
+	for i := 0; ; i++ {
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+		buf = frame(i, buf[:0])
+		if err := ctrl.send(ctx, buf); err != nil {
+			return err
+		}
+	}
+}
+
+// closedLoop runs one request/acknowledgement loop per client: frame(id, b)
+// is the text packet of the request with ack id id, bins its attachments. It
+// warms up, then measures for dur.
+type loopResult struct {
+	acks int64
+	lat  []time.Duration
+	win  *window
+}
+
+func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(id uint64, b []byte) []byte, bins [][]byte, warmup, dur time.Duration) (*loopResult, error) {
+	var phase atomic.Int32 // 0 warm-up, 1 measuring, 2 stop
+	type worker struct {
+		n   int64
+		lat []time.Duration
+		err error
+	}
+	ws := make([]worker, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := &ws[i]
+			var buf []byte
+			for id := uint64(0); phase.Load() != 2; id++ {
+				buf = frame(id, buf[:0])
+				t0 := time.Now()
+				if err := c.send(ctx, buf, bins...); err != nil {
+					w.err = err
+					return
+				}
+				select {
+				case <-c.acks:
+				case <-c.done:
+					w.err = errors.New("harness: connection closed by the server")
+					return
+				case <-time.After(20 * time.Second):
+					w.err = errors.New("harness: no acknowledgement within 20s")
+					return
+				}
+				if phase.Load() == 1 {
+					w.n++
+					w.lat = append(w.lat, time.Since(t0))
+				}
+			}
+		}()
+	}
+	sleepCtx(ctx, warmup)
+	win := startWindow(srv)
+	phase.Store(1)
+	sleepCtx(ctx, dur)
+	phase.Store(2)
+	win.end()
+	wg.Wait()
+	r := &loopResult{win: win}
+	for _, w := range ws {
+		if w.err != nil {
+			return nil, w.err
+		}
+		r.acks += w.n
+		r.lat = append(r.lat, w.lat...)
+	}
+	return r, ctx.Err()
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}

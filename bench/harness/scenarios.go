@@ -1,0 +1,406 @@
+package harness
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Result is one figure of one server in one scenario.
+type Result struct {
+	Scenario string  `json:"scenario"`
+	Server   string  `json:"server"`
+	Metric   string  `json:"metric"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	// LoadgenCPU is the load generator's CPU over the same stretch, in percent
+	// of one core.
+	LoadgenCPU float64 `json:"loadgen_cpu_pct"`
+	// LowerBound is set when the load generator saturated its core: the
+	// server may be faster than the figure says.
+	LowerBound bool `json:"lower_bound"`
+}
+
+// saturated is the load generator's CPU above which a figure is a lower bound.
+const saturated = 90
+
+type scenario struct {
+	name    string
+	desc    string
+	servers []string
+	run     func(ctx context.Context, r *runner, srv string) ([]Result, error)
+}
+
+var all3 = []string{Corvid, Node, Ceiling}
+
+func scenarios() []scenario {
+	return []scenario{
+		{"idle", "Idle websocket connections: connect N clients (50 dials in flight), wait, then read the server's RSS. " +
+			"Figures: RSS growth per connection, total RSS, and connections per second while connecting.", all3, runIdle},
+		{"echo", "Echo with acks: 100 websocket clients, each in a closed loop emitting \"echo\" with a 100-byte string and waiting for the acknowledgement. " +
+			"Figures: acknowledgements per second, round-trip p50/p99, server CPU.", all3, runEcho},
+		{"fanout-rate", "Fanout at a fixed rate: 1,000 websocket clients; a controller connection emits \"bcast\" 20 times a second and the server emits the 100-byte payload to every socket. " +
+			"Figures: server CPU, delivery latency p50/p99 (from the controller's send to each receiver).", all3, runFanoutRate},
+		{"fanout-max", "Fanout as fast as it goes: the same 1,000 clients; the controller keeps 32 broadcasts in flight (counted at the receivers). " +
+			"Figures: deliveries per second, latency p50/p99, server CPU.", all3, runFanoutMax},
+		{"rooms", "Rooms: 10,000 websocket clients in 1,000 rooms of 10 (joined at connection from the handshake query); the controller emits \"toroom\" round-robin over the rooms, 256 room emits in flight. " +
+			"Figures: deliveries per second, latency p50/p99, server CPU.", all3, runRooms},
+		{"polling-echo", "Polling-only clients, echo: 50 HTTP long-polling clients in a closed loop of emit with ack. " +
+			"Figures: acknowledgements per second, p50/p99. The ceiling speaks websocket only.", []string{Corvid, Node}, runPollEcho},
+		{"polling-fanout", "Polling-only clients, fanout: 200 HTTP long-polling clients receive broadcasts as fast as it goes (32 in flight). " +
+			"Figures: deliveries per second, p50/p99.", []string{Corvid, Node}, runPollFanout},
+		{"binary", "Binary payloads: 50 websocket clients each echo a 64 KiB binary attachment with ack in a closed loop. " +
+			"Figures: acknowledgements per second, MiB/s each way, p50/p99.", all3, runBinary},
+		{"redis", "Two nodes on Redis: two server processes share a redis-server through their Redis adapter (ours: adapter/redis classic; Node: @socket.io/redis-adapter 8.3 with redis 4); 1,000 websocket clients alternate between them; a controller on node A broadcasts as fast as it goes (32 in flight). " +
+			"Figures: deliveries per second, latency p50/p99 over all receivers and over the receivers of node B (cross-node), CPU of both nodes.", []string{Corvid, Node}, runRedis},
+	}
+}
+
+// ScenarioNames lists the scenarios in the order they run.
+func ScenarioNames() []string {
+	var n []string
+	for _, s := range scenarios() {
+		n = append(n, s.name)
+	}
+	return n
+}
+
+// httpClient returns a client for n connections to one host.
+func httpClient(n int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
+		MaxIdleConns:        2*n + 16,
+		MaxIdleConnsPerHost: 2*n + 16,
+		IdleConnTimeout:     time.Minute,
+	}}
+}
+
+// results builds the Results of one measured stretch.
+type results struct {
+	scenario, server string
+	lg               float64
+	out              []Result
+}
+
+func (rs *results) add(metric, unit string, v float64) {
+	rs.out = append(rs.out, Result{Scenario: rs.scenario, Server: rs.server, Metric: metric, Unit: unit, Value: v,
+		LoadgenCPU: rs.lg, LowerBound: rs.lg >= saturated})
+}
+
+func checkAlive(s *server) error {
+	if !s.alive() {
+		return fmt.Errorf("harness: %s server exited: %s", s.name, s.procs[0].tail.String())
+	}
+	return nil
+}
+
+func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	var out []Result
+	for _, n := range r.sz.Idle {
+		s, err := r.env.start(ctx, srv, 1, "")
+		if err != nil {
+			return nil, err
+		}
+		res, err := func() ([]Result, error) {
+			defer s.stop()
+			sleepCtx(ctx, 500*time.Millisecond)
+			before := s.rss()
+			hc := httpClient(r.sz.ConnectConcurrency)
+			defer hc.CloseIdleConnections()
+			base := s.base(0)
+			win := startWindow(s)
+			clients, elapsed, err := connectAll(ctx, n, r.sz.ConnectConcurrency, func(int) dialOptions {
+				return dialOptions{base: base, hc: hc}
+			})
+			win.end()
+			if err != nil {
+				return nil, err
+			}
+			defer closeAll(clients)
+			sleepCtx(ctx, r.sz.Settle)
+			if n == r.sz.Idle[len(r.sz.Idle)-1] {
+				r.profile(s, "idle-"+strconv.Itoa(n), "heap", 0)()
+			}
+			after := s.rss()
+			if err := checkAlive(s); err != nil {
+				return nil, err
+			}
+			rs := &results{scenario: "idle-" + strconv.Itoa(n), server: srv, lg: win.lgPct}
+			rs.add("RSS per conn", "KiB", float64(after-before)/float64(n)/1024)
+			rs.add("RSS total", "MiB", float64(after)/(1<<20))
+			rs.add("conns/s connecting", "1/s", float64(n)/elapsed.Seconds())
+			rs.add("server CPU connecting", "%", win.srvPct)
+			return rs.out, nil
+		}()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res...)
+	}
+	return out, nil
+}
+
+// withClients starts a server and n receivers (and, with ctrl, a controller
+// connection that is not a receiver of room emits), runs fn, and tears down.
+type setup struct {
+	s       *server
+	clients []*client
+	ctrl    *client
+	flow    *flow
+}
+
+func (r *runner) setup(ctx context.Context, srv string, nodes int, redisAddr string, n int, polling bool, query func(i int) string, fn func(st *setup) ([]Result, error)) ([]Result, error) {
+	s, err := r.env.start(ctx, srv, nodes, redisAddr)
+	if err != nil {
+		return nil, err
+	}
+	defer s.stop()
+	hc := httpClient(n + 1)
+	defer hc.CloseIdleConnections()
+	st := &setup{s: s, flow: newFlow(n + 1)}
+	clients, _, err := connectAll(ctx, n, r.sz.ConnectConcurrency, func(i int) dialOptions {
+		q := ""
+		if query != nil {
+			q = query(i)
+		}
+		return dialOptions{base: s.base(i), query: q, polling: polling, hc: hc, onEvent: st.flow.receiver(i)}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(clients)
+	st.clients = clients
+	ctrl, err := dial(ctx, dialOptions{base: s.base(0), polling: polling, hc: hc, onEvent: st.flow.receiver(n)})
+	if err != nil {
+		return nil, err
+	}
+	defer ctrl.close()
+	st.ctrl = ctrl
+	res, err := fn(st)
+	if err == nil {
+		err = checkAlive(s)
+	}
+	return res, err
+}
+
+func echoFrame(id uint64, b []byte) []byte {
+	b = append(b, "42"...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, `["echo",`...)
+	b = appendPayload(b)
+	return append(b, ']')
+}
+
+func runEcho(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	return r.echo(ctx, "echo", srv, r.sz.EchoClients, false)
+}
+
+func runPollEcho(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	return r.echo(ctx, "polling-echo", srv, r.sz.PollEchoClients, true)
+}
+
+func (r *runner) echo(ctx context.Context, name, srv string, n int, polling bool) ([]Result, error) {
+	return r.setup(ctx, srv, 1, "", n, polling, nil, func(st *setup) ([]Result, error) {
+		stopProf := r.profileWindow(st.s, name)
+		lr, err := closedLoop(ctx, st.s, st.clients, echoFrame, nil, r.sz.Warmup, r.sz.Duration)
+		stopProf()
+		if err != nil {
+			return nil, err
+		}
+		rs := &results{scenario: name, server: srv, lg: lr.win.lgPct}
+		rs.add("acks/s", "1/s", float64(lr.acks)/lr.win.wall.Seconds())
+		rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
+		rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
+		rs.add("server CPU", "%", lr.win.srvPct)
+		return rs.out, nil
+	})
+}
+
+// profileWindow starts a CPU profile of our server that covers the warm-up
+// and the measured stretch; the returned function waits for it.
+func (r *runner) profileWindow(s *server, name string) func() {
+	secs := int((r.sz.Warmup + r.sz.Duration).Seconds())
+	return r.profile(s, name, "profile", max(secs, 1))
+}
+
+func bcastFrame(_ int, b []byte) []byte {
+	b = append(b, `42["bcast",`...)
+	b = appendPayload(b)
+	return append(b, ']')
+}
+
+// measureFlow runs send (which returns when stop closes) through a warm-up and
+// a measured stretch and reports deliveries and latencies.
+func (r *runner) measureFlow(ctx context.Context, st *setup, name, srv string, send func(stop <-chan struct{}) error, keepB func(i int) bool) ([]Result, error) {
+	stop := make(chan struct{})
+	errc := make(chan error, 1)
+	go func() { errc <- send(stop) }()
+	stopProf := r.profileWindow(st.s, name)
+	fail := func() error {
+		select {
+		case err := <-errc:
+			if err == nil {
+				err = errors.New("harness: sender ended early")
+			}
+			return err
+		default:
+			return nil
+		}
+	}
+	sleepCtx(ctx, r.sz.Warmup)
+	st.flow.takeSamples() // drop warm-up samples
+	st.flow.recording.Store(true)
+	d0 := st.flow.delivered.Load()
+	win := startWindow(st.s)
+	sleepCtx(ctx, r.sz.Duration)
+	win.end()
+	d1 := st.flow.delivered.Load()
+	st.flow.recording.Store(false)
+	close(stop)
+	err := <-errc
+	stopProf()
+	if err == nil {
+		err = fail()
+	}
+	if err != nil {
+		return nil, err
+	}
+	rs := &results{scenario: name, server: srv, lg: win.lgPct}
+	if name != "fanout-rate" {
+		rs.add("deliveries/s", "1/s", float64(d1-d0)/win.wall.Seconds())
+	} else {
+		rs.add("deliveries", "count", float64(d1-d0))
+	}
+	per := st.flow.takeSamples()
+	lat := merge(per, nil)
+	rs.add("p50", "ms", ms(percentile(lat, 50)))
+	rs.add("p99", "ms", ms(percentile(lat, 99)))
+	if keepB != nil {
+		rs.add("p99 cross-node", "ms", ms(percentile(merge(per, keepB), 99)))
+	}
+	rs.add("server CPU", "%", win.srvPct)
+	return rs.out, nil
+}
+
+func runFanoutRate(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	return r.setup(ctx, srv, 1, "", r.sz.FanoutClients, false, nil, func(st *setup) ([]Result, error) {
+		return r.measureFlow(ctx, st, "fanout-rate", srv, func(stop <-chan struct{}) error {
+			return sendRate(ctx, st.ctrl, bcastFrame, r.sz.FanoutRate, stop)
+		}, nil)
+	})
+}
+
+func runFanoutMax(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	return r.fanoutMax(ctx, "fanout-max", srv, r.sz.FanoutClients, false)
+}
+
+func runPollFanout(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	return r.fanoutMax(ctx, "polling-fanout", srv, r.sz.PollFanoutClients, true)
+}
+
+func (r *runner) fanoutMax(ctx context.Context, name, srv string, n int, polling bool) ([]Result, error) {
+	return r.setup(ctx, srv, 1, "", n, polling, nil, func(st *setup) ([]Result, error) {
+		per := int64(n + 1) // the controller receives its broadcasts too
+		return r.measureFlow(ctx, st, name, srv, func(stop <-chan struct{}) error {
+			return st.flow.sendPaced(ctx, st.ctrl, bcastFrame, func(int) int64 { return per }, r.sz.FanoutWindow*per, stop)
+		}, nil)
+	})
+}
+
+func roomName(i int) string { return "r" + strconv.Itoa(i) }
+
+func runRooms(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	n, rooms := r.sz.RoomsClients, r.sz.Rooms
+	query := func(i int) string { return "&room=" + roomName(i%rooms) }
+	// Room k holds the clients i with i%rooms == k.
+	size := func(k int) int64 { return int64(n/rooms + btoi(k < n%rooms)) }
+	return r.setup(ctx, srv, 1, "", n, false, query, func(st *setup) ([]Result, error) {
+		frame := func(i int, b []byte) []byte {
+			b = append(b, `42["toroom","`...)
+			b = append(b, roomName(i%rooms)...)
+			b = append(b, `",`...)
+			b = appendPayload(b)
+			return append(b, ']')
+		}
+		per := func(i int) int64 { return size(i % rooms) }
+		return r.measureFlow(ctx, st, "rooms", srv, func(stop <-chan struct{}) error {
+			return st.flow.sendPaced(ctx, st.ctrl, frame, per, r.sz.RoomsWindow*int64(n/rooms), stop)
+		}, nil)
+	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func runBinary(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	blob := make([]byte, r.sz.BinarySize)
+	for i := range blob {
+		blob[i] = byte(i)
+	}
+	frame := func(id uint64, b []byte) []byte {
+		b = append(b, "451-"...)
+		b = strconv.AppendUint(b, id, 10)
+		return append(b, `["echo",{"_placeholder":true,"num":0}]`...)
+	}
+	return r.setup(ctx, srv, 1, "", r.sz.BinaryClients, false, nil, func(st *setup) ([]Result, error) {
+		stopProf := r.profileWindow(st.s, "binary")
+		lr, err := closedLoop(ctx, st.s, st.clients, frame, [][]byte{blob}, r.sz.Warmup, r.sz.Duration)
+		stopProf()
+		if err != nil {
+			return nil, err
+		}
+		rs := &results{scenario: "binary", server: srv, lg: lr.win.lgPct}
+		rate := float64(lr.acks) / lr.win.wall.Seconds()
+		rs.add("acks/s", "1/s", rate)
+		rs.add("MiB/s each way", "MiB/s", rate*float64(len(blob))/(1<<20))
+		rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
+		rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
+		rs.add("server CPU", "%", lr.win.srvPct)
+		return rs.out, nil
+	})
+}
+
+func runRedis(ctx context.Context, r *runner, srv string) ([]Result, error) {
+	addr, err := r.env.startRedis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := r.sz.RedisClients
+	return r.setup(ctx, srv, 2, addr, n, false, nil, func(st *setup) ([]Result, error) {
+		// Both nodes must see each other's broadcasts before measuring: wait
+		// until one broadcast reaches every receiver.
+		if err := waitAllReceive(ctx, st, n+1); err != nil {
+			return nil, err
+		}
+		per := int64(n + 1)
+		onB := func(i int) bool { return i < n && i%2 == 1 } // client i is on node i%2
+		return r.measureFlow(ctx, st, "redis", srv, func(stop <-chan struct{}) error {
+			return st.flow.sendPaced(ctx, st.ctrl, bcastFrame, func(int) int64 { return per }, r.sz.FanoutWindow*per, stop)
+		}, onB)
+	})
+}
+
+// waitAllReceive broadcasts until one broadcast is delivered to all n
+// receivers (the Redis subscriptions of both nodes are in place).
+func waitAllReceive(ctx context.Context, st *setup, n int) error {
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		d0 := st.flow.delivered.Load()
+		if err := st.ctrl.send(ctx, bcastFrame(0, nil)); err != nil {
+			return err
+		}
+		sleepCtx(ctx, 300*time.Millisecond)
+		if st.flow.delivered.Load()-d0 >= int64(n) {
+			return nil
+		}
+	}
+	return errors.New("harness: broadcasts do not reach the clients of both nodes")
+}
