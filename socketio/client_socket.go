@@ -401,7 +401,7 @@ func (s *ClientSocket) onPacket(conn *engineio.Conn, p *parser.Packet) {
 	case parser.Connect:
 		s.onConnectPacket(conn, p)
 	case parser.Event, parser.BinaryEvent:
-		s.onEvent(p)
+		s.onEvent(conn, p)
 	case parser.Ack, parser.BinaryAck:
 		s.onAck(p)
 	case parser.Disconnect:
@@ -470,7 +470,11 @@ func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
 	})
 }
 
-func (s *ClientSocket) onEvent(p *parser.Packet) {
+// onEvent queues the handlers of a received event. While the dispatch queue is
+// full it waits, at most until the connection ends (Close, or the heartbeat
+// failing because the read loop stopped reading): the read loop is never stuck
+// for longer than that.
+func (s *ClientSocket) onEvent(conn *engineio.Conn, p *parser.Packet) {
 	args := Args(p.Args)
 	var ack AckFunc
 	if p.HasID {
@@ -495,7 +499,7 @@ func (s *ClientSocket) onEvent(p *parser.Packet) {
 		if h != nil {
 			h(args, ack)
 		}
-	}, s.m.ctx.Done())
+	}, conn.Context().Done())
 }
 
 func (s *ClientSocket) onAck(p *parser.Packet) {

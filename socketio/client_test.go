@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/parser"
 )
@@ -307,5 +308,84 @@ func TestClientHandlersRunInOrder(t *testing.T) {
 		if v != i {
 			t.Fatalf("event %d is %d", i, v)
 		}
+	}
+}
+
+// TestClientStuckHandlerDoesNotHoldTheReadLoop: a handler that blocks fills the
+// dispatch queue; the read loop then stops reading, the heartbeat fails, the
+// connection closes and the Manager reconnects, so the read loop is never stuck
+// for longer than the heartbeat allows.
+func TestClientStuckHandlerDoesNotHoldTheReadLoop(t *testing.T) {
+	srv := NewServer(&ServerOptions{Engine: &engineio.ServerOptions{PingInterval: 200 * time.Millisecond, PingTimeout: 200 * time.Millisecond}})
+	srv.OnConnection(func(s *Socket) {
+		s.On("flood", func(s *Socket, args Args, ack AckFunc) {
+			for i := 0; i < 300; i++ {
+				if s.Emit("item", i) != nil {
+					return
+				}
+			}
+		})
+	})
+	hs := httptest.NewServer(srv)
+	defer func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	opts := &ClientOptions{}
+	opts.Transports = []string{"websocket"}
+	opts.DispatchQueue = 4
+	opts.ReconnectionDelay = 20 * time.Millisecond
+	s, err := NewClientSocket(hs.URL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Manager().Close()
+	release := make(chan struct{})
+	var once sync.Once
+	s.On("item", func(args Args, ack AckFunc) { <-release })
+	reasons := make(chan DisconnectReason, 1)
+	s.OnDisconnect(func(r DisconnectReason) {
+		select {
+		case reasons <- r:
+		default:
+		}
+	})
+	reconnected := make(chan struct{})
+	s.Manager().OnReconnect(func(int) { once.Do(func() { close(reconnected) }) })
+	if err := s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Emit("flood"); err != nil {
+		t.Fatal(err)
+	}
+	// The handlers are stuck; the connection must still end and come back
+	// (the handlers run again once released, the Disconnect and Reconnect ones
+	// after the stuck ones).
+	deadline := time.After(15 * time.Second)
+	for s.Manager().EngineID() != "" && s.Connected() {
+		select {
+		case <-deadline:
+			t.Fatal("the connection stayed up with a stuck read loop")
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	close(release)
+	select {
+	case r := <-reasons:
+		if r != ReasonPingTimeout && r != ReasonTransportClose && r != ReasonTransportError {
+			t.Fatalf("reason %q", r)
+		}
+	case <-ctx.Done():
+		t.Fatal("no disconnect event")
+	}
+	select {
+	case <-reconnected:
+	case <-ctx.Done():
+		t.Fatal("no reconnection")
 	}
 }

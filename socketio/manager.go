@@ -74,7 +74,10 @@ var (
 // Manager, one at a time, in the order the events happened; never under a lock.
 // The dispatcher's goroutine exists only while there are handlers to run. A
 // handler that blocks delays the handlers after it; once DispatchQueue events
-// wait, the read loop waits too (heartbeats go on in the Engine.IO layer).
+// wait, the read loop waits too, and then the Engine.IO layer stops reading. That
+// wait is bounded by the connection: if the handlers stay stuck, the heartbeat
+// fails, the connection closes ("ping timeout" or "transport close"), the event
+// the read loop was holding is dropped, and the Manager reconnects.
 // Acknowledgements awaited by EmitWithAck are delivered by the read loop, not
 // the dispatcher, so a handler may call EmitWithAck (as long as the dispatch
 // queue is not full).
