@@ -1,0 +1,85 @@
+// Package redis is the Redis adapter of the Socket.IO server (package socketio)
+// and an Emitter for any Go process. It speaks the wire protocols of the npm
+// packages, so Go and Node.js servers can share one cluster:
+//
+//   - Classic mode: @socket.io/redis-adapter 8.3 createAdapter (PUBLISH,
+//     PSUBSCRIBE {key}#{nsp}#*, SUBSCRIBE to the request, response and
+//     server-specific response channels; broadcasts in msgpack, requests in
+//     JSON). Options: Key (default "socket.io"), RequestsTimeout (default 5 s),
+//     PublishOnSpecificResponseChannel.
+//   - Sharded mode: createShardedAdapter (Redis 7+: SPUBLISH/SSUBSCRIBE of the
+//     socket.io-adapter ClusterAdapter messages), with the subscription modes
+//     Dynamic (default), Static and DynamicPrivate, on a single Redis or a
+//     Redis Cluster (the client detects cluster mode).
+//   - Emitter: @socket.io/redis-emitter 5.1 (emit to rooms with except,
+//     socketsJoin, socketsLeave, disconnectSockets, serverSideEmit). It reaches
+//     Classic servers only, as in Node.
+//
+// # Usage
+//
+// Dial one Client per server process and pass its NewAdapter method as the
+// server's adapter factory; every namespace gets an adapter on the Client's
+// connection:
+//
+//	rc, err := redis.Dial(ctx, "redis://127.0.0.1:6379", &redis.Options{Mode: redis.Sharded})
+//	srv := socketio.NewServer(&socketio.ServerOptions{Adapter: rc.NewAdapter})
+//
+// ParseMode turns "classic", "sharded", "sharded-static",
+// "sharded-dynamic-private" into the options, for command-line flags.
+//
+// Every cluster operation of socketio works across servers: broadcasts with
+// rooms, except and flags; broadcasts with acks (each server reports its client
+// count, then the acks); FetchSockets (remote sockets with id, handshake,
+// rooms and data, on which emit, join, leave and disconnect work);
+// SocketsJoin, SocketsLeave, DisconnectSockets; ServerSideEmit with acks; the
+// server count. Adapter.AllRooms is the classic allRooms.
+//
+// # Guarantees
+//
+// Delivery through Redis pub/sub is at most once: a message published while a
+// server is disconnected from Redis is lost for it. Messages are read on
+// rueidis' connection goroutine and handed to a bounded queue per namespace
+// (Options.QueueSize); when the queue is full the message is dropped and
+// counted (Client.Stats), so a slow namespace never blocks the connection. The
+// answers a server publishes from a socket's ack callback go through a bounded
+// outbox the same way.
+//
+// When Redis is unreachable, each server keeps serving its local sockets:
+// Broadcast delivers locally and returns the publish error, requests fail
+// after at most RequestsTimeout. rueidis reconnects and resubscribes on its
+// own (this package re-subscribes after any unsubscription, such as a slot
+// migration), so cross-server delivery resumes shortly after Redis is back.
+// Dial fails with a clear error when Redis cannot be reached at start.
+//
+// A request (FetchSockets, ServerSideEmitWithAck, AllRooms) waits for one
+// answer per other server, the number of servers being the subscribers Redis
+// counts (PUBSUB NUMSUB or SHARDNUMSUB, summed over the nodes of a cluster).
+// When answers are missing it returns an *adapter.TimeoutError.
+//
+// # Compatibility notes
+//
+//   - Redis counts servers by subscribed connections: a Client uses one
+//     connection per Redis node for all its subscriptions. Use one Client per
+//     server; two Clients in one process count as two servers.
+//   - Lists are written as [], never null; binary travels as msgpack bin in
+//     packets of type 2 (never BINARY_EVENT), and as Node writes a Buffer in
+//     JSON ({"type":"Buffer","data":[..]}); map keys are strings.
+//   - Socket ids must be 20 characters (socketio's are): in the dynamic
+//     sharded mode a single room of 20 characters is taken for a socket id.
+//   - Messages from the emitter (uid "emitter") and requests without uid are
+//     accepted; this server's own messages are ignored, and room operations
+//     are applied locally when they are sent.
+//   - In the dynamic sharded modes each room with its own channel has one
+//     subscription goroutine (a Receive on the shared connection).
+//   - The classic pattern escapes the glob characters of the key and
+//     namespace.
+//   - Values received from other servers (server-side emit arguments, acks)
+//     implement parser.Value; broadcast arguments are plain Go values
+//     (map[string]any, []any, string, float64, bool, nil, []byte).
+//
+// Not supported: custom Node parsers (the default notepack.io msgpack is
+// used), the streams adapter, connection state recovery
+// (adapter.SessionStore), and emitting to sharded servers from an Emitter.
+//
+// The message formats are in package wire.
+package redis
