@@ -29,12 +29,22 @@ func (s *Session) startWriterLocked() {
 // a closed session it then closes the WebSocket.
 func (s *Session) writeLoop(conn *websocket.Conn) {
 	defer s.srv.wg.Done()
-	var buf []byte
+	bufp := writeBufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bufp) <= maxPooledWriteBuf {
+			writeBufPool.Put(bufp)
+		}
+	}()
+	buf := (*bufp)[:0]
+	var spare []Packet
 	for {
 		s.mu.Lock()
 		batch := s.out
 		s.out, s.outBytes = nil, 0
 		if len(batch) == 0 {
+			if spare != nil && !s.closed {
+				s.out = spare // small, kept for the next Send
+			}
 			s.writing = false
 			closed := s.closed
 			s.mu.Unlock()
@@ -58,6 +68,12 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 				err = conn.Write(context.Background(), websocket.MessageText, buf)
 			}
 			batch[i] = Packet{}
+			if i == len(batch)-1 {
+				*bufp = buf
+				if cap(batch) <= maxSpareQueue {
+					spare = batch[:0]
+				}
+			}
 			if err == nil && corked && i == len(batch)-1 {
 				err = cork.setCorked(false)
 			}
@@ -218,6 +234,15 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	signal(s.notify)
 	s.mu.Unlock()
 }
+
+// The writer's encoding buffer is pooled; a small queue slice is kept by an idle
+// session to spare the next Send an allocation.
+const (
+	maxPooledWriteBuf = 64 << 10
+	maxSpareQueue     = 4
+)
+
+var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // wsCloseTimeout bounds a graceful close behind a writer that is still busy.
 const wsCloseTimeout = 5 * time.Second
