@@ -276,6 +276,8 @@ func runMixedScenario(t *testing.T, m *mixedCluster, mode string) {
 		t.Fatalf("hello args %#v, want %#v", args, want)
 	}
 	n.waitEvent(t, "g1", "hello")
+	root.Volatile().Emit("go-volatile")
+	n.waitEvent(t, "n2", "go-volatile")
 	root.To("room1").Emit("go-r1")
 	root.Except("room1").Emit("go-ex")
 	root.To(m.ids["n2"]).Emit("go-direct")
@@ -362,6 +364,8 @@ func runMixedScenario(t *testing.T, m *mixedCluster, mode string) {
 	if args := n.waitEvent(t, "g1", "hello-n"); !reflect.DeepEqual(args, []any{1.0, bufferJSON(5, 6)}) {
 		t.Fatalf("hello-n args %#v", args)
 	}
+	n.do(t, map[string]any{"op": "emit", "event": "n-volatile", "volatile": true})
+	n.waitEvent(t, "g2", "n-volatile")
 	n.do(t, map[string]any{"op": "emit", "event": "n-r1", "rooms": []string{"room1"}})
 	n.do(t, map[string]any{"op": "emit", "event": "n-ex", "except": []string{"room1"}})
 	n.do(t, map[string]any{"op": "emit", "event": "n-direct", "rooms": []string{m.ids["g2"]}})
@@ -468,4 +472,17 @@ func runMixedScenario(t *testing.T, m *mixedCluster, mode string) {
 	if !n.client(t, "gc").Connected || !n.client(t, "nc").Connected {
 		t.Fatal("disconnected sockets of another namespace")
 	}
+	// a remote socket disconnected from the other side, in "/custom"
+	csocks, err := g.srv.Of("/custom").FetchSockets(ctx)
+	if err != nil || len(csocks) != 2 {
+		t.Fatalf("fetchSockets /custom: %d %v", len(csocks), err)
+	}
+	for _, s := range csocks {
+		if s.ID == m.ids["nc"] {
+			s.Disconnect(ctx, true)
+		}
+	}
+	waitFor(t, "go remote disconnect", func() bool { return !n.client(t, "nc").Connected })
+	n.do(t, map[string]any{"op": "remote", "nsp": "/custom", "id": m.ids["gc"], "action": "disconnect", "close": true})
+	waitFor(t, "node remote disconnect", func() bool { return !n.client(t, "gc").Connected })
 }
