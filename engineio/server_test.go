@@ -352,6 +352,22 @@ func TestServerAllowRequest(t *testing.T) {
 	if res := d.get("EIO=4&transport=polling&token=ok"); res.status != 200 {
 		t.Errorf("allowed: %d", res.status)
 	}
+	// A refused WebSocket gets the reference's bare 400 with the message.
+	refuse = ""
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, r, err := websocket.Dial(ctx, d.wsURL("EIO=4&transport=websocket"), nil)
+	if err == nil || r == nil || r.StatusCode != 400 {
+		t.Fatalf("refused websocket: %v", err)
+	}
+	if b, _ := io.ReadAll(r.Body); string(b) != "Forbidden" {
+		t.Errorf("refused websocket body %q", b)
+	}
+	c, _, err := websocket.Dial(ctx, d.wsURL("EIO=4&transport=websocket&token=ok"), nil)
+	if err != nil {
+		t.Fatalf("allowed websocket: %v", err)
+	}
+	c.CloseNow()
 }
 
 func TestServerCookie(t *testing.T) {
