@@ -55,7 +55,9 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 		}
 		cork := s.cork
 		s.mu.Unlock()
-		corked := len(batch) > 1
+		// Gather a batch, or a message too large for the write buffer (its header
+		// and payload would otherwise take two syscalls), into one write.
+		corked := len(batch) > 1 || len(batch[0].Data) > wsWriteBufferSize-16
 		if corked {
 			cork.setCorked(true)
 		}
