@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strconv"
 	"strings"
@@ -908,5 +909,27 @@ func TestWebSocketBatchOrder(t *testing.T) {
 		if (typ == websocket.MessageBinary) != m.Binary || got != want {
 			t.Fatalf("message %d: %v %d bytes, want %d bytes", i, typ, len(got), len(want))
 		}
+	}
+}
+
+func TestCanHijack(t *testing.T) {
+	if canHijack(httptest.NewRecorder()) {
+		t.Error("a ResponseRecorder cannot be hijacked")
+	}
+	srv := NewServer(stEcho, nil)
+	defer srv.Shutdown(context.Background())
+	// Not hijackable: Accept answers with an error status, no 101.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=websocket", nil)
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "websocket")
+	req.Header.Set("Sec-WebSocket-Version", "13")
+	req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+	srv.ServeHTTP(rec, req)
+	if rec.Code == http.StatusSwitchingProtocols || rec.Code < 400 {
+		t.Errorf("status %d", rec.Code)
+	}
+	if srv.Len() != 0 {
+		t.Errorf("a session was created")
 	}
 }

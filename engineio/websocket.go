@@ -300,6 +300,11 @@ func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // accept upgrades r with our options and buffer sizes.
 func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *corkWriter, error) {
+	if !canHijack(w) {
+		// HTTP/2 and other non-hijackable writers: Accept refuses them itself.
+		conn, err := websocket.Accept(w, r, srv.acceptOpts)
+		return conn, nil, err
+	}
 	sb := &smallBuffers{ResponseWriter: w}
 	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
 	return conn, sb.cork, err
@@ -371,4 +376,18 @@ func (w *corkWriter) setCorked(on bool) error {
 		w.buf = nil
 	}
 	return err
+}
+
+// canHijack reports whether w, or a writer it wraps, implements http.Hijacker.
+func canHijack(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
