@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
@@ -129,13 +130,18 @@ var redisKeySeq atomic.Int64
 
 func startGoRedisNode(t testing.TB, redisURL, mode, key string) *goRedisNode {
 	t.Helper()
+	codec := wire.Msgpack
+	if mode == "classic-json" { // Node's parser option set to JSON
+		mode, codec = "classic", wire.JSON
+	}
 	m, sub, err := redis.ParseMode(mode)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rc, err := redis.Dial(ctx, redisURL, &redis.Options{Mode: m, SubscriptionMode: sub, Key: key, RequestsTimeout: 3 * time.Second})
+	rc, err := redis.Dial(ctx, redisURL, &redis.Options{Mode: m, SubscriptionMode: sub, Key: key,
+		RequestsTimeout: 3 * time.Second, Codec: codec})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +231,7 @@ func startMixed(t testing.TB, goRedisURL, nodeRedisArg, mode string) *mixedClust
 	return m
 }
 
-var redisModes = []string{"classic", "sharded-dynamic", "sharded-static", "sharded-dynamic-private"}
+var redisModes = []string{"classic", "classic-json", "sharded-dynamic", "sharded-static", "sharded-dynamic-private"}
 
 func TestRedisMixedCluster(t *testing.T) {
 	srv := testutil.StartRedis(t)
@@ -448,7 +454,7 @@ func runMixedScenario(t *testing.T, m *mixedCluster, mode string) {
 	if sseRes.Error != "" || !slices.Equal(sseRes.Responses, []string{"go-ack-node-q"}) {
 		t.Fatalf("node serverSideEmitWithAck: %+v", sseRes)
 	}
-	if mode == "classic" {
+	if strings.HasPrefix(mode, "classic") {
 		var rooms []string
 		json.Unmarshal(n.do(t, map[string]any{"op": "allRooms"}), &rooms)
 		for _, want := range []string{"room1", "room2", m.ids["g1"], m.ids["n1"]} {

@@ -14,7 +14,7 @@ import (
 
 func (a *Adapter) classicBroadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
 	b := &wire.Broadcast{UID: a.uid, Packet: *toWirePacket(p, a.nsp, false), Opts: *toWireOpts(opts)}
-	payload, err := wire.AppendBroadcast(nil, b)
+	payload, err := a.opts.Codec.AppendBroadcast(nil, b)
 	if err != nil {
 		return err
 	}
@@ -31,7 +31,7 @@ func (a *Adapter) classicBroadcastWithAck(ctx context.Context, p *parser.Packet,
 }
 
 func (a *Adapter) publishRequest(ctx context.Context, r *wire.Request) error {
-	payload, err := wire.AppendRequest(nil, r)
+	payload, err := a.opts.Codec.AppendRequest(nil, r)
 	if err != nil {
 		return err
 	}
@@ -216,7 +216,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			if len(args) > 0 {
 				arg = materialize(args[0])
 			}
-			payload, err := wire.AppendBroadcastAck(nil, reqID, arg)
+			payload, err := a.opts.Codec.AppendBroadcastAck(nil, reqID, arg)
 			a.respond(r, payload, err)
 		})
 	}

@@ -20,6 +20,8 @@ var ErrReservedEvent = errors.New("redis: reserved event name")
 type EmitterOptions struct {
 	// Key is the channel prefix of the servers' classic adapters; default "socket.io".
 	Key string
+	// Codec is the servers' parser option (see Options.Codec); default wire.Msgpack.
+	Codec wire.Codec
 }
 
 // Emitter sends to the Socket.IO servers of a cluster from any Go process,
@@ -39,19 +41,24 @@ type Emitter struct {
 }
 
 type emitterConn struct {
-	rc  rueidis.Client
-	own bool
-	key string
+	rc    rueidis.Client
+	own   bool
+	key   string
+	codec wire.Codec
 }
 
 // NewEmitter returns an Emitter for namespace "/" over an existing rueidis
 // client (which Close does not close).
 func NewEmitter(rc rueidis.Client, opts *EmitterOptions) *Emitter {
 	key := "socket.io"
-	if opts != nil && opts.Key != "" {
-		key = opts.Key
+	var codec wire.Codec
+	if opts != nil {
+		if opts.Key != "" {
+			key = opts.Key
+		}
+		codec = opts.Codec
 	}
-	return &Emitter{conn: &emitterConn{rc: rc, key: key}, nsp: "/"}
+	return &Emitter{conn: &emitterConn{rc: rc, key: key, codec: codec}, nsp: "/"}
 }
 
 // DialEmitter connects to Redis at url (see Dial) and returns an Emitter for
@@ -170,7 +177,7 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 	for _, a := range args {
 		data = append(data, materialize(a))
 	}
-	payload, err := wire.AppendEmitterBroadcast(nil, &wire.Packet{Type: int(parser.Event), Data: data, Nsp: e.nsp}, e.opts())
+	payload, err := e.conn.codec.AppendEmitterBroadcast(nil, &wire.Packet{Type: int(parser.Event), Data: data, Nsp: e.nsp}, e.opts())
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 )
 
 // Mode selects the wire protocol, which must be the one of every other server
@@ -84,6 +86,12 @@ type Options struct {
 	// PublishOnSpecificResponseChannel (Classic) sends the answers to a request
 	// on the requester's own response channel instead of the common one.
 	PublishOnSpecificResponseChannel bool
+	// Codec (Classic) is Node's parser option: the encoding of broadcasts and
+	// of the acknowledged broadcast's request and acks. The default is
+	// wire.Msgpack (notepack.io); wire.JSON matches a Node adapter created with
+	// {parser: {encode: JSON.stringify, decode: JSON.parse}}. Decoding accepts
+	// both.
+	Codec wire.Codec
 	// QueueSize bounds the messages received from Redis and waiting to be
 	// handled, per namespace; when it is full new messages are dropped and
 	// counted (Stats). Default 4096.

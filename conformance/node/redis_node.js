@@ -4,7 +4,8 @@
 //
 // Usage: node redis_node.js <redis> <mode> <key>
 //   <redis>  redis://host:port, or cluster:host:port,host:port,... for a Redis Cluster
-//   <mode>   classic | sharded-dynamic | sharded-static | sharded-dynamic-private
+//   <mode>   classic | classic-json | sharded-dynamic | sharded-static | sharded-dynamic-private
+//            (classic-json: the classic adapter and the emitter with a JSON parser)
 //   <key>    the channel prefix (key / channelPrefix)
 //
 // It prints "listening <port>" once its adapters are subscribed. Then
@@ -69,8 +70,9 @@ async function main() {
   const sse = [];
   const httpServer = http.createServer(control);
   const io = new Server(httpServer, {});
-  if (mode === "classic") {
-    io.adapter(createAdapter(pub, sub, { key, requestsTimeout: 3000 }));
+  const parser = mode === "classic-json" ? { encode: JSON.stringify, decode: JSON.parse } : undefined;
+  if (mode.startsWith("classic")) {
+    io.adapter(createAdapter(pub, sub, { key, requestsTimeout: 3000, parser }));
   } else {
     io.adapter(
       createShardedAdapter(pub, sub, {
@@ -79,7 +81,7 @@ async function main() {
       })
     );
   }
-  const emitter = new Emitter(emitterClient, { key });
+  const emitter = new Emitter(emitterClient, { key, parser });
 
   for (const name of NSPS) {
     const nsp = io.of(name);

@@ -1,16 +1,45 @@
 package wire
 
+// Codec is the classic protocol's parser option (Node's opts.parser): the
+// encoding of broadcasts, of BROADCAST (7) requests and of BROADCAST_ACK (9)
+// responses. The other requests and responses are always JSON. Decoders
+// accept both codecs whatever the option.
+type Codec int
+
+const (
+	// Msgpack is notepack.io, Node's default.
+	Msgpack Codec = iota
+	// JSON is {encode: JSON.stringify, decode: JSON.parse}; binary becomes
+	// {"type":"Buffer","data":[..]} objects, as in Node.
+	JSON
+)
+
+func (c Codec) append(dst []byte, v any) ([]byte, error) {
+	if c == JSON {
+		return appendJSON(dst, v)
+	}
+	return appendMsgpack(dst, v)
+}
+
 // AppendBroadcast appends the msgpack encoding of b: [uid, {type, data, nsp},
 // {rooms, except, flags}], in the classic adapter's key order.
-func AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
-	return appendMsgpack(dst, []any{b.UID, b.Packet.tree(true), b.Opts.tree(true)})
+func AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) { return Msgpack.AppendBroadcast(dst, b) }
+
+// AppendBroadcast is the package function AppendBroadcast with codec c.
+func (c Codec) AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
+	return c.append(dst, []any{b.UID, b.Packet.tree(true), b.Opts.tree(true)})
 }
 
 // AppendEmitterBroadcast is AppendBroadcast in @socket.io/redis-emitter's key
 // order for opts: {rooms, flags, except}, with the uid "emitter".
 func AppendEmitterBroadcast(dst []byte, p *Packet, o *Opts) ([]byte, error) {
+	return Msgpack.AppendEmitterBroadcast(dst, p, o)
+}
+
+// AppendEmitterBroadcast is the package function AppendEmitterBroadcast with codec c.
+func (c Codec) AppendEmitterBroadcast(dst []byte, p *Packet, o *Opts) ([]byte, error) {
 	opts := obj{{"rooms", nonNilStrings(o.Rooms)}, {"flags", o.Flags.tree()}, {"except", nonNilStrings(o.Except)}}
-	return appendMsgpack(dst, []any{EmitterUID, p.tree(true), opts})
+	return c.append(dst, []any{EmitterUID, p.tree(true), opts})
 }
 
 // DecodeBroadcast decodes a classic broadcast (msgpack, or JSON with a custom
@@ -56,7 +85,11 @@ func DecodeBroadcast(b []byte) (*Broadcast, error) {
 // AppendRequest appends the encoding of r as Node writes it: msgpack for
 // BroadcastWithAck, JSON for every other type. The keys follow Node's order;
 // an empty UID is omitted (the emitter's join, leave and disconnect).
-func AppendRequest(dst []byte, r *Request) ([]byte, error) {
+func AppendRequest(dst []byte, r *Request) ([]byte, error) { return Msgpack.AppendRequest(dst, r) }
+
+// AppendRequest is the package function AppendRequest with codec c (used for
+// BroadcastWithAck).
+func (c Codec) AppendRequest(dst []byte, r *Request) ([]byte, error) {
 	var o obj
 	if r.UID != "" {
 		o = append(o, kv{"uid", r.UID})
@@ -85,7 +118,7 @@ func AppendRequest(dst []byte, r *Request) ([]byte, error) {
 		}
 		o = append(o, kv{"requestId", r.RequestID}, kv{"type", int(r.Type)},
 			kv{"packet", p.tree(true)}, kv{"opts", optsOrEmpty(r.Opts).tree(true)})
-		return appendMsgpack(dst, o)
+		return c.append(dst, o)
 	case Sockets:
 		o = append(o, kv{"requestId", r.RequestID}, kv{"type", int(r.Type)},
 			kv{"rooms", nonNilStrings(r.Rooms)})
@@ -190,7 +223,12 @@ func AppendClientCount(dst []byte, requestID string, n int64) ([]byte, error) {
 
 // AppendBroadcastAck appends {type:9, requestId, packet} (msgpack).
 func AppendBroadcastAck(dst []byte, requestID string, arg any) ([]byte, error) {
-	return appendMsgpack(dst, obj{{"type", int(BroadcastAck)}, {"requestId", requestID}, {"packet", arg}})
+	return Msgpack.AppendBroadcastAck(dst, requestID, arg)
+}
+
+// AppendBroadcastAck is the package function AppendBroadcastAck with codec c.
+func (c Codec) AppendBroadcastAck(dst []byte, requestID string, arg any) ([]byte, error) {
+	return c.append(dst, obj{{"type", int(BroadcastAck)}, {"requestId", requestID}, {"packet", arg}})
 }
 
 // DecodeResponse decodes a classic response (JSON when it starts with '{', else msgpack).

@@ -240,3 +240,28 @@ func TestJSONStringLikeNode(t *testing.T) {
 		t.Fatal(string(b))
 	}
 }
+
+// A Node deployment with {parser: {encode: JSON.stringify, decode: JSON.parse}}.
+func TestJSONCodec(t *testing.T) {
+	b := &Broadcast{UID: "u", Packet: Packet{Type: 2, Data: []any{"e", []any{3}, []byte{1}}, Nsp: "/"}, Opts: Opts{}}
+	enc, err := JSON.AppendBroadcast(nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `["u",{"type":2,"data":["e",[3],{"type":"Buffer","data":[1]}],"nsp":"/"},{"rooms":[],"except":[],"flags":{}}]`
+	if string(enc) != want {
+		t.Fatalf("got  %s\nwant %s", enc, want)
+	}
+	d, err := DecodeBroadcast(enc)
+	if err != nil || !reflect.DeepEqual(d.Packet.Data[1], []any{float64(3)}) {
+		t.Fatalf("%+v %v", d, err)
+	}
+	ack, _ := JSON.AppendBroadcastAck(nil, "r", "pong")
+	if string(ack) != `{"type":9,"requestId":"r","packet":"pong"}` {
+		t.Fatal(string(ack))
+	}
+	req, _ := JSON.AppendRequest(nil, &Request{UID: "u", RequestID: "r", Type: BroadcastWithAck, Packet: &b.Packet, Opts: &Opts{}})
+	if r, err := DecodeRequest(req); err != nil || req[0] != '{' || r.Type != BroadcastWithAck {
+		t.Fatalf("%s %v", req, err)
+	}
+}
