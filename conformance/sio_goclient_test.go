@@ -377,6 +377,20 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 			t.Errorf("OnAnyOutgoing saw %s", out)
 		}
 
+		// Send is an emit of "message"; OffAny removes the catch-all handlers.
+		msg := goclientNewRecv(s, "message")
+		s.OffAny()
+		s.OffAnyOutgoing()
+		if err := s.Send("m", 1); err != nil {
+			t.Fatal(err)
+		}
+		goclientWantArgs(t, msg.next(t), "m", 1)
+		anyMu.Lock()
+		if strings.Join(anyIn, ",") != in || strings.Join(anyOut, ",") != out {
+			t.Errorf("catch-all handlers still called after OffAny: %v / %v", anyIn, anyOut)
+		}
+		anyMu.Unlock()
+
 		// the transport.
 		who, err := s.EmitWithAck(ctx, "whoami")
 		if err != nil {
@@ -1153,6 +1167,9 @@ func (g *goSIOPeer) common(s *socketio.Socket) {
 		if ack != nil {
 			ack(args...)
 		}
+	})
+	s.On("message", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		s.Emit("message", args...)
 	})
 	s.On("no-ack", func(*socketio.Socket, socketio.Args, socketio.AckFunc) {})
 	s.On("binary", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {

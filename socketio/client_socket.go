@@ -157,6 +157,20 @@ func (s *ClientSocket) OnAny(h ClientAnyHandler) {
 	s.hmu.Unlock()
 }
 
+// OffAny removes every handler added by OnAny.
+func (s *ClientSocket) OffAny() {
+	s.hmu.Lock()
+	s.anyIn = nil
+	s.hmu.Unlock()
+}
+
+// OffAnyOutgoing removes every handler added by OnAnyOutgoing.
+func (s *ClientSocket) OffAnyOutgoing() {
+	s.hmu.Lock()
+	s.anyOut = nil
+	s.hmu.Unlock()
+}
+
 // OnAnyOutgoing adds a handler that sees every event the socket sends.
 func (s *ClientSocket) OnAnyOutgoing(h ClientAnyOutgoingHandler) {
 	s.hmu.Lock()
@@ -579,6 +593,9 @@ func (s *ClientSocket) Emit(event string, args ...any) error {
 	_, err := s.emit(event, args, clientFlags{}, nil, false)
 	return err
 }
+
+// Send emits a "message" event, like the reference's socket.send.
+func (s *ClientSocket) Send(args ...any) error { return s.Emit("message", args...) }
 
 // EmitAck sends event and calls ack, on the dispatcher, with the server's
 // acknowledgement or the error that ended the wait.

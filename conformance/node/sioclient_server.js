@@ -51,6 +51,8 @@ function common(socket) {
   socket.on("echo", (...args) => {
     socket.emit("echo", ...args);
   });
+  // message (socket.send): sent back the same way.
+  socket.on("message", (...args) => socket.send(...args));
   // ack: answers with the arguments.
   socket.on("ack", (...args) => {
     const cb = args.pop();
