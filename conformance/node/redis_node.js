@@ -72,7 +72,9 @@ async function main() {
   const io = new Server(httpServer, {});
   const parser = mode === "classic-json" ? { encode: JSON.stringify, decode: JSON.parse } : undefined;
   if (mode.startsWith("classic")) {
-    io.adapter(createAdapter(pub, sub, { key, requestsTimeout: 3000, parser }));
+    const opts = { key, requestsTimeout: 3000 };
+    if (parser) opts.parser = parser;
+    io.adapter(createAdapter(pub, sub, opts));
   } else {
     io.adapter(
       createShardedAdapter(pub, sub, {
@@ -81,7 +83,7 @@ async function main() {
       })
     );
   }
-  const emitter = new Emitter(emitterClient, { key, parser });
+  const emitter = new Emitter(emitterClient, parser ? { key, parser } : { key });
 
   for (const name of NSPS) {
     const nsp = io.of(name);

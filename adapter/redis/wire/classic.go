@@ -23,7 +23,9 @@ func (c Codec) append(dst []byte, v any) ([]byte, error) {
 
 // AppendBroadcast appends the msgpack encoding of b: [uid, {type, data, nsp},
 // {rooms, except, flags}], in the classic adapter's key order.
-func AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) { return Msgpack.AppendBroadcast(dst, b) }
+func AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
+	return Msgpack.AppendBroadcast(dst, b)
+}
 
 // AppendBroadcast is the package function AppendBroadcast with codec c.
 func (c Codec) AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
