@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 	"github.com/corvid-io/corvid/internal/testutil"
 )
 
@@ -16,7 +17,18 @@ import (
 // Emitter reaches the clients of a Node server (classic protocol).
 func TestRedisEmitters(t *testing.T) {
 	srv := testutil.StartRedis(t)
-	m := startMixed(t, srv.URL(), srv.URL(), "classic")
+	for _, mode := range []string{"classic", "classic-json"} {
+		t.Run(mode, func(t *testing.T) {
+			codec := wire.Msgpack
+			if mode == "classic-json" {
+				codec = wire.JSON
+			}
+			runEmitters(t, srv, startMixed(t, srv.URL(), srv.URL(), mode), codec)
+		})
+	}
+}
+
+func runEmitters(t *testing.T, srv *testutil.RedisServer, m *mixedCluster, codec wire.Codec) {
 	n, g := m.n, m.g
 	// ---- npm emitter -> Go server ----
 	n.do(t, map[string]any{"op": "emitter", "action": "emit", "event": "e-all", "args": []any{1, map[string]any{"$bin": []int{7}}}})
@@ -55,7 +67,7 @@ func TestRedisEmitters(t *testing.T) {
 
 	// ---- our Emitter -> Node server (and the Go one) ----
 	ctx := context.Background()
-	e, err := redis.DialEmitter(ctx, srv.URL(), &redis.EmitterOptions{Key: m.key})
+	e, err := redis.DialEmitter(ctx, srv.URL(), &redis.EmitterOptions{Key: m.key, Codec: codec})
 	if err != nil {
 		t.Fatal(err)
 	}

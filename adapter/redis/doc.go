@@ -77,9 +77,11 @@
 //     implement parser.Value; broadcast arguments are plain Go values
 //     (map[string]any, []any, string, float64, bool, nil, []byte).
 //
-// Not supported: custom Node parsers (the default notepack.io msgpack is
-// used), the streams adapter, connection state recovery
-// (adapter.SessionStore), and emitting to sharded servers from an Emitter.
+// Node's parser option is Options.Codec: notepack.io msgpack (the default) or
+// JSON (JSON.stringify/JSON.parse); other custom parsers (msgpackr, ...) are
+// not supported. Not supported either: the streams adapter, connection state
+// recovery (adapter.SessionStore), and emitting to sharded servers from an
+// Emitter.
 //
 // The message formats are in package wire.
 package redis
