@@ -3,7 +3,9 @@ package redis
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +180,88 @@ func TestPitfallDynamicSocketIDRoom(t *testing.T) {
 	}
 	if !bytes.Contains([]byte(r[0].Message), []byte(`"to-room"`)) || !bytes.Contains([]byte(m[0].Message), []byte(`"to-sid"`)) {
 		t.Fatalf("main %v room %v", m, r)
+	}
+}
+
+// Old nodes' requests: SOCKETS (0) and the single-socket join/leave/disconnect
+// format are answered.
+func TestOldRequests(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	ctx := context.Background()
+	c := newTestClient(t, srv.URL(), Options{Key: "old"})
+	n := newNode(t, c, "/")
+	a := sid("a")
+	n.ns.connect(t, a, "r")
+	raw := newRawSub(t, srv, false, responseChannel("old", "/"))
+	for _, r := range []*wire.Request{
+		{UID: "NoDe01", RequestID: "s0", Type: wire.Sockets, Rooms: []string{"r"}},
+		{UID: "NoDe01", RequestID: "j", Type: wire.RemoteJoin, Sid: a, Room: "old-room"},
+	} {
+		// encode the old form by hand: AppendRequest writes the current one
+		var payload []byte
+		if r.Type == wire.RemoteJoin {
+			payload = []byte(`{"uid":"NoDe01","requestId":"j","sid":"` + a + `","room":"old-room","type":2}`)
+		} else {
+			payload, _ = wire.AppendRequest(nil, r)
+		}
+		if err := c.publish(ctx, requestChannel("old", "/"), payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := raw.wait(t, 2)
+	if msgs[0].Message != `{"requestId":"s0","sockets":["`+a+`"]}` || msgs[1].Message != `{"requestId":"j"}` {
+		t.Fatalf("answers %v", msgs)
+	}
+	if !slices.Contains(n.a.SocketRooms(a), "old-room") {
+		t.Fatal("old-format join not applied")
+	}
+}
+
+// Dynamic sharded subscriptions follow the rooms (create-room/delete-room), and
+// Close unsubscribes everything (upstream skips this test; we run it).
+func TestDynamicSubscriptionsAndClose(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	ctx := context.Background()
+	for _, mc := range modeCases {
+		t.Run(mc.name, func(t *testing.T) {
+			key := "sub" + strconv.FormatInt(keySeq.Add(1), 10)
+			c := newTestClient(t, srv.URL(), Options{Key: key, Mode: mc.mode, SubscriptionMode: mc.sub})
+			n := newNode(t, c, "/")
+			a := sid("a")
+			n.ns.connect(t, a, "room")
+			count := func(ch string) int {
+				v, err := c.numSub(ctx, ch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}
+			roomCh, sidCh := shardedSubChannel(key, "/", "room"), shardedSubChannel(key, "/", a)
+			if mc.mode == Sharded {
+				wantRoom, wantSid := 0, 0
+				if mc.sub != Static {
+					wantRoom = 1
+				}
+				if mc.sub == DynamicPrivate {
+					wantSid = 1
+				}
+				eventually(t, "room subscriptions", func() bool { return count(roomCh) == wantRoom && count(sidCh) == wantSid })
+				n.a.Del(ctx, a, "room")
+				eventually(t, "room unsubscribed", func() bool { return count(roomCh) == 0 })
+			}
+			n.a.Close(ctx)
+			eventually(t, "no subscription left", func() bool {
+				out, err := srv.Command("CLIENT", "LIST")
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range splitLines(out) {
+					if strings.Contains(line, "name=corvid") && !containsAll(line, "sub=0", "psub=0", "ssub=0") {
+						return false
+					}
+				}
+				return true
+			})
+		})
 	}
 }
