@@ -35,6 +35,7 @@ type Adapter struct {
 	wg     sync.WaitGroup
 	queue  chan inbound
 	outbox chan outMsg
+	sse    chan func() // server-side emit dispatches, off the worker
 
 	readyN    atomic.Int32
 	readyWant int32
@@ -96,6 +97,7 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 		sharded: c.opts.Mode == Sharded, opts: &c.opts,
 		queue:       make(chan inbound, c.opts.QueueSize),
 		outbox:      make(chan outMsg, c.opts.QueueSize),
+		sse:         make(chan func(), c.opts.QueueSize),
 		ready:       make(chan struct{}),
 		requests:    make(map[string]*pending),
 		ackRequests: make(map[string]*ackRequest),
@@ -117,9 +119,10 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 // start subscribes and starts the worker, then waits (bounded) for the
 // subscriptions to be confirmed.
 func (a *Adapter) start() {
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go a.worker()
 	go a.publisher()
+	go a.dispatcher()
 	if a.sharded {
 		a.readyWant = 2
 		main, resp := a.channel, a.specChannel
@@ -192,6 +195,30 @@ func (a *Adapter) worker() {
 				a.onClassicMessage(m.channel, []byte(m.msg))
 			}
 		}
+	}
+}
+
+// dispatcher runs the namespace's server-side emit handlers (user code) in
+// order, so that a handler that makes a cluster request itself does not stall
+// the worker that must read the answers.
+func (a *Adapter) dispatcher() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case fn := <-a.sse:
+			fn()
+		}
+	}
+}
+
+// serverSideEmit queues the dispatch of args; a full queue drops and counts it.
+func (a *Adapter) serverSideEmit(args []any, ack func(any)) {
+	select {
+	case a.sse <- func() { a.ns.ServerSideEmit(values(args), ack) }:
+	default:
+		a.c.dropped.Add(1)
 	}
 }
 

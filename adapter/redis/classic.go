@@ -177,12 +177,12 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			return
 		}
 		if r.RequestID == "" {
-			a.ns.ServerSideEmit(values(r.Data), nil)
+			a.serverSideEmit(r.Data, nil)
 			return
 		}
 		reqID := r.RequestID
 		var called atomic.Bool
-		a.ns.ServerSideEmit(values(r.Data), func(arg any) {
+		a.serverSideEmit(r.Data, func(arg any) {
 			if !called.CompareAndSwap(false, true) {
 				return
 			}

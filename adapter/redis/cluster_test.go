@@ -317,3 +317,41 @@ func waitRoomChannels(t testing.TB, n *node, want int, rooms ...string) {
 		})
 	}
 }
+
+// A server-side emit handler may itself make a cluster request: it runs off
+// the goroutine that reads the answers.
+func TestServerSideEmitHandlerMakesRequest(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	for _, mc := range modeCases[:2] {
+		t.Run(mc.name, func(t *testing.T) {
+			o := Options{Mode: mc.mode, Key: "nest" + strconv.FormatInt(keySeq.Add(1), 10)}
+			c1, c2 := newTestClient(t, srv.URL(), o), newTestClient(t, srv.URL(), o)
+			n1 := newNode(t, c1, "/")
+			ns2 := &nestingNS{testNS: newTestNS("/")}
+			a2, err := c2.NewAdapter(ns2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns2.a = a2
+			defer a2.Close(context.Background())
+			ctx := context.Background()
+			answers, err := n1.a.ServerSideEmitWithAck(ctx, []any{"q"})
+			if err != nil || len(answers) != 1 || answers[0] != float64(1) {
+				t.Fatalf("answers %v %v", answers, err)
+			}
+		})
+	}
+}
+
+// nestingNS answers a server-side emit with the number of answers to its own
+// server-side emit (the other server answers "ok").
+type nestingNS struct{ *testNS }
+
+func (n *nestingNS) ServerSideEmit(args []any, ack func(any)) {
+	answers, err := n.a.ServerSideEmitWithAck(context.Background(), []any{"inner"})
+	if err != nil {
+		ack(err.Error())
+		return
+	}
+	ack(len(answers))
+}

@@ -145,12 +145,12 @@ func (a *Adapter) onShardedMessage(channel string, msg []byte) {
 			return
 		}
 		if m.RequestID == "" {
-			a.ns.ServerSideEmit(values(m.Args), nil)
+			a.serverSideEmit(m.Args, nil)
 			return
 		}
 		origin, reqID := m.UID, m.RequestID
 		var called atomic.Bool
-		a.ns.ServerSideEmit(values(m.Args), func(arg any) {
+		a.serverSideEmit(m.Args, func(arg any) {
 			if !called.CompareAndSwap(false, true) {
 				return
 			}
