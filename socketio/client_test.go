@@ -389,3 +389,39 @@ func TestClientStuckHandlerDoesNotHoldTheReadLoop(t *testing.T) {
 		t.Fatal("no reconnection")
 	}
 }
+
+// TestClientCloseFromHandler: a handler may close its own Manager.
+func TestClientCloseFromHandler(t *testing.T) {
+	_, url := clTestServer(t)
+	base := runtime.NumGoroutine()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	opts := &ClientOptions{}
+	opts.Transports = []string{"websocket"}
+	s, err := Connect(ctx, url, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	s.On("echo", func(args Args, ack AckFunc) { closed <- s.Manager().Close() })
+	reason := make(chan DisconnectReason, 1)
+	s.OnDisconnect(func(r DisconnectReason) { reason <- r })
+	if err := s.Emit("echo", 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Close from a handler did not return")
+	}
+	if r := <-reason; r != ReasonIOClientDisconnect {
+		t.Fatalf("reason %q", r)
+	}
+	if err := s.Emit("echo", 2); !errors.Is(err, ErrClientClosed) {
+		t.Fatalf("emit after Close: %v", err)
+	}
+	testutil.CheckNoNewGoroutines(t, base, 5*time.Second)
+}
