@@ -107,7 +107,8 @@ type Manager struct {
 	reconnecting   bool
 	reconnectTimer *time.Timer
 	backoff        clientBackoff
-	closed         bool
+	closing        bool   // Close was called
+	closed         bool   // Close has closed the sockets: no new connection
 	onClosed       func() // set by a ClientCache
 }
 
@@ -293,10 +294,11 @@ func (m *Manager) emitManager(f func(*managerHandlers)) {
 // every call of the Manager or its sockets fails with ErrClientClosed.
 func (m *Manager) Close() error {
 	m.mu.Lock()
-	if m.closed {
+	if m.closed || m.closing {
 		m.mu.Unlock()
 		return nil
 	}
+	m.closing = true
 	socks := m.socketListLocked()
 	m.mu.Unlock()
 	for _, s := range socks {
