@@ -95,7 +95,7 @@ func (r *Report) Markdown() []byte {
 	} else {
 		p("- Pinning: off (servers and load generator share the CPUs).\n")
 	}
-	p("- Each measured stretch: %s of warm-up, then %s measured. Payloads are 100-byte strings unless said otherwise.\n\n", r.Sizes.Warmup, r.Sizes.Duration)
+	p("- Each scenario: a fresh server process, the clients connect, %s of warm-up, then %d measured stretches of %s back to back; each figure is the median of the stretches. Payloads are 100-byte strings unless said otherwise.\n\n", r.Sizes.Warmup, r.Sizes.Rounds, r.Sizes.Duration)
 
 	p("## The servers\n\n")
 	p("- **corvid**: `bench/harness/cmd/corvidserver`, a `socketio.Server` with default options and the handlers the scenarios need (echo with ack, broadcast, emit to a room); for the Redis scenario, `adapter/redis` in classic mode.\n")

@@ -225,29 +225,32 @@ func sendRate(ctx context.Context, ctrl *client, frame func(i int, b []byte) []b
 
 // closedLoop runs one request/acknowledgement loop per client: frame(id, b)
 // is the text packet of the request with ack id id, bins its attachments. It
-// warms up, then measures for dur.
+// warms up, then measures rounds stretches of dur back to back.
 type loopResult struct {
 	acks int64
 	lat  []time.Duration
 	win  *window
 }
 
-func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(id uint64, b []byte) []byte, bins [][]byte, warmup, dur time.Duration) (*loopResult, error) {
-	var phase atomic.Int32 // 0 warm-up, 1 measuring, 2 stop
+func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(id uint64, b []byte) []byte, bins [][]byte, warmup, dur time.Duration, rounds int) ([]*loopResult, error) {
+	var phase atomic.Int32 // -1 warm-up, r measuring round r, rounds: stop
+	phase.Store(-1)
 	type worker struct {
-		n   int64
-		lat []time.Duration
+		n   []int64
+		lat [][]time.Duration
 		err error
 	}
 	ws := make([]worker, len(clients))
 	var wg sync.WaitGroup
 	for i, c := range clients {
+		ws[i].n = make([]int64, rounds)
+		ws[i].lat = make([][]time.Duration, rounds)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := &ws[i]
 			var buf []byte
-			for id := uint64(0); phase.Load() != 2; id++ {
+			for id := uint64(0); int(phase.Load()) < rounds; id++ {
 				buf = frame(id, buf[:0])
 				t0 := time.Now()
 				if err := c.send(ctx, buf, bins...); err != nil {
@@ -263,29 +266,61 @@ func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(
 					w.err = errors.New("harness: no acknowledgement within 20s")
 					return
 				}
-				if phase.Load() == 1 {
-					w.n++
-					w.lat = append(w.lat, time.Since(t0))
+				if p := int(phase.Load()); p >= 0 && p < rounds {
+					w.n[p]++
+					w.lat[p] = append(w.lat[p], time.Since(t0))
 				}
 			}
 		}()
 	}
 	sleepCtx(ctx, warmup)
-	win := startWindow(srv)
-	phase.Store(1)
-	sleepCtx(ctx, dur)
-	phase.Store(2)
-	win.end()
+	wins := make([]*window, rounds)
+	for r := range rounds {
+		wins[r] = startWindow(srv)
+		phase.Store(int32(r))
+		sleepCtx(ctx, dur)
+		wins[r].end()
+	}
+	phase.Store(int32(rounds))
 	wg.Wait()
-	r := &loopResult{win: win}
+	out := make([]*loopResult, rounds)
+	for r := range rounds {
+		out[r] = &loopResult{win: wins[r]}
+	}
 	for _, w := range ws {
 		if w.err != nil {
 			return nil, w.err
 		}
-		r.acks += w.n
-		r.lat = append(r.lat, w.lat...)
+		for r := range rounds {
+			out[r].acks += w.n[r]
+			out[r].lat = append(out[r].lat, w.lat[r]...)
+		}
 	}
-	return r, ctx.Err()
+	return out, ctx.Err()
+}
+
+// medians combines the results of several rounds of one measurement (the
+// same figures in the same order) into their medians.
+func medians(rounds [][]Result) []Result {
+	if len(rounds) == 0 {
+		return nil
+	}
+	out := make([]Result, len(rounds[0]))
+	for i := range out {
+		vals := make([]float64, 0, len(rounds))
+		lgs := make([]float64, 0, len(rounds))
+		for _, rs := range rounds {
+			vals = append(vals, rs[i].Value)
+			lgs = append(lgs, rs[i].LoadgenCPU)
+		}
+		slices.Sort(vals)
+		slices.Sort(lgs)
+		out[i] = rounds[0][i]
+		out[i].Value = vals[len(vals)/2]
+		out[i].LoadgenCPU = lgs[len(lgs)/2]
+		out[i].LowerBound = out[i].LoadgenCPU >= saturated
+	}
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

@@ -27,6 +27,7 @@ type Sizes struct {
 	RedisClients        int           // receivers over the two nodes
 	ConnectConcurrency  int           // dials in flight while connecting
 	Warmup, Duration    time.Duration // of every measured stretch
+	Rounds              int           // measured stretches per scenario (their medians are reported)
 	Settle              time.Duration // idle: wait before reading RSS
 }
 
@@ -42,7 +43,7 @@ func FullSizes() Sizes {
 		BinaryClients: 50, BinarySize: 64 << 10,
 		RedisClients:       1000,
 		ConnectConcurrency: 50,
-		Warmup:             time.Second, Duration: 5 * time.Second,
+		Warmup:             time.Second, Duration: 4 * time.Second, Rounds: 3,
 		Settle: 3 * time.Second,
 	}
 }
@@ -59,7 +60,7 @@ func SmokeSizes() Sizes {
 		BinaryClients: 2, BinarySize: 64 << 10,
 		RedisClients:       10,
 		ConnectConcurrency: 10,
-		Warmup:             100 * time.Millisecond, Duration: 400 * time.Millisecond,
+		Warmup:             100 * time.Millisecond, Duration: 400 * time.Millisecond, Rounds: 1,
 		Settle: 100 * time.Millisecond,
 	}
 }
@@ -97,6 +98,11 @@ func Run(ctx context.Context, cfg *Config) ([]Result, error) {
 	if c.Sizes == nil {
 		s := FullSizes()
 		c.Sizes = &s
+	}
+	if c.Sizes.Rounds < 1 {
+		sz := *c.Sizes
+		sz.Rounds = 1
+		c.Sizes = &sz
 	}
 	if len(c.Servers) == 0 {
 		c.Servers = []string{Corvid, Node, Ceiling}
@@ -163,29 +169,22 @@ type runner struct {
 	env *env
 }
 
-// profile fetches a pprof profile of our server into ProfileDir (CPU
-// profiles cover seconds; the heap profile is immediate).
-func (r *runner) profile(s *server, name, kind string, seconds int) func() {
+// profile fetches a pprof endpoint of our server (path under /debug/pprof/)
+// into ProfileDir/file; it returns a function that waits for it.
+func (r *runner) profile(s *server, file, path string) func() {
 	if s.pprof == "" {
 		return func() {}
 	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		u := "http://" + s.pprof + "/debug/pprof/" + kind
-		if kind == "profile" {
-			u += fmt.Sprintf("?seconds=%d", seconds)
-		} else {
-			u += "?gc=1"
-		}
-		resp, err := http.Get(u)
+		resp, err := http.Get("http://" + s.pprof + "/debug/pprof/" + path)
 		if err != nil {
 			fmt.Fprintln(r.cfg.Log, "pprof:", err)
 			return
 		}
 		defer resp.Body.Close()
-		ext := map[string]string{"profile": "cpu", "heap": "heap"}[kind]
-		f, err := os.Create(filepath.Join(r.cfg.ProfileDir, name+"."+ext+".pprof"))
+		f, err := os.Create(filepath.Join(r.cfg.ProfileDir, file))
 		if err != nil {
 			return
 		}

@@ -123,7 +123,10 @@ func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			defer closeAll(clients)
 			sleepCtx(ctx, r.sz.Settle)
 			if n == r.sz.Idle[len(r.sz.Idle)-1] {
-				r.profile(s, "idle-"+strconv.Itoa(n), "heap", 0)()
+				name := "idle-" + strconv.Itoa(n)
+				r.profile(s, name+".heap.pprof", "heap?gc=1")()
+				r.profile(s, name+".memstats.txt", "heap?debug=1")()
+				r.profile(s, name+".goroutines.txt", "goroutine?debug=1")()
 			}
 			after := s.rss()
 			if err := checkAlive(s); err != nil {
@@ -206,25 +209,29 @@ func runPollEcho(ctx context.Context, r *runner, srv string) ([]Result, error) {
 func (r *runner) echo(ctx context.Context, name, srv string, n int, polling bool) ([]Result, error) {
 	return r.setup(ctx, srv, 1, "", n, polling, nil, func(st *setup) ([]Result, error) {
 		stopProf := r.profileWindow(st.s, name)
-		lr, err := closedLoop(ctx, st.s, st.clients, echoFrame, nil, r.sz.Warmup, r.sz.Duration)
+		lrs, err := closedLoop(ctx, st.s, st.clients, echoFrame, nil, r.sz.Warmup, r.sz.Duration, r.sz.Rounds)
 		stopProf()
 		if err != nil {
 			return nil, err
 		}
-		rs := &results{scenario: name, server: srv, lg: lr.win.lgPct}
-		rs.add("acks/s", "1/s", float64(lr.acks)/lr.win.wall.Seconds())
-		rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
-		rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
-		rs.add("server CPU", "%", lr.win.srvPct)
-		return rs.out, nil
+		var rounds [][]Result
+		for _, lr := range lrs {
+			rs := &results{scenario: name, server: srv, lg: lr.win.lgPct}
+			rs.add("acks/s", "1/s", float64(lr.acks)/lr.win.wall.Seconds())
+			rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
+			rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
+			rs.add("server CPU", "%", lr.win.srvPct)
+			rounds = append(rounds, rs.out)
+		}
+		return medians(rounds), nil
 	})
 }
 
 // profileWindow starts a CPU profile of our server that covers the warm-up
 // and the measured stretch; the returned function waits for it.
 func (r *runner) profileWindow(s *server, name string) func() {
-	secs := int((r.sz.Warmup + r.sz.Duration).Seconds())
-	return r.profile(s, name, "profile", max(secs, 1))
+	secs := int((r.sz.Warmup + time.Duration(r.sz.Rounds)*r.sz.Duration).Seconds())
+	return r.profile(s, name+".cpu.pprof", "profile?seconds="+strconv.Itoa(max(secs, 1)))
 }
 
 func bcastFrame(_ int, b []byte) []byte {
@@ -252,38 +259,40 @@ func (r *runner) measureFlow(ctx context.Context, st *setup, name, srv string, s
 		}
 	}
 	sleepCtx(ctx, r.sz.Warmup)
-	st.flow.takeSamples() // drop warm-up samples
-	st.flow.recording.Store(true)
-	d0 := st.flow.delivered.Load()
-	win := startWindow(st.s)
-	sleepCtx(ctx, r.sz.Duration)
-	win.end()
-	d1 := st.flow.delivered.Load()
-	st.flow.recording.Store(false)
+	var rounds [][]Result
+	for range r.sz.Rounds {
+		st.flow.takeSamples() // drop what came before the stretch
+		st.flow.recording.Store(true)
+		d0 := st.flow.delivered.Load()
+		win := startWindow(st.s)
+		sleepCtx(ctx, r.sz.Duration)
+		win.end()
+		d1 := st.flow.delivered.Load()
+		st.flow.recording.Store(false)
+		if err := fail(); err != nil {
+			close(stop)
+			stopProf()
+			return nil, err
+		}
+		rs := &results{scenario: name, server: srv, lg: win.lgPct}
+		rs.add("deliveries/s", "1/s", float64(d1-d0)/win.wall.Seconds())
+		per := st.flow.takeSamples()
+		lat := merge(per, nil)
+		rs.add("p50", "ms", ms(percentile(lat, 50)))
+		rs.add("p99", "ms", ms(percentile(lat, 99)))
+		if keepB != nil {
+			rs.add("p99 cross-node", "ms", ms(percentile(merge(per, keepB), 99)))
+		}
+		rs.add("server CPU", "%", win.srvPct)
+		rounds = append(rounds, rs.out)
+	}
 	close(stop)
 	err := <-errc
 	stopProf()
-	if err == nil {
-		err = fail()
-	}
 	if err != nil {
 		return nil, err
 	}
-	rs := &results{scenario: name, server: srv, lg: win.lgPct}
-	if name != "fanout-rate" {
-		rs.add("deliveries/s", "1/s", float64(d1-d0)/win.wall.Seconds())
-	} else {
-		rs.add("deliveries", "count", float64(d1-d0))
-	}
-	per := st.flow.takeSamples()
-	lat := merge(per, nil)
-	rs.add("p50", "ms", ms(percentile(lat, 50)))
-	rs.add("p99", "ms", ms(percentile(lat, 99)))
-	if keepB != nil {
-		rs.add("p99 cross-node", "ms", ms(percentile(merge(per, keepB), 99)))
-	}
-	rs.add("server CPU", "%", win.srvPct)
-	return rs.out, nil
+	return medians(rounds), nil
 }
 
 func runFanoutRate(ctx context.Context, r *runner, srv string) ([]Result, error) {
@@ -352,19 +361,23 @@ func runBinary(ctx context.Context, r *runner, srv string) ([]Result, error) {
 	}
 	return r.setup(ctx, srv, 1, "", r.sz.BinaryClients, false, nil, func(st *setup) ([]Result, error) {
 		stopProf := r.profileWindow(st.s, "binary")
-		lr, err := closedLoop(ctx, st.s, st.clients, frame, [][]byte{blob}, r.sz.Warmup, r.sz.Duration)
+		lrs, err := closedLoop(ctx, st.s, st.clients, frame, [][]byte{blob}, r.sz.Warmup, r.sz.Duration, r.sz.Rounds)
 		stopProf()
 		if err != nil {
 			return nil, err
 		}
-		rs := &results{scenario: "binary", server: srv, lg: lr.win.lgPct}
-		rate := float64(lr.acks) / lr.win.wall.Seconds()
-		rs.add("acks/s", "1/s", rate)
-		rs.add("MiB/s each way", "MiB/s", rate*float64(len(blob))/(1<<20))
-		rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
-		rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
-		rs.add("server CPU", "%", lr.win.srvPct)
-		return rs.out, nil
+		var rounds [][]Result
+		for _, lr := range lrs {
+			rs := &results{scenario: "binary", server: srv, lg: lr.win.lgPct}
+			rate := float64(lr.acks) / lr.win.wall.Seconds()
+			rs.add("acks/s", "1/s", rate)
+			rs.add("MiB/s each way", "MiB/s", rate*float64(len(blob))/(1<<20))
+			rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
+			rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
+			rs.add("server CPU", "%", lr.win.srvPct)
+			rounds = append(rounds, rs.out)
+		}
+		return medians(rounds), nil
 	})
 }
 
