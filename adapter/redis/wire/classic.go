@@ -1,5 +1,11 @@
 package wire
 
+import (
+	"fmt"
+
+	"github.com/corvid-io/corvid/internal/msgpack"
+)
+
 // Codec is the classic protocol's parser option (Node's opts.parser): the
 // encoding of broadcasts, of BROADCAST (7) requests and of BROADCAST_ACK (9)
 // responses. The other requests and responses are always JSON. Decoders
@@ -29,7 +35,45 @@ func AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
 
 // AppendBroadcast is the package function AppendBroadcast with codec c.
 func (c Codec) AppendBroadcast(dst []byte, b *Broadcast) ([]byte, error) {
-	return c.append(dst, []any{b.UID, b.Packet.tree(true), b.Opts.tree(true)})
+	if c == JSON {
+		return appendJSON(dst, []any{b.UID, b.Packet.tree(true), b.Opts.tree(true)})
+	}
+	// The hot path, written directly (same bytes as the tree form).
+	start := len(dst)
+	dst = msgpack.AppendArrayHeader(dst, 3)
+	dst = msgpack.AppendString(dst, b.UID)
+	n := 2
+	if b.Packet.Nsp != "" {
+		n = 3
+	}
+	dst = msgpack.AppendMapHeader(dst, n)
+	dst = msgpack.AppendString(dst, "type")
+	dst = msgpack.AppendInt(dst, int64(b.Packet.Type))
+	dst = msgpack.AppendString(dst, "data")
+	dst = msgpack.AppendArrayHeader(dst, len(b.Packet.Data))
+	var err error
+	for _, v := range b.Packet.Data {
+		if dst, err = msgpack.Append(dst, v); err != nil {
+			return dst[:start], fmt.Errorf("wire: msgpack: %w", err)
+		}
+	}
+	if n == 3 {
+		dst = msgpack.AppendString(dst, "nsp")
+		dst = msgpack.AppendString(dst, b.Packet.Nsp)
+	}
+	dst = msgpack.AppendMapHeader(dst, 3)
+	dst = appendStringsMsgpack(msgpack.AppendString(dst, "rooms"), b.Opts.Rooms)
+	dst = appendStringsMsgpack(msgpack.AppendString(dst, "except"), b.Opts.Except)
+	dst = msgpack.AppendString(dst, "flags")
+	return b.Opts.Flags.tree().AppendMsgpack(dst)
+}
+
+func appendStringsMsgpack(dst []byte, ss []string) []byte {
+	dst = msgpack.AppendArrayHeader(dst, len(ss))
+	for _, s := range ss {
+		dst = msgpack.AppendString(dst, s)
+	}
+	return dst
 }
 
 // AppendEmitterBroadcast is AppendBroadcast in @socket.io/redis-emitter's key

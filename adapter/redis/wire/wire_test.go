@@ -265,3 +265,42 @@ func TestJSONCodec(t *testing.T) {
 		t.Fatalf("%s %v", req, err)
 	}
 }
+
+func TestJSONNumbersLikeNode(t *testing.T) {
+	for f, want := range map[float64]string{1: "1", -0.5: "-0.5", 1.5: "1.5", 1e21: "1e+21", 1e-7: "1e-7", 123456789012: "123456789012", 0: "0"} {
+		if got, _ := appendJSON(nil, f); string(got) != want {
+			t.Errorf("%v: got %s want %s", f, got, want)
+		}
+	}
+}
+
+func BenchmarkAppendBroadcast(b *testing.B) {
+	br := &Broadcast{UID: "abc123", Packet: Packet{Type: 2, Data: []any{"tick", 1.5, "payload", []byte{1, 2, 3}}, Nsp: "/"},
+		Opts: Opts{Rooms: []string{"room"}, Flags: &Flags{}}}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf, _ = AppendBroadcast(buf[:0], br)
+	}
+}
+
+func BenchmarkDecodeBroadcast(b *testing.B) {
+	enc, _ := AppendBroadcast(nil, &Broadcast{UID: "abc123", Packet: Packet{Type: 2, Data: []any{"tick", 1.5, "payload", []byte{1, 2, 3}}, Nsp: "/"},
+		Opts: Opts{Rooms: []string{"room"}, Flags: &Flags{}}})
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := DecodeBroadcast(enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkAppendClusterMessageJSON(b *testing.B) {
+	m := &ClusterMessage{Type: MsgBroadcast, UID: "b84be287f6846ac5", Nsp: "/",
+		Packet: &Packet{Type: 2, Data: []any{"tick", 1.5, "payload"}}, Opts: &Opts{Rooms: []string{"room"}, Flags: &Flags{}}}
+	var buf []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		buf, _ = AppendClusterMessage(buf[:0], m)
+	}
+}
