@@ -170,17 +170,8 @@ func (c *conn) readLoop() {
 			reason = disconnectReason(err)
 			break
 		}
-		p, err := c.dec.Add(parser.Message(m))
-		if err != nil {
-			c.srv.log.Debug("socketio: bad packet; closing the connection", "sid", c.sess.ID(), "err", err)
-			reason = ReasonParseError
-			break
-		}
-		if p == nil {
-			continue
-		}
-		if !c.handlePacket(p) {
-			reason = ReasonForcedServerClose
+		if r, ok := c.process(m); !ok {
+			reason = r
 			break
 		}
 	}
@@ -193,6 +184,31 @@ func (c *conn) readLoop() {
 	default:
 	}
 	<-c.done
+}
+
+// process decodes and routes one message; false (with the sockets' reason)
+// when the connection must close. A panic while decoding is recovered and
+// treated as a parse error, so bad input never takes the process down.
+func (c *conn) process(m engineio.Message) (reason DisconnectReason, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.srv.log.Error("socketio: panic while decoding a packet; closing the connection",
+				"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			reason, ok = ReasonParseError, false
+		}
+	}()
+	p, err := c.dec.Add(parser.Message(m))
+	if err != nil {
+		c.srv.log.Debug("socketio: bad packet; closing the connection", "sid", c.sess.ID(), "err", err)
+		return ReasonParseError, false
+	}
+	if p == nil {
+		return "", true
+	}
+	if !c.handlePacket(p) {
+		return ReasonForcedServerClose, false
+	}
+	return "", true
 }
 
 // disconnectReason maps the error of Session.Read to a socket's reason.

@@ -131,14 +131,21 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	if !c.attach(s) {
 		return
 	}
-	n.mu.Lock()
-	n.sockets[s.id] = s
-	n.mu.Unlock()
-	_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+	// The CONNECT reply is queued before the socket becomes a broadcast
+	// target, so that the client never gets an event of the namespace first.
 	s.connected.Store(true)
 	if err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 		Data: map[string]any{"sid": s.id}}, false); err != nil {
 		s.onClose(ReasonTransportError)
+		return
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+	if s.closed.Load() { // closed meanwhile: undo
+		n.remove(s)
+		_ = n.adapter.DelAll(context.Background(), s.id)
 		return
 	}
 	var hs []ConnectionHandler

@@ -238,6 +238,9 @@ func (s *Socket) Emit(event string, args ...any) error {
 	return s.conn.sendPacket(p, false)
 }
 
+// Send emits a "message" event, like socket.send of the reference.
+func (s *Socket) Send(args ...any) error { return s.Emit("message", args...) }
+
 // EmitVolatile is Emit for a packet that is dropped instead of queued when
 // the socket's send queue is full.
 func (s *Socket) EmitVolatile(event string, args ...any) error {
