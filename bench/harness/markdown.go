@@ -14,13 +14,16 @@ import (
 
 // Report is a finished run: its results and how it was made.
 type Report struct {
-	Results            []Result
-	Sizes              Sizes
-	Command            string
-	Start              time.Time
-	Elapsed            time.Duration
-	Pinned             bool
-	ServerCPU, LoadCPU string
+	Results []Result
+	Sizes   Sizes
+	Command string
+	Start   time.Time
+	Elapsed time.Duration
+	Pinned  bool
+	// LoadBefore and LoadAfter are /proc/loadavg at the start and the end of
+	// the run (other work on the machine shows there).
+	LoadBefore, LoadAfter string
+	ServerCPU, LoadCPU    string
 	// ChartDir is where the charts are, relative to the repository root (set
 	// by WriteDir's caller); empty: no charts in the Markdown.
 	ChartDir string
@@ -48,12 +51,14 @@ func (r *Report) WriteDir(dir string) error {
 
 // machine describes this machine in one line.
 func machine() string {
-	model := "unknown CPU"
+	model, cpus := "unknown CPU", 0 // runtime.NumCPU counts only the CPUs we are pinned to
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for line := range strings.SplitSeq(string(b), "\n") {
-			if v, ok := strings.CutPrefix(line, "model name"); ok {
+			if strings.HasPrefix(line, "processor") {
+				cpus++
+			}
+			if v, ok := strings.CutPrefix(line, "model name"); ok && cpus == 1 {
 				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
-				break
 			}
 		}
 	}
@@ -75,7 +80,20 @@ func machine() string {
 	if out, err := exec.Command("node", "--version").Output(); err == nil {
 		node = "Node " + strings.TrimSpace(string(out))
 	}
-	return fmt.Sprintf("%d × %s%s%s; %s, %s", runtime.NumCPU(), model, mem, kernel, runtime.Version(), node)
+	return fmt.Sprintf("%d × %s%s%s; %s, %s", cpus, model, mem, kernel, runtime.Version(), node)
+}
+
+// LoadAvg returns the first three fields of /proc/loadavg.
+func LoadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], ", ")
 }
 
 // Markdown renders BENCHMARKS.md: the machine, the date, the command, what
@@ -89,6 +107,9 @@ func (r *Report) Markdown() []byte {
 	p("numbers from another machine or another run are not comparable with these: compare the ratios.\n\n")
 	p("- Machine: %s.\n", machine())
 	p("- Date: %s (the run took %s).\n", r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
+	if r.LoadBefore != "" {
+		p("- Load average (1, 5, 15 min) at the start of the run: %s; at the end: %s. Anything else running on the machine shares the servers' and the load generator's cores: figures move between runs, the ratios within one run are what compares.\n", r.LoadBefore, r.LoadAfter)
+	}
 	p("- Command: `%s` (from the repository root; it installs the pinned npm packages of `bench/node` with `npm ci`, builds the Go servers, raises `ulimit -n`, and writes this file, `bench/results/`).\n", r.Command)
 	if r.Pinned {
 		p("- Pinning: each server process runs on CPU %s (taskset), the load generator on CPU %s. The Go servers therefore run with GOMAXPROCS=1, Node on its single event loop.\n", r.ServerCPU, r.LoadCPU)
@@ -106,7 +127,7 @@ func (r *Report) Markdown() []byte {
 
 	p("## Scenarios\n\n")
 	for _, sc := range scenarios() {
-		p("- **%s** (%s): %s\n", sc.name, strings.Join(sc.servers, ", "), sc.desc)
+		p("- **%s** (%s): %s\n", sc.name, strings.Join(sc.servers, ", "), sc.desc(&r.Sizes))
 	}
 	p("\nThe idle scenario runs at %s connections.\n\n", joinInts(r.Sizes.Idle))
 

@@ -30,7 +30,7 @@ const saturated = 90
 
 type scenario struct {
 	name    string
-	desc    string
+	desc    func(z *Sizes) string
 	servers []string
 	run     func(ctx context.Context, r *runner, srv string) ([]Result, error)
 }
@@ -39,24 +39,42 @@ var all3 = []string{Corvid, Node, Ceiling}
 
 func scenarios() []scenario {
 	return []scenario{
-		{"idle", "Idle websocket connections: connect N clients (50 dials in flight), wait, then read the server's RSS. " +
-			"Figures: RSS growth per connection, total RSS, and connections per second while connecting.", all3, runIdle},
-		{"echo", "Echo with acks: 100 websocket clients, each in a closed loop emitting \"echo\" with a 100-byte string and waiting for the acknowledgement. " +
-			"Figures: acknowledgements per second, round-trip p50/p99, server CPU.", all3, runEcho},
-		{"fanout-rate", "Fanout at a fixed rate: 1,000 websocket clients; a controller connection emits \"bcast\" 20 times a second and the server emits the 100-byte payload to every socket. " +
-			"Figures: server CPU, delivery latency p50/p99 (from the controller's send to each receiver).", all3, runFanoutRate},
-		{"fanout-max", "Fanout as fast as it goes: the same 1,000 clients; the controller keeps 32 broadcasts in flight (counted at the receivers). " +
-			"Figures: deliveries per second, latency p50/p99, server CPU.", all3, runFanoutMax},
-		{"rooms", "Rooms: 10,000 websocket clients in 1,000 rooms of 10 (joined at connection from the handshake query); the controller emits \"toroom\" round-robin over the rooms, 256 room emits in flight. " +
-			"Figures: deliveries per second, latency p50/p99, server CPU.", all3, runRooms},
-		{"polling-echo", "Polling-only clients, echo: 50 HTTP long-polling clients in a closed loop of emit with ack. " +
-			"Figures: acknowledgements per second, p50/p99. The ceiling speaks websocket only.", []string{Corvid, Node}, runPollEcho},
-		{"polling-fanout", "Polling-only clients, fanout: 200 HTTP long-polling clients receive broadcasts as fast as it goes (32 in flight). " +
-			"Figures: deliveries per second, p50/p99.", []string{Corvid, Node}, runPollFanout},
-		{"binary", "Binary payloads: 50 websocket clients each echo a 64 KiB binary attachment with ack in a closed loop. " +
-			"Figures: acknowledgements per second, MiB/s each way, p50/p99.", all3, runBinary},
-		{"redis", "Two nodes on Redis: two server processes share a redis-server through their Redis adapter (ours: adapter/redis classic; Node: @socket.io/redis-adapter 8.3 with redis 4); 1,000 websocket clients alternate between them; a controller on node A broadcasts as fast as it goes (32 in flight). " +
-			"Figures: deliveries per second, latency p50/p99 over all receivers and over the receivers of node B (cross-node), CPU of both nodes.", []string{Corvid, Node}, runRedis},
+		{"idle", func(z *Sizes) string {
+			return fmt.Sprintf("Idle websocket connections: connect N clients (%d dials in flight), wait %s, then read the server's RSS. "+
+				"Figures: RSS growth per connection, total RSS, connections per second while connecting, server CPU while connecting.", z.ConnectConcurrency, z.Settle)
+		}, all3, runIdle},
+		{"echo", func(z *Sizes) string {
+			return fmt.Sprintf("Echo with acks: %s websocket clients, each in a closed loop emitting \"echo\" with a 100-byte string and waiting for the acknowledgement. "+
+				"Figures: acknowledgements per second, round-trip p50/p99, server CPU.", group(itoa(z.EchoClients)))
+		}, all3, runEcho},
+		{"fanout-rate", func(z *Sizes) string {
+			return fmt.Sprintf("Fanout at a fixed rate: %s websocket clients; a controller connection emits \"bcast\" %d times a second and the server emits the 100-byte payload to every socket. "+
+				"Figures: deliveries per second, delivery latency p50/p99 (from the controller's send to each receiver's read), server CPU.", group(itoa(z.FanoutClients)), z.FanoutRate)
+		}, all3, runFanoutRate},
+		{"fanout-max", func(z *Sizes) string {
+			return fmt.Sprintf("Fanout as fast as it goes: %s websocket clients; the controller keeps %d broadcasts in flight (counted at the receivers). "+
+				"Figures: deliveries per second, latency p50/p99 (which include the wait behind the broadcasts in flight), server CPU.", group(itoa(z.FanoutClients)), z.FanoutWindow)
+		}, all3, runFanoutMax},
+		{"rooms", func(z *Sizes) string {
+			return fmt.Sprintf("Rooms: %s websocket clients in %s rooms of %d (joined at connection, from the handshake query); the controller emits \"toroom\" round-robin over the rooms, with %d room emits in flight. "+
+				"Figures: deliveries per second, latency p50/p99, server CPU.", group(itoa(z.RoomsClients)), group(itoa(z.Rooms)), z.RoomsClients/max(z.Rooms, 1), z.RoomsWindow)
+		}, all3, runRooms},
+		{"polling-echo", func(z *Sizes) string {
+			return fmt.Sprintf("Polling-only clients, echo: %d HTTP long-polling clients, each in a closed loop of emit with ack. "+
+				"Figures: acknowledgements per second, p50/p99, server CPU. The ceiling speaks websocket only.", z.PollEchoClients)
+		}, []string{Corvid, Node}, runPollEcho},
+		{"polling-fanout", func(z *Sizes) string {
+			return fmt.Sprintf("Polling-only clients, fanout: %d HTTP long-polling clients receive broadcasts as fast as it goes (%d in flight). "+
+				"Figures: deliveries per second, p50/p99, server CPU.", z.PollFanoutClients, z.FanoutWindow)
+		}, []string{Corvid, Node}, runPollFanout},
+		{"binary", func(z *Sizes) string {
+			return fmt.Sprintf("Binary payloads: %d websocket clients, each in a closed loop emitting \"echo\" with a %d KiB binary attachment and waiting for the acknowledgement that carries it back. "+
+				"Figures: acknowledgements per second, MiB/s each way, p50/p99, server CPU.", z.BinaryClients, z.BinarySize>>10)
+		}, all3, runBinary},
+		{"redis", func(z *Sizes) string {
+			return fmt.Sprintf("Two nodes on Redis: two server processes share one redis-server (started by the harness on a free loopback port, pinned with the servers) through their Redis adapter (ours: adapter/redis, classic mode; Node: @socket.io/redis-adapter 8.3 with redis 4); %s websocket clients alternate between the nodes; a controller on node A broadcasts as fast as it goes (%d in flight). "+
+				"Figures: deliveries per second, latency p50/p99 over all receivers and p99 over the receivers of node B (cross-node), CPU of both nodes together.", group(itoa(z.RedisClients)), z.FanoutWindow)
+		}, []string{Corvid, Node}, runRedis},
 	}
 }
 

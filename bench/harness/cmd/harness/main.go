@@ -80,6 +80,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
+	loadBefore := harness.LoadAvg()
 	res, err := harness.Run(ctx, cfg)
 	elapsed := time.Since(start)
 	if err != nil {
@@ -93,9 +94,9 @@ func main() {
 	fmt.Println(harness.TargetsTable(harness.Targets(res)))
 	fmt.Printf("run took %s (load generator GOMAXPROCS %d)\n", elapsed.Round(time.Second), runtime.GOMAXPROCS(0))
 	rep := &harness.Report{Results: res, Sizes: sz, Command: *command, Start: start, Elapsed: elapsed, Pinned: *pin,
-		ServerCPU: *serverCPU, LoadCPU: *loadCPU}
+		ServerCPU: *serverCPU, LoadCPU: *loadCPU, LoadBefore: loadBefore, LoadAfter: harness.LoadAvg()}
 	if *out != "" {
-		dir := filepath.Join(r, *out)
+		dir := under(r, *out)
 		if werr := rep.WriteDir(dir); werr != nil {
 			fmt.Fprintln(os.Stderr, "harness:", werr)
 			os.Exit(1)
@@ -103,7 +104,7 @@ func main() {
 		rep.ChartDir = *out
 	}
 	if *md != "" {
-		if werr := os.WriteFile(filepath.Join(r, *md), rep.Markdown(), 0o644); werr != nil {
+		if werr := os.WriteFile(under(r, *md), rep.Markdown(), 0o644); werr != nil {
 			fmt.Fprintln(os.Stderr, "harness:", werr)
 			os.Exit(1)
 		}
@@ -111,6 +112,14 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// under returns p, relative to root unless it is absolute.
+func under(root, p string) string {
+	if filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(root, p)
 }
 
 // repin runs this same command again under taskset on cpus.
