@@ -43,7 +43,7 @@ func ExampleNewServer() {
 	})
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	defer srv.Shutdown(context.Background())
+	defer shutdown(srv)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -76,7 +76,7 @@ func ExampleBroadcastOperator_EmitWithAck() {
 	srv := socketio.NewServer(nil)
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
-	defer srv.Shutdown(context.Background())
+	defer shutdown(srv)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -101,4 +101,12 @@ func ExampleBroadcastOperator_EmitWithAck() {
 	fmt.Println(len(res.Responses), "answer,", len(res.Missing), "missing:", err)
 	// Output:
 	// 1 answer, 1 missing: socketio: operation has timed out
+}
+
+func shutdown(srv *socketio.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		fmt.Println("shutdown:", err)
+	}
 }

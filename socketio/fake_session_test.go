@@ -5,12 +5,14 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 // fakeSession is an in-process Engine.IO session: the test plays the client by
@@ -131,7 +133,11 @@ func dial(t testing.TB, srv *Server) *client {
 	}()
 	t.Cleanup(func() {
 		c.sess.Close()
-		<-c.done
+		select {
+		case <-c.done:
+		case <-time.After(10 * time.Second):
+			t.Errorf("the session's goroutines did not end:\n%s", strings.Join(testutil.Goroutines(), "\n\n"))
+		}
 	})
 	return c
 }
