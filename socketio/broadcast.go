@@ -77,12 +77,42 @@ func (b BroadcastOperator) opts() *adapter.BroadcastOptions {
 func (b BroadcastOperator) Emit(event string, args ...any) error {
 	var errs []error
 	for _, n := range b.targets {
+		b.notifyOutgoing(n, event, args)
 		p := &parser.Packet{Type: parser.Event, Namespace: n.name, Event: event, Args: args}
 		if err := n.adapter.Broadcast(context.Background(), p, b.opts()); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// notifyOutgoing calls the OnAnyOutgoing handlers of the local targets. It
+// costs nothing while no socket of n has such handlers.
+func (b BroadcastOperator) notifyOutgoing(n *Namespace, event string, args []any) {
+	if n.outWatchers.Load() == 0 {
+		return
+	}
+	ids, err := n.adapter.Sockets(context.Background(), b.rooms)
+	if err != nil {
+		return
+	}
+	for _, id := range ids {
+		s := n.Socket(id)
+		if s == nil {
+			continue
+		}
+		s.mu.Lock()
+		hs := s.anyOut
+		s.mu.Unlock()
+		if len(hs) == 0 || (len(b.except) > 0 && slices.ContainsFunc(s.Rooms(), func(r string) bool {
+			return slices.Contains(b.except, r)
+		})) {
+			continue
+		}
+		for _, h := range hs {
+			h(s, event, args)
+		}
+	}
 }
 
 // AckResponse is one socket's answer to a broadcast with acknowledgement.
@@ -156,6 +186,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 			return nil, err
 		}
 		servers += c
+		b.notifyOutgoing(n, event, args)
 		p := &parser.Packet{Type: parser.Event, Namespace: n.name, Event: event, Args: args}
 		if err := n.adapter.BroadcastWithAck(ctx, p, b.opts(), onCount, onAck); err != nil {
 			return nil, err

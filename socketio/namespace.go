@@ -37,6 +37,8 @@ type Namespace struct {
 	adapter adapter.Adapter
 	ids     atomic.Uint64 // ack ids
 
+	outWatchers atomic.Int32 // sockets with OnAnyOutgoing handlers
+
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	middlewares []Middleware

@@ -656,3 +656,34 @@ func TestShutdown(t *testing.T) {
 	}
 	c.expectClosed()
 }
+
+func TestAnyOutgoingBroadcast(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := make(chan *Socket, 2)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	c1, c2 := dial(t, srv), dial(t, srv)
+	c1.connect("/")
+	s1 := <-sockets
+	c2.connect("/")
+	s2 := <-sockets
+	var mu sync.Mutex
+	var seen []string
+	s1.OnAnyOutgoing(func(_ *Socket, ev string, args []any) {
+		mu.Lock()
+		seen = append(seen, ev)
+		mu.Unlock()
+	})
+	srv.Of("/").Emit("to-all", 1)
+	s1.Broadcast().Emit("not-to-s1")
+	s2.Broadcast().Emit("from-s2")
+	srv.Of("/").Except(s1.ID()).Emit("except-s1")
+	s1.Emit("own")
+	c1.expect(`2["to-all",1]`)
+	c1.expect(`2["from-s2"]`)
+	c1.expect(`2["own"]`)
+	mu.Lock()
+	defer mu.Unlock()
+	if want := []string{"to-all", "from-s2", "own"}; !slices.Equal(seen, want) {
+		t.Fatalf("outgoing %v, want %v", seen, want)
+	}
+}

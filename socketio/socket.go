@@ -27,8 +27,10 @@ type EventHandler func(s *Socket, args Args, ack AckFunc)
 // AnyHandler sees every incoming event before its handler (OnAny).
 type AnyHandler func(s *Socket, event string, args Args)
 
-// AnyOutgoingHandler sees every event the socket emits (OnAnyOutgoing); args
-// are the Go values passed to Emit. Broadcasts are not reported.
+// AnyOutgoingHandler sees every event sent to the socket (OnAnyOutgoing): its
+// own emits and the broadcasts of this server that target it; args are the Go
+// values passed to Emit. It runs synchronously on the emitting goroutine.
+// Broadcasts that come from other servers of a cluster are not reported.
 type AnyOutgoingHandler func(s *Socket, event string, args []any)
 
 // PacketMiddleware runs for every incoming event before the handlers (Socket.Use).
@@ -69,6 +71,7 @@ type Socket struct {
 	handlers        map[string]EventHandler
 	anyIn           []AnyHandler
 	anyOut          []AnyOutgoingHandler
+	watching        bool // counted in nsp.outWatchers
 	mws             []PacketMiddleware
 	onErr           []ErrorHandler
 	onDisconnecting []DisconnectHandler
@@ -181,6 +184,10 @@ func (s *Socket) OnAny(h AnyHandler) {
 // OnAnyOutgoing adds a handler that sees every event the socket emits.
 func (s *Socket) OnAnyOutgoing(h AnyOutgoingHandler) {
 	s.mu.Lock()
+	if len(s.anyOut) == 0 && !s.closed.Load() {
+		s.nsp.outWatchers.Add(1)
+		s.watching = true
+	}
 	s.anyOut = append(s.anyOut[:len(s.anyOut):len(s.anyOut)], h)
 	s.mu.Unlock()
 }
@@ -459,6 +466,10 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.mu.Lock()
 	acks := s.acks
 	s.acks = make(map[uint64]*pendingAck)
+	if s.watching {
+		s.watching = false
+		s.nsp.outWatchers.Add(-1)
+	}
 	s.mu.Unlock()
 	for _, pa := range acks {
 		if pa.timer != nil {
