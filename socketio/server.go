@@ -112,19 +112,34 @@ func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if n := s.nsps[name]; n != nil {
-		return n
-	}
-	n := s.newNamespaceLocked(name, nil)
-	return n
+	return s.namespace(name, nil)
 }
 
-func (s *Server) newNamespaceLocked(name string, parent *ParentNamespace) *Namespace {
-	n := newNamespace(s, name, parent)
-	s.nsps[name] = n
-	return n
+// namespace returns the namespace name, creating it (as a child of parent when
+// not nil) when it does not exist. The adapter is made outside the server's
+// lock, since a cluster adapter's factory may do I/O; a namespace made by a
+// lost race is closed.
+func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
+	s.mu.Lock()
+	n := s.nsps[name]
+	s.mu.Unlock()
+	if n != nil {
+		return n
+	}
+	fresh := newNamespace(s, name, parent)
+	s.mu.Lock()
+	if n = s.nsps[name]; n == nil {
+		s.nsps[name] = fresh
+	}
+	s.mu.Unlock()
+	if n != nil {
+		_ = fresh.adapter.Close(context.Background())
+		return n
+	}
+	if parent != nil {
+		parent.addChild(fresh)
+	}
+	return fresh
 }
 
 // OfRegexp returns a dynamic namespace: a client connecting to a name that re
@@ -166,14 +181,7 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 	}
 	for _, p := range parents {
 		if p.match(name, auth) {
-			s.mu.Lock()
-			defer s.mu.Unlock()
-			if n := s.nsps[name]; n != nil {
-				return n
-			}
-			n := s.newNamespaceLocked(name, p)
-			p.addChild(n)
-			return n
+			return s.namespace(name, p)
 		}
 	}
 	return nil

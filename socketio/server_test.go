@@ -687,3 +687,27 @@ func TestAnyOutgoingBroadcast(t *testing.T) {
 		t.Fatalf("outgoing %v, want %v", seen, want)
 	}
 }
+
+func TestJoinAfterDisconnect(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	left := make(chan struct{})
+	srv.OnConnection(func(s *Socket) {
+		s.OnDisconnect(func(*Socket, DisconnectReason) { close(left) })
+		sockets <- s
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	s := <-sockets
+	c.send("1")
+	<-left
+	if err := s.Join("late"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("Join after disconnect: %v", err)
+	}
+	if ids, _ := srv.Of("/").Adapter().Sockets(context.Background(), []string{"late"}); len(ids) != 0 {
+		t.Fatalf("room late holds %v", ids)
+	}
+	if err := s.Emit("x"); !errors.Is(err, ErrDisconnected) {
+		t.Fatalf("Emit after disconnect: %v", err)
+	}
+}

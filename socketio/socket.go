@@ -66,6 +66,7 @@ type Socket struct {
 
 	connected atomic.Bool
 	closed    atomic.Bool
+	left      atomic.Bool // left its rooms (Join refused)
 
 	mu              sync.Mutex
 	handlers        map[string]EventHandler
@@ -221,9 +222,24 @@ func (s *Socket) OnDisconnect(h DisconnectHandler) {
 	s.mu.Unlock()
 }
 
-// Join adds the socket to rooms.
+// Join adds the socket to rooms. It returns ErrDisconnected once the socket
+// has left its rooms at disconnect.
 func (s *Socket) Join(rooms ...string) error {
-	return s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
+	if s.left.Load() {
+		return ErrDisconnected
+	}
+	err := s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
+	if s.left.Load() { // raced with leaveAll: undo
+		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+		return ErrDisconnected
+	}
+	return err
+}
+
+// leaveAll removes the socket from every room, for good.
+func (s *Socket) leaveAll() {
+	s.left.Store(true)
+	_ = s.nsp.adapter.DelAll(context.Background(), s.id)
 }
 
 // Leave removes the socket from room.
@@ -484,7 +500,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		}
 	}
 	if !s.connected.Load() {
-		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+		s.leaveAll()
 		return
 	}
 	finish := func() {
@@ -492,7 +508,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		ding, dis := s.onDisconnecting, s.onDisconnect
 		s.mu.Unlock()
 		func() {
-			defer func() { _ = s.nsp.adapter.DelAll(context.Background(), s.id) }()
+			defer s.leaveAll()
 			for _, h := range ding {
 				h(s, reason)
 			}
@@ -502,6 +518,6 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		}
 	}
 	if !s.conn.enqueue(finish) {
-		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+		s.leaveAll()
 	}
 }
