@@ -251,7 +251,10 @@ func (c *conn) handlePacket(p *parser.Packet) bool {
 	case parser.Ack, parser.BinaryAck:
 		s.onAck(p)
 	case parser.Disconnect:
-		s.onClose(ReasonClientNamespaceDisconnect)
+		// The namespace is free for a new CONNECT at once; the socket leaves
+		// on the dispatcher, after the events received before the DISCONNECT.
+		c.detach(s)
+		c.enqueueEvent(func() { s.onClose(ReasonClientNamespaceDisconnect) })
 	}
 	return true
 }

@@ -711,3 +711,28 @@ func TestJoinAfterDisconnect(t *testing.T) {
 		t.Fatalf("Emit after disconnect: %v", err)
 	}
 }
+
+func TestEventsBeforeDisconnectAreHandled(t *testing.T) {
+	srv := newTestServer(t, nil)
+	got := make(chan string, 4)
+	srv.OnConnection(func(s *Socket) {
+		s.On("slow", func(*Socket, Args, AckFunc) {
+			time.Sleep(20 * time.Millisecond)
+			got <- "slow"
+		})
+		s.On("next", func(*Socket, Args, AckFunc) { got <- "next" })
+		s.OnDisconnect(func(_ *Socket, r DisconnectReason) { got <- string(r) })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`2["slow"]`)
+	c.send(`2["next"]`)
+	c.send("1")
+	c.send("0") // reconnecting the namespace right away is allowed
+	c.expectPrefix(`0{"sid":"`)
+	for _, want := range []string{"slow", "next", string(ReasonClientNamespaceDisconnect)} {
+		if g := <-got; g != want {
+			t.Fatalf("got %q, want %q", g, want)
+		}
+	}
+}
