@@ -2,6 +2,7 @@ package adapter_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"testing"
 
@@ -124,5 +125,20 @@ func BenchmarkIndexDisconnect(b *testing.B) {
 		_ = a.DelAll(ctx, id)
 		_ = a.AddAll(ctx, id, rooms)
 		i++
+	}
+}
+
+// BenchmarkIndexMemory reports the heap held by the 100,000-socket index
+// (B/socket), built once per iteration.
+func BenchmarkIndexMemory(b *testing.B) {
+	for b.Loop() {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		a, _, _ := bigIndex(b)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/bigSockets, "B/socket")
+		runtime.KeepAlive(a)
 	}
 }
