@@ -736,3 +736,23 @@ func TestEventsBeforeDisconnectAreHandled(t *testing.T) {
 		}
 	}
 }
+
+func TestEmitErrors(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	c := dial(t, srv)
+	c.connect("/")
+	s := <-sockets
+	if err := s.Emit("disconnect"); err == nil {
+		t.Fatal("a reserved event name was emitted")
+	}
+	if err := s.Emit("x", make(chan int)); err == nil {
+		t.Fatal("an unencodable value was emitted")
+	}
+	if err := srv.Of("/").Emit("connect"); err == nil {
+		t.Fatal("a reserved event name was broadcast")
+	}
+	s.Emit("ok")
+	c.expect(`2["ok"]`) // nothing was sent before
+}
