@@ -82,6 +82,15 @@ func (e *env) close() {
 	}
 }
 
+// oneCPU returns the CPU of a one-CPU list ("1"), or -1.
+func oneCPU(list string) int {
+	n, err := strconv.Atoi(list)
+	if err != nil || n < 0 {
+		return -1
+	}
+	return n
+}
+
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -133,9 +142,10 @@ func (e *env) startRedis(ctx context.Context) (string, error) {
 // server is one running server under test (two processes for the Redis
 // scenario).
 type server struct {
-	name  string
-	procs []*proc
-	pprof string // corvid: the pprof address when profiling
+	name         string
+	coreS, coreL int // the one CPU of the servers and of the load generator; -1: not pinned to one
+	procs        []*proc
+	pprof        string // corvid: the pprof address when profiling
 }
 
 func (s *server) base(i int) string { return "http://" + s.procs[i%len(s.procs)].addr }
@@ -177,7 +187,10 @@ func (e *env) start(ctx context.Context, name string, nodes int, redisAddr strin
 	if e.cfg.Pin {
 		pin = e.cfg.ServerCPU
 	}
-	s := &server{name: name}
+	s := &server{name: name, coreS: -1, coreL: -1}
+	if e.cfg.Pin {
+		s.coreS, s.coreL = oneCPU(e.cfg.ServerCPU), oneCPU(e.cfg.LoadCPU)
+	}
 	for range nodes {
 		var argv, env []string
 		dir := e.cfg.Root

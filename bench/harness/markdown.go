@@ -143,6 +143,11 @@ func (r *Report) Markdown() []byte {
 
 	p("## All figures\n\n%s\n", Table(r.Results))
 
+	if ct := ContentionTable(r.Results); ct != "" {
+		p("## Other work on the pinned CPUs\n\n")
+		p("The share of each pinned CPU that other processes on the machine (and the hypervisor, as steal time) took during the measured stretches (medians of the stretches; user, nice, system and steal time of the CPU minus the pinned process's own; interrupt time left out). High figures mean the run competed with other work: its absolute figures are then low, and the ratios less certain.\n\n%s\n", ct)
+	}
+
 	if r.ChartDir != "" {
 		p("## Charts\n\n")
 		for _, c := range Charts(r.Results) {

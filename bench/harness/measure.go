@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,30 +86,75 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // window measures the CPU of the server and of the load generator over a
-// stretch of wall time.
+// stretch of wall time, and how much of their CPUs other processes (or the
+// hypervisor) took meanwhile.
 type window struct {
-	srv       *server
-	t0        time.Time
-	srv0, lg0 time.Duration
-	wall      time.Duration
-	srvPct    float64
-	lgPct     float64
+	srv               *server
+	t0                time.Time
+	srv0, lg0         time.Duration
+	core0S, core0L    time.Duration
+	wall              time.Duration
+	srvPct, lgPct     float64
+	srvOther, lgOther float64 // -1: unknown
 }
 
 func startWindow(s *server) *window {
-	w := &window{srv: s, t0: time.Now(), lg0: loadgenCPU()}
+	w := &window{srv: s, t0: time.Now(), lg0: loadgenCPU(), srvOther: -1, lgOther: -1}
 	if s != nil {
 		w.srv0 = s.cpu()
+		w.core0S, w.core0L = cpuBusy(s.coreS), cpuBusy(s.coreL)
 	}
 	return w
 }
 
 func (w *window) end() {
 	w.wall = time.Since(w.t0)
-	w.lgPct = 100 * float64(loadgenCPU()-w.lg0) / float64(w.wall)
-	if w.srv != nil {
-		w.srvPct = 100 * float64(w.srv.cpu()-w.srv0) / float64(w.wall)
+	lg := loadgenCPU() - w.lg0
+	w.lgPct = 100 * float64(lg) / float64(w.wall)
+	if w.srv == nil {
+		return
 	}
+	srv := w.srv.cpu() - w.srv0
+	w.srvPct = 100 * float64(srv) / float64(w.wall)
+	pct := func(busy, own time.Duration) float64 {
+		return max(0, 100*float64(busy-own)/float64(w.wall))
+	}
+	if w.srv.coreS >= 0 {
+		w.srvOther = pct(cpuBusy(w.srv.coreS)-w.core0S, srv)
+	}
+	if w.srv.coreL >= 0 {
+		w.lgOther = pct(cpuBusy(w.srv.coreL)-w.core0L, lg)
+	}
+}
+
+// cpuBusy returns the time CPU n spent running processes (user, nice,
+// system) or stolen by the hypervisor (steal), from /proc/stat; 0 when n < 0
+// or unknown. Interrupt time is left out: part of it is the run's own
+// loopback network work, which the kernel may not charge to any process.
+func cpuBusy(n int) time.Duration {
+	if n < 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0
+	}
+	prefix := "cpu" + strconv.Itoa(n) + " "
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if !strings.HasPrefix(line, prefix) {
+			continue
+		}
+		var busy uint64
+		for i, f := range strings.Fields(line)[1:] {
+			if i != 0 && i != 1 && i != 2 && i != 7 { // user nice system idle iowait irq softirq steal
+				continue
+			}
+			v, _ := strconv.ParseUint(f, 10, 64)
+			busy += v
+		}
+		return time.Duration(busy) * time.Second / clockTicks
+	}
+	return 0
 }
 
 // flow counts the deliveries of the receivers and paces a sender so that at
@@ -319,8 +366,19 @@ func medians(rounds [][]Result) []Result {
 		out[i].Value = vals[len(vals)/2]
 		out[i].LoadgenCPU = lgs[len(lgs)/2]
 		out[i].LowerBound = out[i].LoadgenCPU >= saturated
+		out[i].ServerCoreOther = medianOf(rounds, i, func(r Result) float64 { return r.ServerCoreOther })
+		out[i].LoadCoreOther = medianOf(rounds, i, func(r Result) float64 { return r.LoadCoreOther })
 	}
 	return out
+}
+
+func medianOf(rounds [][]Result, i int, f func(Result) float64) float64 {
+	v := make([]float64, len(rounds))
+	for j, rs := range rounds {
+		v[j] = f(rs[i])
+	}
+	slices.Sort(v)
+	return v[len(v)/2]
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) {

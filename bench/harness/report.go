@@ -318,3 +318,27 @@ func sortedScenarios(res []Result) []string {
 	}
 	return out
 }
+
+// ContentionTable renders, per scenario and server, the share of the
+// server's and of the load generator's CPU that other processes (or the
+// hypervisor, as steal time) took during the measured stretches.
+func ContentionTable(res []Result) string {
+	type key struct{ scenario, server string }
+	seen := map[key]bool{}
+	var b strings.Builder
+	b.WriteString("| scenario | server | server's CPU taken by others | load generator's CPU taken by others |\n|---|---|---:|---:|\n")
+	n := 0
+	for _, r := range res {
+		k := key{r.Scenario, r.Server}
+		if seen[k] || r.ServerCoreOther < 0 {
+			continue
+		}
+		seen[k] = true
+		n++
+		fmt.Fprintf(&b, "| %s | %s | %.0f%% | %.0f%% |\n", r.Scenario, r.Server, r.ServerCoreOther, r.LoadCoreOther)
+	}
+	if n == 0 {
+		return ""
+	}
+	return b.String()
+}

@@ -23,6 +23,11 @@ type Result struct {
 	// LowerBound is set when the load generator saturated its core: the
 	// server may be faster than the figure says.
 	LowerBound bool `json:"lower_bound"`
+	// ServerCoreOther and LoadCoreOther are the shares of the server's and of
+	// the load generator's CPU that other processes (and steal time) took, in
+	// percent, when each is pinned to one CPU; -1 when unknown.
+	ServerCoreOther float64 `json:"server_core_other_pct"`
+	LoadCoreOther   float64 `json:"loadgen_core_other_pct"`
 }
 
 // saturated is the load generator's CPU above which a figure is a lower bound.
@@ -100,13 +105,14 @@ func httpClient(n int) *http.Client {
 // results builds the Results of one measured stretch.
 type results struct {
 	scenario, server string
-	lg               float64
+	win              *window
 	out              []Result
 }
 
 func (rs *results) add(metric, unit string, v float64) {
+	w := rs.win
 	rs.out = append(rs.out, Result{Scenario: rs.scenario, Server: rs.server, Metric: metric, Unit: unit, Value: v,
-		LoadgenCPU: rs.lg, LowerBound: rs.lg >= saturated})
+		LoadgenCPU: w.lgPct, LowerBound: w.lgPct >= saturated, ServerCoreOther: w.srvOther, LoadCoreOther: w.lgOther})
 }
 
 func checkAlive(s *server) error {
@@ -150,7 +156,7 @@ func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			if err := checkAlive(s); err != nil {
 				return nil, err
 			}
-			rs := &results{scenario: "idle-" + strconv.Itoa(n), server: srv, lg: win.lgPct}
+			rs := &results{scenario: "idle-" + strconv.Itoa(n), server: srv, win: win}
 			rs.add("RSS per conn", "KiB", float64(after-before)/float64(n)/1024)
 			rs.add("RSS total", "MiB", float64(after)/(1<<20))
 			rs.add("conns/s connecting", "1/s", float64(n)/elapsed.Seconds())
@@ -234,7 +240,7 @@ func (r *runner) echo(ctx context.Context, name, srv string, n int, polling bool
 		}
 		var rounds [][]Result
 		for _, lr := range lrs {
-			rs := &results{scenario: name, server: srv, lg: lr.win.lgPct}
+			rs := &results{scenario: name, server: srv, win: lr.win}
 			rs.add("acks/s", "1/s", float64(lr.acks)/lr.win.wall.Seconds())
 			rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
 			rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
@@ -292,7 +298,7 @@ func (r *runner) measureFlow(ctx context.Context, st *setup, name, srv string, s
 			stopProf()
 			return nil, err
 		}
-		rs := &results{scenario: name, server: srv, lg: win.lgPct}
+		rs := &results{scenario: name, server: srv, win: win}
 		rs.add("deliveries/s", "1/s", float64(d1-d0)/win.wall.Seconds())
 		per := st.flow.takeSamples()
 		lat := merge(per, nil)
@@ -386,7 +392,7 @@ func runBinary(ctx context.Context, r *runner, srv string) ([]Result, error) {
 		}
 		var rounds [][]Result
 		for _, lr := range lrs {
-			rs := &results{scenario: "binary", server: srv, lg: lr.win.lgPct}
+			rs := &results{scenario: "binary", server: srv, win: lr.win}
 			rate := float64(lr.acks) / lr.win.wall.Seconds()
 			rs.add("acks/s", "1/s", rate)
 			rs.add("MiB/s each way", "MiB/s", rate*float64(len(blob))/(1<<20))
