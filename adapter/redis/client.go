@@ -30,6 +30,8 @@ type Client struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	cluster bool // a Redis Cluster: PUBLISH is routed by the channel's slot
+
 	dropped  atomic.Uint64
 	received atomic.Uint64
 
@@ -94,7 +96,8 @@ func New(rc rueidis.Client, opts *Options) (*Client, error) {
 
 func newClient(rc rueidis.Client, o Options) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Client{rc: rc, opts: o, ctx: ctx, cancel: cancel, adapters: make(map[*Adapter]struct{})}
+	return &Client{rc: rc, opts: o, ctx: ctx, cancel: cancel, adapters: make(map[*Adapter]struct{}),
+		cluster: rc.Mode() == rueidis.ClientModeCluster}
 }
 
 func redactURL(u string) string {
@@ -191,7 +194,14 @@ func (c *Client) publishCmd(channel string, payload []byte) rueidis.Completed {
 	if c.opts.Mode == Sharded {
 		return c.rc.B().Spublish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
 	}
-	return c.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+	cmd := c.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+	if c.cluster {
+		// PUBLISH has no key: rueidis would pick any node, and two messages on
+		// one channel could overtake each other on the cluster bus. Routing by
+		// the channel's slot keeps the order per channel.
+		cmd = cmd.SetSlot(channel)
+	}
+	return cmd
 }
 
 // numSub sums PUBSUB NUMSUB (classic) or SHARDNUMSUB (sharded) of channel over

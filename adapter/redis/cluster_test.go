@@ -36,12 +36,16 @@ func newNode(t testing.TB, c *Client, nsp string) *node {
 	return &node{c: c, ns: ns, a: a.(*Adapter)}
 }
 
-// eventually polls cond until it holds, failing t after 5 s.
-func eventually(t testing.TB, what string, cond func() bool) {
+// eventually polls cond until it holds, failing t after 5 s (with the state
+// described by the optional state funcs).
+func eventually(t testing.TB, what string, cond func() bool, state ...func() string) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for _, s := range state {
+				what += "; " + s()
+			}
 			t.Fatalf("condition never held: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -69,6 +73,12 @@ func ev(name string, args ...any) *parser.Packet {
 }
 
 func received(n *node, id string) []string { return n.ns.events(id) }
+
+func sortedEvents(n *node, id string) []string {
+	e := n.ns.events(id)
+	slices.Sort(e)
+	return e
+}
 
 // TestTwoNodes runs every cluster operation between two Go servers on one Redis,
 // in each mode.
@@ -127,9 +137,13 @@ func runTwoNodes(t *testing.T, url string, mc modeCase) {
 	n1.a.Broadcast(ctx, ev("r2"), &adapter.BroadcastOptions{Rooms: []string{"room2"}})
 	n1.a.Broadcast(ctx, ev("ex"), &adapter.BroadcastOptions{Except: []string{"room2"}})
 	n1.a.Broadcast(ctx, ev("sid"), &adapter.BroadcastOptions{Rooms: []string{b2}})
+	// Messages on different channels may arrive in any order in a Redis
+	// Cluster (they are published on different nodes): compare as sets.
 	eventually(t, "rooms", func() bool {
-		return slices.Equal(received(n2, a2), []string{"all", "r2"}) &&
-			slices.Equal(received(n2, b2), []string{"all", "ex", "sid"})
+		return slices.Equal(sortedEvents(n2, a2), []string{"all", "r2"}) &&
+			slices.Equal(sortedEvents(n2, b2), []string{"all", "ex", "sid"})
+	}, func() string {
+		return fmt.Sprintf("a2 %v b2 %v stats %+v", received(n2, a2), received(n2, b2), n2.c.Stats())
 	})
 	// local flag: not published
 	n1.a.Broadcast(ctx, ev("local"), &adapter.BroadcastOptions{Flags: adapter.Flags{Local: true}})

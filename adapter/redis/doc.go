@@ -44,6 +44,10 @@
 // answers a server publishes from a socket's ack callback go through a bounded
 // outbox the same way.
 //
+// Messages published on one channel by one server arrive in order. In a Redis
+// Cluster, messages on different channels (a broadcast to a room and one to
+// all, or a broadcast and a request) may arrive in any order, as with Node.
+//
 // When Redis is unreachable, each server keeps serving its local sockets:
 // Broadcast delivers locally and returns the publish error, requests fail
 // after at most RequestsTimeout. rueidis reconnects and resubscribes on its

@@ -190,7 +190,11 @@ func (e *Emitter) Emit(ctx context.Context, event string, args ...any) error {
 
 func (e *Emitter) publish(ctx context.Context, channel string, payload []byte) error {
 	rc := e.conn.rc
-	if err := rc.Do(ctx, rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error(); err != nil {
+	cmd := rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+	if rc.Mode() == rueidis.ClientModeCluster {
+		cmd = cmd.SetSlot(channel) // keep the order per channel (see Client.publishCmd)
+	}
+	if err := rc.Do(ctx, cmd).Error(); err != nil {
 		return fmt.Errorf("redis: publish on %s: %w", channel, err)
 	}
 	return nil
