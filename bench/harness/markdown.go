@@ -136,6 +136,7 @@ func (r *Report) Markdown() []byte {
 	p("Where the load generator used %d%% or more of its core, a throughput is marked \"≥\" (a lower bound: the server may be faster) and any other figure \"\\*\". ", saturated)
 	p("\"server CPU\" is the server process's user+system time over the stretch in percent of one core (both nodes summed in the Redis scenario). ")
 	p("\"RSS per conn\" is the growth of the server's resident set size from before the first connection to a few seconds after the last, divided by the number of connections. ")
+	p("\"per server CPU-s\" divides the work done in a stretch by the server's CPU time in it: what one core of the server does, also where the load generator did not ask for more than the server could give (in closed loops the throughput is bounded by the round trip, not always by the server). ")
 	p("Ratios are corvid divided by the other server: above 1 is better for throughputs, below 1 is better for memory, CPU and latency.\n\n")
 
 	p("## Targets\n\n")

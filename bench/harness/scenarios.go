@@ -115,6 +115,18 @@ func (rs *results) add(metric, unit string, v float64) {
 		LoadgenCPU: w.lgPct, LowerBound: w.lgPct >= saturated, ServerCoreOther: w.srvOther, LoadCoreOther: w.lgOther})
 }
 
+// perCPU adds n divided by the server's CPU time over the stretch: what one
+// core of the server does, whatever the load generator managed to ask (0 when
+// the server's CPU time was below the clock's resolution).
+func (rs *results) perCPU(metric string, n float64) {
+	cpu := rs.win.srvPct / 100 * rs.win.wall.Seconds()
+	v := 0.0
+	if cpu > 0 {
+		v = n / cpu
+	}
+	rs.add(metric, "1/s", v)
+}
+
 func checkAlive(s *server) error {
 	if !s.alive() {
 		return fmt.Errorf("harness: %s server exited: %s", s.name, s.procs[0].tail.String())
@@ -242,6 +254,7 @@ func (r *runner) echo(ctx context.Context, name, srv string, n int, polling bool
 		for _, lr := range lrs {
 			rs := &results{scenario: name, server: srv, win: lr.win}
 			rs.add("acks/s", "1/s", float64(lr.acks)/lr.win.wall.Seconds())
+			rs.perCPU("acks per server CPU-s", float64(lr.acks))
 			rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
 			rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
 			rs.add("server CPU", "%", lr.win.srvPct)
@@ -300,6 +313,7 @@ func (r *runner) measureFlow(ctx context.Context, st *setup, name, srv string, s
 		}
 		rs := &results{scenario: name, server: srv, win: win}
 		rs.add("deliveries/s", "1/s", float64(d1-d0)/win.wall.Seconds())
+		rs.perCPU("deliveries per server CPU-s", float64(d1-d0))
 		per := st.flow.takeSamples()
 		lat := merge(per, nil)
 		rs.add("p50", "ms", ms(percentile(lat, 50)))
@@ -395,6 +409,7 @@ func runBinary(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			rs := &results{scenario: "binary", server: srv, win: lr.win}
 			rate := float64(lr.acks) / lr.win.wall.Seconds()
 			rs.add("acks/s", "1/s", rate)
+			rs.perCPU("acks per server CPU-s", float64(lr.acks))
 			rs.add("MiB/s each way", "MiB/s", rate*float64(len(blob))/(1<<20))
 			rs.add("p50", "ms", ms(percentile(lr.lat, 50)))
 			rs.add("p99", "ms", ms(percentile(lr.lat, 99)))
