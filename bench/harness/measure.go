@@ -252,16 +252,28 @@ func (f *flow) sendPaced(ctx context.Context, ctrl *client, frame func(i int, b 
 	}
 }
 
-// sendRate sends a frame every 1/rate seconds until stop.
+// sendRate sends frame i at start + i/rate until stop; a sender that fell
+// behind (a busy load generator) catches up instead of skipping sends.
 func sendRate(ctx context.Context, ctrl *client, frame func(i int, b []byte) []byte, rate int, stop <-chan struct{}) error {
-	t := time.NewTicker(time.Second / time.Duration(rate))
+	interval := time.Second / time.Duration(rate)
+	start := time.Now()
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	var buf []byte
 	for i := 0; ; i++ {
-		select {
-		case <-stop:
-			return nil
-		case <-t.C:
+		if wait := time.Until(start.Add(time.Duration(i+1) * interval)); wait > 0 {
+			t.Reset(wait)
+			select {
+			case <-stop:
+				return nil
+			case <-t.C:
+			}
+		} else {
+			select {
+			case <-stop:
+				return nil
+			default:
+			}
 		}
 		buf = frame(i, buf[:0])
 		if err := ctrl.send(ctx, buf); err != nil {
