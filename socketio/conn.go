@@ -194,13 +194,17 @@ func (c *conn) process(m engineio.Message) (reason DisconnectReason, ok bool) {
 		if r := recover(); r != nil {
 			c.srv.log.Error("socketio: panic while decoding a packet; closing the connection",
 				"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			reason, ok = ReasonParseError, false
+			c.reportError(fmt.Errorf("socketio: panic while decoding: %v", r))
+			reason, ok = ReasonForcedClose, false
 		}
 	}()
 	p, err := c.dec.Add(parser.Message(m))
 	if err != nil {
+		// As the reference: the sockets' error handlers see the error, and
+		// they leave with "forced close".
 		c.srv.log.Debug("socketio: bad packet; closing the connection", "sid", c.sess.ID(), "err", err)
-		return ReasonParseError, false
+		c.reportError(err)
+		return ReasonForcedClose, false
 	}
 	if p == nil {
 		return "", true
@@ -209,6 +213,27 @@ func (c *conn) process(m engineio.Message) (reason DisconnectReason, ok bool) {
 		return ReasonForcedServerClose, false
 	}
 	return "", true
+}
+
+// reportError passes err to the OnError handlers of every socket, on the
+// dispatcher.
+func (c *conn) reportError(err error) {
+	c.mu.Lock()
+	sockets := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		if s != nil {
+			sockets = append(sockets, s)
+		}
+	}
+	c.mu.Unlock()
+	for _, s := range sockets {
+		s.mu.Lock()
+		hs := s.onErr
+		s.mu.Unlock()
+		for _, h := range hs {
+			c.enqueue(func() { h(s, err) })
+		}
+	}
 }
 
 // disconnectReason maps the error of Session.Read to a socket's reason.

@@ -55,7 +55,9 @@
 //
 // A malformed packet, a packet for a namespace the connection has not joined,
 // or a second CONNECT for a joined namespace closes the connection, as the
-// reference does. An acknowledgement arriving after its timeout or after a
+// reference does (a malformed packet is first passed to the sockets' OnError
+// handlers; they leave with "forced close", the others with "forced server
+// close"). An acknowledgement arriving after its timeout or after a
 // disconnect is ignored. A panic in a user handler is recovered and logged
 // (ServerOptions.Logger) with its stack, and closes that handler's connection:
 // its sockets leave with ReasonHandlerPanic; the process and the other

@@ -756,3 +756,23 @@ func TestEmitErrors(t *testing.T) {
 	s.Emit("ok")
 	c.expect(`2["ok"]`) // nothing was sent before
 }
+
+func TestMalformedPacketReported(t *testing.T) {
+	srv := newTestServer(t, nil)
+	errs := make(chan error, 1)
+	reasons := make(chan DisconnectReason, 1)
+	srv.OnConnection(func(s *Socket) {
+		s.OnError(func(_ *Socket, err error) { errs <- err })
+		s.OnDisconnect(func(_ *Socket, r DisconnectReason) { reasons <- r })
+	})
+	c := dial(t, srv)
+	c.connect("/")
+	c.send(`2{}`)
+	c.expectClosed()
+	if err := <-errs; !errors.Is(err, parser.ErrInvalidPayload) && !errors.Is(err, parser.ErrSyntax) {
+		t.Fatalf("error %v", err)
+	}
+	if r := <-reasons; r != ReasonForcedClose {
+		t.Fatalf("reason %q", r)
+	}
+}

@@ -42,7 +42,8 @@ type PacketMiddleware func(s *Socket, event string, args Args) error
 // OnDisconnect handlers after it left them. Both run on the dispatcher goroutine.
 type DisconnectHandler func(s *Socket, reason DisconnectReason)
 
-// ErrorHandler receives the errors of the socket's packet middleware.
+// ErrorHandler receives the errors of the socket's packet middleware, and the
+// decoding error that closes its connection (as the reference's "error" event).
 type ErrorHandler func(s *Socket, err error)
 
 // Errors of emits with acknowledgement.
