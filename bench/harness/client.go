@@ -34,7 +34,8 @@ type client struct {
 	// acks is signalled when an acknowledgement (with its attachments) arrives.
 	acks chan struct{}
 
-	binLeft int // attachments still expected by a BINARY_ACK
+	binLeft int          // attachments still expected by a BINARY_ACK
+	binAcks atomic.Int64 // BINARY_ACKs completed with their attachments
 	closed  atomic.Bool
 	done    chan struct{} // closed when the reader ends
 }
@@ -154,6 +155,7 @@ func (c *client) attachment() {
 	if c.binLeft > 0 {
 		c.binLeft--
 		if c.binLeft == 0 {
+			c.binAcks.Add(1)
 			c.ack()
 		}
 	}

@@ -404,6 +404,11 @@ func runBinary(ctx context.Context, r *runner, srv string) ([]Result, error) {
 		if err != nil {
 			return nil, err
 		}
+		for _, c := range st.clients {
+			if c.binAcks.Load() == 0 {
+				return nil, errors.New("harness: the acknowledgement did not carry the attachment back as binary")
+			}
+		}
 		var rounds [][]Result
 		for _, lr := range lrs {
 			rs := &results{scenario: "binary", server: srv, win: lr.win}
