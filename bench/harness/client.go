@@ -36,6 +36,7 @@ type client struct {
 
 	binLeft int          // attachments still expected by a BINARY_ACK
 	binAcks atomic.Int64 // BINARY_ACKs completed with their attachments
+	echoed  atomic.Int64 // ACKs that carried a whole payload back
 	closed  atomic.Bool
 	done    chan struct{} // closed when the reader ends
 }
@@ -139,6 +140,9 @@ func (c *client) packet(b []byte) {
 	case '2':
 		c.onEvent(b[2:])
 	case '3':
+		if bytes.Contains(b, padding) {
+			c.echoed.Add(1)
+		}
 		c.ack()
 	case '6':
 		dash := bytes.IndexByte(b, '-')

@@ -250,6 +250,11 @@ func (r *runner) echo(ctx context.Context, name, srv string, n int, polling bool
 		if err != nil {
 			return nil, err
 		}
+		for _, c := range st.clients {
+			if c.echoed.Load() == 0 {
+				return nil, errors.New("harness: the acknowledgements did not carry the payload back")
+			}
+		}
 		var rounds [][]Result
 		for _, lr := range lrs {
 			rs := &results{scenario: name, server: srv, win: lr.win}
