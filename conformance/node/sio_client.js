@@ -183,6 +183,9 @@ async function main() {
   await step("reconnect-after-transport-drop", async () => {
     const c = connect("/");
     await once(c, "connect");
+    if (mode === "upgrade" && c.io.engine.transport.name !== "websocket") {
+      await once(c.io.engine, "upgrade"); // a close in the middle of an upgrade is another case
+    }
     const firstID = c.id;
     c.emit("drop-transport");
     const [reason] = await once(c, "disconnect");
