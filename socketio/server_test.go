@@ -776,3 +776,26 @@ func TestMalformedPacketReported(t *testing.T) {
 		t.Fatalf("reason %q", r)
 	}
 }
+
+func TestServerOperatorsUseMainNamespace(t *testing.T) {
+	srv := newTestServer(t, nil)
+	sockets := make(chan *Socket, 1)
+	srv.OnConnection(func(s *Socket) { sockets <- s })
+	srv.Of("/other")
+	c := dial(t, srv)
+	c.connect("/")
+	s := <-sockets
+	c.send("0/other,")
+	c.expectPrefix(`0/other,{"sid":"`)
+	if err := srv.SocketsJoin(context.Background(), "r"); err != nil {
+		t.Fatal(err)
+	}
+	srv.To("r").Emit("a")
+	srv.Emit("b")
+	c.expect(`2["a"]`)
+	c.expect(`2["b"]`)
+	rs, err := srv.FetchSockets(context.Background())
+	if err != nil || len(rs) != 1 || rs[0].ID != s.ID() {
+		t.Fatalf("FetchSockets %v %v", rs, err)
+	}
+}
