@@ -28,7 +28,6 @@ type Client struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
 
 	cluster bool // a Redis Cluster: PUBLISH is routed by the channel's slot
 
@@ -166,7 +165,6 @@ func (c *Client) Close() error {
 		a.Close(ctx)
 	}
 	c.cancel()
-	c.wg.Wait()
 	if c.ownRC {
 		c.rc.Close()
 	}
