@@ -42,7 +42,9 @@
 // (Options.QueueSize); when the queue is full the message is dropped and
 // counted (Client.Stats), so a slow namespace never blocks the connection. The
 // answers a server publishes from a socket's ack callback go through a bounded
-// outbox the same way.
+// outbox the same way, and server-side emits are handed to the namespace's
+// handlers on a dispatcher goroutine of their own (so a handler may itself
+// make a cluster request).
 //
 // Messages published on one channel by one server arrive in order. In a Redis
 // Cluster, messages on different channels (a broadcast to a room and one to
