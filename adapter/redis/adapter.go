@@ -37,6 +37,10 @@ type Adapter struct {
 	outbox chan outMsg
 	sse    chan func() // server-side emit dispatches, off the worker
 
+	// busy counts the adapter goroutines running namespace code (which may
+	// call Close, e.g. when the last socket of a child namespace leaves).
+	busy atomic.Int32
+
 	readyN    atomic.Int32
 	readyWant int32
 	ready     chan struct{}
@@ -189,11 +193,13 @@ func (a *Adapter) worker() {
 		case <-a.ctx.Done():
 			return
 		case m := <-a.queue:
+			a.busy.Add(1)
 			if a.sharded {
 				a.onShardedMessage(m.channel, []byte(m.msg))
 			} else {
 				a.onClassicMessage(m.channel, []byte(m.msg))
 			}
+			a.busy.Add(-1)
 		}
 	}
 }
@@ -208,7 +214,9 @@ func (a *Adapter) dispatcher() {
 		case <-a.ctx.Done():
 			return
 		case fn := <-a.sse:
+			a.busy.Add(1)
 			fn()
+			a.busy.Add(-1)
 		}
 	}
 }
@@ -537,12 +545,17 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any,
 // Close implements adapter.Adapter: it unsubscribes, stops the adapter's
 // goroutines and fails its pending requests. It is idempotent.
 func (a *Adapter) Close(ctx context.Context) error {
+	// syncMu first: a concurrent syncRooms either has started its goroutine
+	// (before the Wait below) or sees closed.
+	a.syncMu.Lock()
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
+		a.syncMu.Unlock()
 		return nil
 	}
 	a.closed = true
+	a.syncMu.Unlock()
 	for id, p := range a.requests {
 		delete(a.requests, id)
 		close(p.done)
@@ -550,7 +563,13 @@ func (a *Adapter) Close(ctx context.Context) error {
 	clear(a.ackRequests)
 	a.mu.Unlock()
 	a.cancel()
-	a.wg.Wait() // the goroutines end promptly once cancelled
+	// The goroutines end promptly once cancelled. Wait for them, unless one is
+	// running namespace code: Close may then be called from it (a namespace
+	// removed when its last socket is disconnected by a remote request), and
+	// waiting would deadlock.
+	if a.busy.Load() == 0 {
+		a.wg.Wait()
+	}
 	a.c.forget(a)
 	return a.mem.Close(ctx)
 }

@@ -2,6 +2,7 @@ package redis
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"slices"
 	"strconv"
@@ -158,4 +159,50 @@ type blockingNS struct {
 func (b *blockingNS) Deliver(id string, msgs []parser.Message, f *adapter.Flags) bool {
 	<-b.block
 	return b.testNS.Deliver(id, msgs, f)
+}
+
+// A namespace that closes its adapter from inside a callback (socketio does
+// when the last socket of a child namespace leaves with
+// CleanupEmptyChildNamespaces) must not deadlock the adapter's goroutine.
+func TestCloseFromCallback(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	for _, mc := range modeCases[:2] {
+		t.Run(mc.name, func(t *testing.T) {
+			o := Options{Mode: mc.mode, Key: "cb" + strconv.FormatInt(keySeq.Add(1), 10)}
+			c1, c2 := newTestClient(t, srv.URL(), o), newTestClient(t, srv.URL(), o)
+			n1 := newNode(t, c1, "/")
+			ns2 := &closingNS{testNS: newTestNS("/"), closed: make(chan error, 1)}
+			a2, err := c2.NewAdapter(ns2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns2.a = a2
+			ns2.connect(t, sid("a"))
+			ctx := context.Background()
+			eventually(t, "two servers", func() bool { n, _ := n1.a.ServerCount(ctx); return n == 2 })
+			n1.a.DisconnectSockets(ctx, nil, false)
+			select {
+			case err := <-ns2.closed:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close from a callback did not return")
+			}
+			if err := a2.Broadcast(ctx, ev("x"), nil); !errors.Is(err, adapter.ErrClosed) {
+				t.Fatalf("after Close: %v", err)
+			}
+		})
+	}
+}
+
+// closingNS closes its adapter when its last socket is disconnected.
+type closingNS struct {
+	*testNS
+	closed chan error
+}
+
+func (c *closingNS) Disconnect(id string, close bool) {
+	c.testNS.Disconnect(id, close)
+	c.closed <- c.a.Close(context.Background())
 }
