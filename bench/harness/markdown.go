@@ -14,6 +14,7 @@ import (
 
 // Report is a finished run: its results and how it was made.
 type Report struct {
+	Commit  string // the code measured
 	Results []Result
 	Sizes   Sizes
 	Command string
@@ -109,6 +110,9 @@ func (r *Report) Markdown() []byte {
 	p("- Date: %s (the run took %s).\n", r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Elapsed.Round(time.Second))
 	if r.LoadBefore != "" {
 		p("- Load average (1, 5, 15 min) at the start of the run: %s; at the end: %s. Anything else running on the machine shares the servers' and the load generator's cores: figures move between runs, the ratios within one run are what compares.\n", r.LoadBefore, r.LoadAfter)
+	}
+	if r.Commit != "" {
+		p("- Code: commit %s.\n", r.Commit)
 	}
 	p("- Command: `%s` (from the repository root; it installs the pinned npm packages of `bench/node` with `npm ci`, builds the Go servers, raises `ulimit -n`, and writes this file, `bench/results/`).\n", r.Command)
 	if r.Pinned {

@@ -43,6 +43,7 @@ func main() {
 	profile := flag.String("profile", "", "write pprof profiles of our server to this directory")
 	gogc := flag.String("gogc", "", "GOGC of the Go servers (default: unset)")
 	command := flag.String("command", "scripts/bench.sh", "the command shown in BENCHMARKS.md")
+	commit := flag.String("commit", "", "the commit measured, shown in BENCHMARKS.md (default: git rev-parse HEAD in the root, marked when the tree differs)")
 	flag.Parse()
 
 	if *pin && os.Getenv(pinnedEnv) == "" {
@@ -93,7 +94,10 @@ func main() {
 	fmt.Println(table)
 	fmt.Println(harness.TargetsTable(harness.Targets(res)))
 	fmt.Printf("run took %s (load generator GOMAXPROCS %d)\n", elapsed.Round(time.Second), runtime.GOMAXPROCS(0))
-	rep := &harness.Report{Results: res, Sizes: sz, Command: *command, Start: start, Elapsed: elapsed, Pinned: *pin,
+	if *commit == "" {
+		*commit = gitCommit(r)
+	}
+	rep := &harness.Report{Commit: *commit, Results: res, Sizes: sz, Command: *command, Start: start, Elapsed: elapsed, Pinned: *pin,
 		ServerCPU: *serverCPU, LoadCPU: *loadCPU, LoadBefore: loadBefore, LoadAfter: harness.LoadAvg()}
 	if *out != "" {
 		dir := under(r, *out)
@@ -112,6 +116,20 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// gitCommit describes the commit of the tree at root ("unknown" outside git).
+func gitCommit(root string) string {
+	out, err := exec.Command("git", "-C", root, "rev-parse", "--short=12", "HEAD").Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output()
+	if err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += " with uncommitted changes"
+	}
+	return c
 }
 
 // under returns p, relative to root unless it is absolute.
