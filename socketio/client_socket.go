@@ -68,7 +68,18 @@ type ClientSocket struct {
 	sendBuf   []*clientOutgoing
 	queue     []*clientQueued
 	waiters   []chan error
+
+	// Connection state recovery (see Recovered).
+	pid        string           // private session id of the last CONNECT reply
+	lastOffset string           // offset of the last event handled
+	recovered  bool             // the last connection recovered the session
+	early      []*parser.Packet // events received before the CONNECT reply
 }
+
+// maxEarly bounds the events a socket keeps while it waits for the CONNECT
+// reply (a recovering server replays missed packets before it); over it the
+// connection is closed and the Manager reconnects.
+const maxEarly = 100000
 
 type clientOutgoing struct {
 	event    string
@@ -352,10 +363,20 @@ func (s *ClientSocket) clearAcksLocked() []*clientAck {
 }
 
 // sendConnect sends the namespace's CONNECT with the auth payload on conn.
+// After a connection to a server with connection state recovery, the payload
+// also carries the private session id and the last offset ("pid", "offset";
+// keys of the auth object win, as in the reference client).
 func (s *ClientSocket) sendConnect(conn *engineio.Conn) {
 	auth := s.opts.Auth
 	if s.opts.AuthFunc != nil {
 		auth = s.opts.AuthFunc()
+	}
+	s.mu.Lock()
+	pid, offset := s.pid, s.lastOffset
+	s.early = nil
+	s.mu.Unlock()
+	if pid != "" {
+		auth = withRecovery(auth, pid, offset)
 	}
 	s.m.send(conn, &parser.Packet{Type: parser.Connect, Namespace: s.nsp, Data: auth})
 }
@@ -388,6 +409,7 @@ func (s *ClientSocket) onClose(reason DisconnectReason) {
 	s.connected = false
 	s.id = ""
 	s.conn = nil
+	s.early = nil
 	ended := s.clearAcksLocked()
 	s.mu.Unlock()
 	s.emitDisconnect(reason)
@@ -441,12 +463,13 @@ func (s *ClientSocket) onPacket(conn *engineio.Conn, p *parser.Packet) {
 }
 
 func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
-	var sid string
+	var sid, pid string
 	if v, ok := p.Data.(parser.Value); ok {
 		var d any
 		if err := v.Decode(&d); err == nil {
 			if mp, ok := d.(map[string]any); ok {
 				sid, _ = mp["sid"].(string)
+				pid, _ = mp["pid"].(string)
 			}
 		}
 	}
@@ -463,6 +486,10 @@ func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
 	s.connected = true
 	s.id = sid
 	s.conn = conn
+	s.recovered = pid != "" && pid == s.pid
+	s.pid = pid
+	early := s.early
+	s.early = nil
 	buf := s.sendBuf
 	s.sendBuf = nil
 	for i, o := range buf {
@@ -474,6 +501,11 @@ func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
 	s.drainLocked(true)
 	s.wakeWaitersLocked(nil)
 	s.mu.Unlock()
+	// Replayed events came before the reply; like the reference client, their
+	// handlers run before the connect handler.
+	for _, e := range early {
+		s.onEvent(conn, e)
+	}
 	s.dispatch(func() {
 		s.hmu.Lock()
 		h := s.onConnect
@@ -489,6 +521,26 @@ func (s *ClientSocket) onConnectPacket(conn *engineio.Conn, p *parser.Packet) {
 // failing because the read loop stopped reading): the read loop is never stuck
 // for longer than that.
 func (s *ClientSocket) onEvent(conn *engineio.Conn, p *parser.Packet) {
+	s.mu.Lock()
+	if !s.connected {
+		if len(s.early) >= maxEarly {
+			s.mu.Unlock()
+			_ = conn.Close()
+			return
+		}
+		s.early = append(s.early, p)
+		s.mu.Unlock()
+		return
+	}
+	if s.pid != "" && len(p.Args) > 0 {
+		if v, ok := p.Args[len(p.Args)-1].(parser.Value); ok {
+			var off string
+			if v.Decode(&off) == nil {
+				s.lastOffset = off
+			}
+		}
+	}
+	s.mu.Unlock()
 	args := Args(p.Args)
 	var ack AckFunc
 	if p.HasID {
