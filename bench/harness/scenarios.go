@@ -148,11 +148,17 @@ func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			hc := httpClient(r.sz.ConnectConcurrency)
 			defer hc.CloseIdleConnections()
 			base := s.base(0)
+			waitProf := func() {}
+			if n == r.sz.Idle[len(r.sz.Idle)-1] {
+				// A CPU profile of the connecting (about 3,000 connections a second).
+				waitProf = r.profile(s, "idle-"+strconv.Itoa(n)+"-connect.cpu.pprof", "profile?seconds="+strconv.Itoa(max(1, n/3000)))
+			}
 			win := startWindow(s)
 			clients, elapsed, err := connectAll(ctx, n, r.sz.ConnectConcurrency, func(int) dialOptions {
 				return dialOptions{base: base, hc: hc}
 			})
 			win.end()
+			waitProf()
 			if err != nil {
 				return nil, err
 			}
