@@ -82,6 +82,22 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 	return c, nil
 }
 
+// DialMode is Dial with the mode given as ParseMode reads it ("classic",
+// "sharded", "sharded-static", "sharded-dynamic-private"), for command-line
+// flags; opts (nil allowed) supplies the other options.
+func DialMode(ctx context.Context, url, mode string, opts *Options) (*Client, error) {
+	m, sub, err := ParseMode(mode)
+	if err != nil {
+		return nil, err
+	}
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	o.Mode, o.SubscriptionMode = m, sub
+	return Dial(ctx, url, &o)
+}
+
 // New returns a Client over an existing rueidis client, which Close does not
 // close. Use it to share one client between the adapter and other code; keep
 // to one Client per server process.

@@ -3,6 +3,7 @@ package redis
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,4 +265,43 @@ func TestDynamicSubscriptionsAndClose(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Pitfall (#528, one listener per room): dynamic room subscriptions are
+// released with their rooms: no goroutine or subscription is left behind.
+func TestDynamicRoomsReleased(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	ctx := context.Background()
+	c, err := DialMode(ctx, srv.URL(), "sharded", &Options{Key: "rel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := newNode(t, c, "/")
+	a := sid("a")
+	n.ns.connect(t, a)
+	base := runtime.NumGoroutine()
+	var rooms []string
+	for i := 0; i < 50; i++ {
+		rooms = append(rooms, "room"+strconv.Itoa(i))
+	}
+	n.a.AddAll(ctx, a, rooms)
+	eventually(t, "50 room channels", func() bool {
+		for _, r := range rooms {
+			if v, _ := c.numSub(ctx, shardedSubChannel("rel", "/", r)); v != 1 {
+				return false
+			}
+		}
+		return true
+	})
+	n.a.DelAll(ctx, a)
+	eventually(t, "room channels released", func() bool {
+		for _, r := range rooms {
+			if v, _ := c.numSub(ctx, shardedSubChannel("rel", "/", r)); v != 0 {
+				return false
+			}
+		}
+		return true
+	})
+	testutil.CheckNoNewGoroutines(t, base, 5*time.Second)
 }
