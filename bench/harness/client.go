@@ -175,11 +175,15 @@ func (c *client) ack() {
 // send writes Engine.IO messages: text ones as strings, binary as []byte.
 func (c *client) send(ctx context.Context, text []byte, bins ...[]byte) error {
 	if c.ws != nil {
-		if err := c.ws.Write(ctx, websocket.MessageText, text); err != nil {
+		// Writes take no deadline: with a cancellable context coder/websocket
+		// registers a context.AfterFunc per write, a cost of the load
+		// generator that is not the server's. Closing the conn ends them.
+		bg := context.Background()
+		if err := c.ws.Write(bg, websocket.MessageText, text); err != nil {
 			return err
 		}
 		for _, b := range bins {
-			if err := c.ws.Write(ctx, websocket.MessageBinary, b); err != nil {
+			if err := c.ws.Write(bg, websocket.MessageBinary, b); err != nil {
 				return err
 			}
 		}
