@@ -213,7 +213,12 @@ func readPacket(v any) (*Packet, error) {
 		return nil, malformed("packet.data is a %T", m["data"])
 	}
 	p.Data = d
-	if n, ok := m["nsp"].(string); ok {
+	if nv, has := m["nsp"]; has {
+		n, ok := nv.(string)
+		if !ok {
+			// Node compares it with its namespace name and drops the packet.
+			return nil, malformed("packet.nsp is a %T", nv)
+		}
 		p.Nsp = n
 	}
 	return p, nil

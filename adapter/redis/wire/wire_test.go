@@ -304,3 +304,13 @@ func BenchmarkAppendClusterMessageJSON(b *testing.B) {
 		buf, _ = AppendClusterMessage(buf[:0], m)
 	}
 }
+
+// Found by FuzzRedisBroadcast: a packet whose nsp is not a string (Node drops
+// it) was decoded with no namespace and re-encoded without the key.
+func TestDecodeBroadcastNonStringNsp(t *testing.T) {
+	for _, in := range []string{"\x930\x8300\xa4data\x940000\xa3nsp0\x80", `["u",{"type":2,"data":["e"],"nsp":null},{}]`} {
+		if _, err := DecodeBroadcast([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: %v", in, err)
+		}
+	}
+}
