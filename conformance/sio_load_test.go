@@ -8,14 +8,21 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/internal/testutil"
+	"github.com/corvid-io/corvid/socketio"
 )
 
 // TestSIOGoroutineBaseline connects 1,000 WebSocket clients to the main
 // namespace (20 at a time), has each send an event and get the answer, closes
 // them, and checks that the server's goroutines return to the baseline.
 func TestSIOGoroutineBaseline(t *testing.T) {
-	srv := sioSuiteServer(nil)
+	// the suite's handlers, with heartbeat and connect timeouts that a loaded
+	// machine cannot miss (this test is about goroutines, not timing)
+	srv := sioSuiteServer(&socketio.ServerOptions{
+		ConnectTimeout: 30 * time.Second,
+		Engine:         &engineio.ServerOptions{PingInterval: 10 * time.Second, PingTimeout: 10 * time.Second},
+	})
 	d := startSIO(t, srv)
 	// one client first, so that lazily started runtime/net goroutines exist
 	warm := d.sioWS()
@@ -75,6 +82,10 @@ func sioRoundTrip(d *sioDriver) error {
 			if string(b) != "2" {
 				return string(b), nil
 			}
+			// answer pings: under load a round trip may outlast pingInterval+pingTimeout
+			if err := c.Write(ctx, websocket.MessageText, []byte("3")); err != nil {
+				return "", err
+			}
 		}
 	}
 	if _, err := read(); err != nil { // open
@@ -84,16 +95,16 @@ func sioRoundTrip(d *sioDriver) error {
 		return err
 	}
 	if m, err := read(); err != nil || !sioConnectReply.MatchString(m) {
-		return sioError("connect: " + m)
+		return sioError("connect: " + m + " " + errString(err))
 	}
 	if m, err := read(); err != nil || m != `42["auth",{}]` {
-		return sioError("auth: " + m)
+		return sioError("auth: " + m + " " + errString(err))
 	}
 	if err := c.Write(ctx, websocket.MessageText, []byte(`42["message",1]`)); err != nil {
 		return err
 	}
 	if m, err := read(); err != nil || m != `42["message-back",1]` {
-		return sioError("echo: " + m)
+		return sioError("echo: " + m + " " + errString(err))
 	}
 	return c.Close(websocket.StatusNormalClosure, "")
 }

@@ -154,13 +154,15 @@ func sioRead(t testing.TB, c *websocket.Conn) (websocket.MessageType, string) {
 	return typ, string(b)
 }
 
-// sioNext returns the next message that is not a ping (pings are ignored, not
-// answered, as the official suite does).
+// sioNext returns the next message that is not a ping. Pings are answered
+// (the official suite ignores them; answering keeps a slow, loaded test run
+// from hitting the 500 ms ping timeout without changing what is checked).
 func sioNext(t testing.TB, c *websocket.Conn) (websocket.MessageType, string) {
 	t.Helper()
 	for {
 		typ, s := sioRead(t, c)
 		if typ == websocket.MessageText && s == "2" {
+			_ = c.Write(context.Background(), websocket.MessageText, []byte("3"))
 			continue
 		}
 		return typ, s
