@@ -79,7 +79,7 @@ func (b BroadcastOperator) Emit(event string, args ...any) error {
 	for _, n := range b.targets {
 		b.notifyOutgoing(n, event, args)
 		p := &parser.Packet{Type: parser.Event, Namespace: n.name, Event: event, Args: args}
-		if err := n.adapter.Broadcast(context.Background(), p, b.opts()); err != nil {
+		if err := n.broadcast(context.Background(), p, b.opts()); err != nil {
 			errs = append(errs, err)
 		}
 	}

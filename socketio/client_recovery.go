@@ -43,3 +43,13 @@ func withRecovery(auth any, pid, offset string) any {
 	}
 	return out
 }
+
+// DropConnection closes the current Engine.IO connection without DISCONNECT
+// packets, like socket.io.engine.close() of the reference client: the sockets
+// see a transport close and the Manager reconnects (unless reconnection is
+// off). It does nothing while no connection is open.
+func (m *Manager) DropConnection() {
+	if c := m.currentConn(); c != nil {
+		_ = c.Close()
+	}
+}

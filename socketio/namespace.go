@@ -39,6 +39,10 @@ type Namespace struct {
 
 	outWatchers atomic.Int32 // sockets with OnAnyOutgoing handlers
 
+	// fence orders stored broadcasts (read side) against the recovery of a
+	// socket (write side); see joinRecovered.
+	fence sync.RWMutex
+
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
 	middlewares []Middleware
@@ -109,13 +113,16 @@ func (n *Namespace) Sockets() []*Socket {
 // add runs the middleware for a new socket of c and connects it.
 func (n *Namespace) add(c *conn, auth parser.Value) {
 	s := newSocket(n, c, auth)
+	prev := n.restore(s, auth)
 	var mws []Middleware
-	if n.parent != nil {
-		mws = append(mws, n.parent.middlewares()...)
+	if prev == nil || !n.skipMiddlewares() {
+		if n.parent != nil {
+			mws = append(mws, n.parent.middlewares()...)
+		}
+		n.mu.RLock()
+		mws = append(mws, n.middlewares...)
+		n.mu.RUnlock()
 	}
-	n.mu.RLock()
-	mws = append(mws, n.middlewares...)
-	n.mu.RUnlock()
 	for _, m := range mws {
 		if err := m(s); err != nil {
 			c.forget(n.name)
@@ -136,15 +143,23 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	// The CONNECT reply is queued before the socket becomes a broadcast
 	// target, so that the client never gets an event of the namespace first.
 	s.connected.Store(true)
-	if err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
-		Data: map[string]any{"sid": s.id}}, false); err != nil {
-		s.onClose(ReasonTransportError)
-		return
+	if prev != nil {
+		if err := n.joinRecovered(s, prev); err != nil {
+			s.onClose(ReasonTransportError)
+			return
+		}
+	} else {
+		// Without recovery the reply is exactly {"sid":...}, as the reference's.
+		if err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
+			Data: &connectReply{SID: s.id, PID: s.pid}}, false); err != nil {
+			s.onClose(ReasonTransportError)
+			return
+		}
+		n.mu.Lock()
+		n.sockets[s.id] = s
+		n.mu.Unlock()
+		_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
 	}
-	n.mu.Lock()
-	n.sockets[s.id] = s
-	n.mu.Unlock()
-	_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
 		_ = n.adapter.DelAll(context.Background(), s.id)

@@ -36,6 +36,9 @@ type ServerOptions struct {
 	// CleanupEmptyChildNamespaces removes a child of a dynamic namespace when
 	// its last socket leaves.
 	CleanupEmptyChildNamespaces bool
+	// ConnectionStateRecovery turns connection state recovery on (nil: off,
+	// as in the reference). See RecoveryOptions.
+	ConnectionStateRecovery *RecoveryOptions
 	// Logger receives the errors nobody else sees: panics in user handlers,
 	// adapter failures (default slog.Default()).
 	Logger *slog.Logger
@@ -82,6 +85,21 @@ func NewServer(opts *ServerOptions) *Server {
 	}
 	if s.opts.Parser == nil {
 		s.opts.Parser = parser.JSON
+	}
+	if r := s.opts.ConnectionStateRecovery; r != nil {
+		rc := *r
+		if rc.MaxDisconnectionDuration <= 0 {
+			rc.MaxDisconnectionDuration = 2 * time.Minute
+		}
+		s.opts.ConnectionStateRecovery = &rc
+		if s.opts.Adapter == nil {
+			s.opts.Adapter = adapter.NewMemorySessions(&adapter.SessionOptions{
+				MaxDisconnectionDuration: rc.MaxDisconnectionDuration,
+				MaxPackets:               rc.MaxPackets,
+				MaxBytes:                 rc.MaxBytes,
+				MaxSessions:              rc.MaxSessions,
+			})
+		}
 	}
 	if s.opts.Adapter == nil {
 		s.opts.Adapter = adapter.NewMemory

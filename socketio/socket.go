@@ -69,6 +69,10 @@ type Socket struct {
 	closed    atomic.Bool
 	left      atomic.Bool // left its rooms (Join refused)
 
+	// Connection state recovery (recovery.go); set before the socket is shared.
+	pid       string // private session id ("" when recovery is off)
+	recovered bool
+
 	mu              sync.Mutex
 	handlers        map[string]EventHandler
 	anyIn           []AnyHandler
@@ -253,7 +257,16 @@ func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
 
 // Emit sends an event to the client. []byte values at any depth travel as
 // binary attachments. The packet is queued; Emit does not wait for the network.
+//
+// With connection state recovery on, the packet goes through the adapter as a
+// broadcast to the socket's own room, as the reference does: it gets an
+// offset and is kept for the window, so an emit to a socket whose client is
+// away (even on the Socket of the dropped connection) reaches the client
+// when it recovers; Emit then does not return ErrDisconnected.
 func (s *Socket) Emit(event string, args ...any) error {
+	if s.nsp.srv.opts.ConnectionStateRecovery != nil {
+		return s.emitStored(event, args)
+	}
 	if !s.Connected() {
 		return ErrDisconnected
 	}
@@ -509,7 +522,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		ding, dis := s.onDisconnecting, s.onDisconnect
 		s.mu.Unlock()
 		func() {
-			defer s.leaveAll()
+			defer s.leaveAndPersist(reason)
 			for _, h := range ding {
 				h(s, reason)
 			}
@@ -519,6 +532,6 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		}
 	}
 	if !s.conn.enqueue(finish) {
-		s.leaveAll()
+		s.leaveAndPersist(reason)
 	}
 }

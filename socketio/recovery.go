@@ -1,0 +1,180 @@
+package socketio
+
+import (
+	"context"
+	"time"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// RecoveryOptions turns connection state recovery on (ServerOptions.
+// ConnectionStateRecovery): a client whose connection drops for a reason it
+// may reconnect after (transport close or error, ping timeout, forced close,
+// server shutdown, slow consumer) and comes back within
+// MaxDisconnectionDuration gets its socket id, rooms and data back, and every
+// packet broadcast to it (or emitted to it with Socket.Emit) while it was
+// away, once and in order. Socket.Recovered tells a recovered socket.
+//
+// The CONNECT reply then carries a private session id ({"sid":..,"pid":..})
+// and every stored EVENT carries its offset as its last argument, as the
+// reference sends them. Packets with an acknowledgement and volatile ones are
+// not stored (nor given an offset).
+//
+// The namespace's adapter keeps the sessions and packets: it must implement
+// adapter.SessionStore. With no ServerOptions.Adapter, the server uses
+// adapter.NewMemorySessions, bounded by the fields below.
+type RecoveryOptions struct {
+	// MaxDisconnectionDuration is the recovery window (default 2 minutes).
+	MaxDisconnectionDuration time.Duration
+	// RunMiddlewares runs the namespace's connect middleware for a recovered
+	// socket too. By default they are skipped (the reference's
+	// skipMiddlewares: true).
+	RunMiddlewares bool
+	// MaxPackets, MaxBytes and MaxSessions bound the default in-memory store
+	// (see adapter.SessionOptions; defaults 10,000 packets, 16 MiB, 100,000
+	// sessions). A client whose missed packets were dropped is not recovered:
+	// it gets a fresh session.
+	MaxPackets  int
+	MaxBytes    int
+	MaxSessions int
+}
+
+// connectReply is the CONNECT payload; the struct keeps the reference's key order.
+type connectReply struct {
+	SID string `json:"sid"`
+	PID string `json:"pid,omitempty"`
+}
+
+// recoverable lists the reasons after which the reference keeps the session.
+func recoverable(r DisconnectReason) bool {
+	switch r {
+	case ReasonTransportError, ReasonTransportClose, ReasonForcedClose, ReasonPingTimeout,
+		ReasonServerShuttingDown, ReasonForcedServerClose, ReasonSlowConsumer:
+		return true
+	}
+	return false
+}
+
+// Recovered reports whether the socket recovered the session of an earlier
+// connection (connection state recovery).
+func (s *Socket) Recovered() bool { return s.recovered }
+
+// store returns the namespace's session store when recovery is on.
+func (n *Namespace) store() adapter.SessionStore {
+	if n.srv.opts.ConnectionStateRecovery == nil {
+		return nil
+	}
+	st, _ := n.adapter.(adapter.SessionStore)
+	return st
+}
+
+// recoveryAuth reads the private id and offset of a CONNECT payload.
+func recoveryAuth(auth parser.Value) (pid, offset string) {
+	if auth == nil {
+		return "", ""
+	}
+	var m map[string]any
+	if auth.Decode(&m) != nil {
+		return "", ""
+	}
+	pid, _ = m["pid"].(string)
+	offset, _ = m["offset"].(string)
+	return pid, offset
+}
+
+// restore prepares s for recovery when its CONNECT payload names a session
+// the store still has: s takes the session's id, private id and data. It
+// returns the session (nil for a fresh socket, which gets a new private id
+// when recovery is on).
+func (n *Namespace) restore(s *Socket, auth parser.Value) *adapter.Session {
+	st := n.store()
+	if st == nil {
+		return nil
+	}
+	if pid, offset := recoveryAuth(auth); pid != "" && offset != "" {
+		prev, err := st.RestoreSession(context.Background(), pid, offset)
+		if err != nil {
+			n.srv.log.Debug("socketio: restoring a session failed", "nsp", n.name, "err", err)
+		}
+		if prev != nil {
+			prev.Offset = offset
+			s.id, s.pid, s.data, s.recovered = prev.SID, prev.PID, prev.Data, true
+			return prev
+		}
+	}
+	s.pid = newID()
+	return nil
+}
+
+// skipMiddlewares reports whether a recovered socket skips connect middleware.
+func (n *Namespace) skipMiddlewares() bool {
+	r := n.srv.opts.ConnectionStateRecovery
+	return r != nil && !r.RunMiddlewares
+}
+
+// joinRecovered makes a recovered socket a target again and queues the missed
+// packets, then the CONNECT reply (the reference's order: the client handles
+// them before its connect handler). The missed packets are computed again
+// under the fence, so a broadcast is either among them or delivered live,
+// never both and never neither.
+func (n *Namespace) joinRecovered(s *Socket, prev *adapter.Session) error {
+	n.fence.Lock()
+	defer n.fence.Unlock()
+	if again, _ := n.store().RestoreSession(context.Background(), prev.PID, prev.Offset); again != nil {
+		prev = again
+	}
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	rooms := prev.Rooms
+	if len(rooms) == 0 {
+		rooms = []string{s.id}
+	}
+	_ = n.adapter.AddAll(context.Background(), s.id, rooms)
+	for _, p := range prev.Missed {
+		if err := s.conn.sendPacket(p, false); err != nil {
+			return err
+		}
+	}
+	return s.conn.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
+		Data: &connectReply{SID: s.id, PID: s.pid}}, false)
+}
+
+// broadcast applies a broadcast of the namespace. With recovery on it holds
+// the fence's read side (see joinRecovered).
+func (n *Namespace) broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
+	if n.srv.opts.ConnectionStateRecovery != nil {
+		n.fence.RLock()
+		defer n.fence.RUnlock()
+	}
+	return n.adapter.Broadcast(ctx, p, opts)
+}
+
+// leaveAndPersist leaves every room at disconnect and, when the reason allows
+// recovery, keeps the session (with the rooms it had) in the store. The store
+// gets it only once the socket left its rooms, so a recovered socket of the
+// same id is never removed from them by its old self.
+func (s *Socket) leaveAndPersist(reason DisconnectReason) {
+	st := s.nsp.store()
+	if st == nil || !recoverable(reason) || s.pid == "" {
+		s.leaveAll()
+		return
+	}
+	rooms := s.Rooms()
+	s.leaveAll()
+	if err := st.PersistSession(context.Background(), &adapter.Session{
+		SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data(),
+	}); err != nil {
+		s.nsp.srv.log.Debug("socketio: persisting a session failed", "nsp", s.nsp.name, "err", err)
+	}
+}
+
+// emitStored is Socket.Emit with recovery on: like the reference, the packet
+// goes through the adapter as a broadcast to the socket's own room, so that it
+// is stored with an offset (and replayed if the client is away).
+func (s *Socket) emitStored(event string, args []any) error {
+	s.notifyOutgoing(event, args)
+	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args}
+	return s.nsp.broadcast(context.Background(), p, &adapter.BroadcastOptions{Rooms: []string{s.id}})
+}
