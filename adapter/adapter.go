@@ -133,7 +133,8 @@ type Namespace interface {
 	NextAckID() uint64
 	// DeliverWithAck is Deliver for a packet carrying ack id ackID: onAck is
 	// called once with the socket's answer, unless ctx ends first (the
-	// registration is then dropped). onAck runs on the socket's goroutine.
+	// registration is then dropped). onAck runs on the goroutine that reads
+	// the socket's connection and must not block.
 	DeliverWithAck(ctx context.Context, id string, msgs []parser.Message, flags *Flags,
 		ackID uint64, onAck func(args []any)) bool
 	// SocketInfo returns the details of the local socket id; rooms are filled
