@@ -3,10 +3,12 @@ package conformance
 import (
 	"context"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -100,62 +102,80 @@ func (c *csrGoClient) report(t *testing.T) csrReport {
 	return r
 }
 
-// TestCSRGoClient: the same scenario as TestCSRNodeClient with our client.
+// TestCSRGoClient: the same scenario as TestCSRNodeClient with our client,
+// against the Go server and against npm socket.io 4.8
+// (conformance/node/csr_server.js).
 func TestCSRGoClient(t *testing.T) {
 	const window = 2 * time.Second
-	for _, transport := range []string{"websocket", "polling"} {
-		t.Run(transport, func(t *testing.T) {
-			cs := startCSRServer(t, window)
-			c := dialCSR(t, cs.url, transport, 300*time.Millisecond)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			if err := c.s.Connect(ctx); err != nil {
+	for _, server := range []string{"go", "node"} {
+		for _, transport := range []string{"websocket", "polling"} {
+			t.Run(server+"/"+transport, func(t *testing.T) {
+				var url string
+				if server == "go" {
+					url = startCSRServer(t, window).url
+				} else {
+					testutil.NodeModules(t)
+					port := testutil.FreePort(t)
+					node := testutil.StartNode(t, "conformance/node/csr_server.js", strconv.Itoa(port),
+						strconv.Itoa(int(window/time.Millisecond)))
+					node.WaitLine(t, "listening", 20*time.Second)
+					url = "http://127.0.0.1:" + strconv.Itoa(port)
+				}
+				csrGoClientScenario(t, url, transport)
+			})
+		}
+	}
+}
+
+func csrGoClientScenario(t *testing.T, url, transport string) {
+	c := dialCSR(t, url, transport, 300*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := c.s.Connect(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if csrWait(t, c.connects, "connect") {
+		t.Fatal("recovered on the first connection")
+	}
+	if n := csrWait(t, c.helloArgs, "hello"); n != 2 {
+		t.Fatalf("hello has %d args, want the greeting and its offset", n)
+	}
+	id1 := c.s.ID()
+	drops := []func(){
+		c.s.Manager().DropConnection,
+		func() {
+			if err := c.s.Emit("drop-me"); err != nil {
 				t.Fatal(err)
 			}
-			if csrWait(t, c.connects, "connect") {
-				t.Fatal("recovered on the first connection")
-			}
-			if n := csrWait(t, c.helloArgs, "hello"); n != 2 {
-				t.Fatalf("hello has %d args, want the greeting and its offset", n)
-			}
-			id1 := c.s.ID()
-			drops := []func(){
-				c.s.Manager().DropConnection,
-				func() {
-					if err := c.s.Emit("drop-me"); err != nil {
-						t.Fatal(err)
-					}
-				},
-			}
-			for i, drop := range drops {
-				round := i + 1
-				drop()
-				if !csrWait(t, c.connects, "reconnect") {
-					t.Fatalf("round %d: not recovered", round)
-				}
-				if r := csrWait(t, c.gapEnds, "gap-end"); r != round {
-					t.Fatalf("gap-end of round %d, want %d", r, round)
-				}
-				if got := c.round(round); !slices.Equal(got, csrExpected()) {
-					t.Fatalf("round %d: got %v, want %v", round, got, csrExpected())
-				}
-				if c.s.ID() != id1 {
-					t.Fatalf("id %q after recovery, want %q", c.s.ID(), id1)
-				}
-				rep := c.report(t)
-				if !rep.Recovered || rep.ID != id1 || !slices.Contains(rep.Rooms, "room-a") || rep.Data["user"] != "csr" {
-					t.Fatalf("round %d: server state %+v", round, rep)
-				}
-			}
-			c.mu.Lock()
-			for off, n := range c.offsets {
-				if n != 1 {
-					t.Errorf("offset %q seen %d times", off, n)
-				}
-			}
-			c.mu.Unlock()
-		})
+		},
 	}
+	for i, drop := range drops {
+		round := i + 1
+		drop()
+		if !csrWait(t, c.connects, "reconnect") {
+			t.Fatalf("round %d: not recovered", round)
+		}
+		if r := csrWait(t, c.gapEnds, "gap-end"); r != round {
+			t.Fatalf("gap-end of round %d, want %d", r, round)
+		}
+		if got := c.round(round); !slices.Equal(got, csrExpected()) {
+			t.Fatalf("round %d: got %v, want %v", round, got, csrExpected())
+		}
+		if c.s.ID() != id1 {
+			t.Fatalf("id %q after recovery, want %q", c.s.ID(), id1)
+		}
+		rep := c.report(t)
+		if !rep.Recovered || rep.ID != id1 || !slices.Contains(rep.Rooms, "room-a") || rep.Data["user"] != "csr" {
+			t.Fatalf("round %d: server state %+v", round, rep)
+		}
+	}
+	c.mu.Lock()
+	for off, n := range c.offsets {
+		if n != 1 {
+			t.Errorf("offset %q seen %d times", off, n)
+		}
+	}
+	c.mu.Unlock()
 }
 
 // TestCSRGoClientPastWindow: a client that comes back after the window gets a
