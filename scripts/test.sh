@@ -51,6 +51,8 @@ all)
 	go vet ./...
 	log "go test -race"
 	go test -race -shuffle=on -count=1 -timeout=15m ./...
+	log "bench module (nested): vet, tests and the harness smoke run"
+	(cd bench && go vet ./... && go test -race -count=1 -timeout=10m ./...)
 	fuzz
 	;;
 fuzz) fuzz ;;
