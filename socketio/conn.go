@@ -38,12 +38,15 @@ type conn struct {
 	sess session
 	dec  parser.Decoder
 
-	qmu   sync.Mutex
-	q     []func()      // handler calls, run in order by dispatchLoop; nil ends it
-	qdone bool          // dispatchLoop has seen nil
-	wake  chan struct{} // cap 1: q got an item
-	space chan struct{} // cap 1: q lost an item
-	done  chan struct{} // closed when dispatchLoop has ended
+	// Handler calls run in order on a dispatcher goroutine that exists only
+	// while calls are queued: an idle connection has no goroutine but its
+	// reader.
+	qmu      sync.Mutex
+	q        []func()      // handler calls, run in order by dispatch; nil ends them
+	qrunning bool          // a dispatch goroutine is draining q
+	qdone    bool          // dispatch has seen nil
+	space    chan struct{} // cap 1: q lost an item
+	done     chan struct{} // closed when dispatch has seen nil and run the rest
 
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace name; nil entry = connecting
@@ -56,7 +59,6 @@ func newConn(srv *Server, sess session) *conn {
 		srv:     srv,
 		sess:    sess,
 		dec:     srv.opts.Parser.NewDecoder(),
-		wake:    make(chan struct{}, 1),
 		space:   make(chan struct{}, 1),
 		done:    make(chan struct{}),
 		sockets: make(map[string]*Socket),
@@ -86,12 +88,17 @@ func (c *conn) enqueue(fn func()) bool {
 		return false
 	}
 	c.q = append(c.q, fn)
+	c.startLocked()
 	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	return true
+}
+
+// startLocked starts a dispatch goroutine unless one is draining q; c.qmu is held.
+func (c *conn) startLocked() {
+	if !c.qrunning {
+		c.qrunning = true
+		go c.dispatch()
+	}
 }
 
 // enqueueEvent is enqueue for the reader: it waits while dispatchQueueLen
@@ -113,15 +120,16 @@ func (c *conn) enqueueEvent(fn func()) bool {
 	}
 }
 
-// dispatchLoop runs the queued handler calls until it meets nil.
-func (c *conn) dispatchLoop() {
-	defer close(c.done)
+// dispatch runs the queued handler calls in order and returns when q is
+// empty (the next enqueue starts a new one) or after it met nil.
+func (c *conn) dispatch() {
 	for {
 		c.qmu.Lock()
 		if len(c.q) == 0 {
+			c.q = nil // no buffer kept while idle
+			c.qrunning = false
 			c.qmu.Unlock()
-			<-c.wake
-			continue
+			return
 		}
 		fn := c.q[0]
 		c.q[0] = nil
@@ -142,6 +150,7 @@ func (c *conn) dispatchLoop() {
 					c.run(f)
 				}
 			}
+			close(c.done)
 			return
 		}
 		c.run(fn)
@@ -178,11 +187,8 @@ func (c *conn) readLoop() {
 	c.close(reason)
 	c.qmu.Lock()
 	c.q = append(c.q, nil)
+	c.startLocked()
 	c.qmu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
 	<-c.done
 }
 

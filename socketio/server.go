@@ -231,14 +231,11 @@ func (s *Server) serveSession(sess session) {
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	go func() {
-		defer s.wg.Done()
-		c.dispatchLoop()
-	}()
-	c.readLoop()
+	c.readLoop() // returns after the last handler call has run
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
