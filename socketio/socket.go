@@ -95,8 +95,9 @@ type pendingAck struct {
 }
 
 func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
-	s := &Socket{id: newID(), nsp: n, conn: c, handlers: make(map[string]EventHandler),
-		acks: make(map[uint64]*pendingAck)}
+	// handlers and acks are made on first use: most sockets of a large
+	// server have few handlers and no acks pending.
+	s := &Socket{id: newID(), nsp: n, conn: c}
 	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	h := c.sess.Handshake()
 	s.handshake = &Handshake{
@@ -169,6 +170,9 @@ func (s *Socket) SetData(v any) {
 // On sets the handler of event (replacing any earlier one).
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]EventHandler)
+	}
 	s.handlers[event] = h
 	s.mu.Unlock()
 }
@@ -309,7 +313,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	id := s.nsp.ids.Add(1) - 1
 	pa := &pendingAck{ch: make(chan Args, 1)}
 	s.mu.Lock()
-	s.acks[id] = pa
+	s.addAckLocked(id, pa)
 	s.mu.Unlock()
 	p := &parser.Packet{Type: parser.Event, Namespace: s.nsp.name, Event: event, Args: args, ID: id, HasID: true}
 	s.notifyOutgoing(event, args)
@@ -347,7 +351,7 @@ func (s *Socket) EmitWithCallback(event string, timeout time.Duration, cb func(a
 	id := s.nsp.ids.Add(1) - 1
 	pa := &pendingAck{fn: cb}
 	s.mu.Lock()
-	s.acks[id] = pa
+	s.addAckLocked(id, pa)
 	if timeout > 0 {
 		pa.timer = time.AfterFunc(timeout, func() {
 			if s.takeAck(id) != nil {
@@ -369,9 +373,17 @@ func (s *Socket) EmitWithCallback(event string, timeout time.Duration, cb func(a
 func (s *Socket) registerRawAck(ctx context.Context, id uint64, fn func([]any)) {
 	pa := &pendingAck{raw: fn}
 	s.mu.Lock()
-	s.acks[id] = pa
+	s.addAckLocked(id, pa)
 	pa.stop = context.AfterFunc(ctx, func() { s.dropAck(id) })
 	s.mu.Unlock()
+}
+
+// addAckLocked records a pending ack; s.mu is held.
+func (s *Socket) addAckLocked(id uint64, pa *pendingAck) {
+	if s.acks == nil {
+		s.acks = make(map[uint64]*pendingAck)
+	}
+	s.acks[id] = pa
 }
 
 func (s *Socket) takeAck(id uint64) *pendingAck {
@@ -495,7 +507,7 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	s.nsp.remove(s)
 	s.mu.Lock()
 	acks := s.acks
-	s.acks = make(map[uint64]*pendingAck)
+	s.acks = nil
 	if s.watching {
 		s.watching = false
 		s.nsp.outWatchers.Add(-1)
