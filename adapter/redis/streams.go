@@ -1,0 +1,910 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/adapter/redis/wire"
+	"github.com/corvid-io/corvid/parser"
+)
+
+// StreamsOptions configure Streams, the adapter of npm
+// @socket.io/redis-streams-adapter 0.3. The zero value of every field means
+// Node's default, written next to it.
+type StreamsOptions struct {
+	StreamName       string        // "socket.io"
+	StreamCount      int           // 1; see wire.StreamName for the naming (and its quirk)
+	ChannelPrefix    string        // "socket.io": requests on {p}#{nsp}#, responses on {p}#{nsp}#{uid}#
+	MaxLen           int64         // 10000: XADD MAXLEN ~
+	ReadCount        int64         // 100: XREAD COUNT
+	BlockTime        time.Duration // 5s: XREAD BLOCK
+	SessionKeyPrefix string        // "sio:session:"
+	// OnlyPlaintext writes entries with binary as JSON too (Node's onlyPlaintext).
+	OnlyPlaintext bool
+	// Recovery must be set when the server runs with connection state
+	// recovery (socketio.ServerOptions.ConnectionStateRecovery): broadcasts
+	// then carry their stream entry id as offset, and sessions are stored in
+	// Redis (SET PX MaxDisconnectionDuration), so that a client recovers on
+	// any node of the cluster, Go or Node.
+	Recovery bool
+	// MaxDisconnectionDuration is the session lifetime in Redis (default 2
+	// minutes; use the server's recovery window).
+	MaxDisconnectionDuration time.Duration
+	// RequestsTimeout bounds fetchSockets (without a timeout flag) and
+	// serverSideEmit with acknowledgement (default 5s, as Node's).
+	RequestsTimeout time.Duration
+	// UID is this server's id on the wire (default 16 random hex characters).
+	UID string
+}
+
+func (o *StreamsOptions) withDefaults() StreamsOptions {
+	var c StreamsOptions
+	if o != nil {
+		c = *o
+	}
+	if c.StreamName == "" {
+		c.StreamName = "socket.io"
+	}
+	if c.StreamCount <= 0 {
+		c.StreamCount = 1
+	}
+	if c.ChannelPrefix == "" {
+		c.ChannelPrefix = "socket.io"
+	}
+	if c.MaxLen <= 0 {
+		c.MaxLen = 10000
+	}
+	if c.ReadCount <= 0 {
+		c.ReadCount = 100
+	}
+	if c.BlockTime <= 0 {
+		c.BlockTime = 5 * time.Second
+	}
+	if c.SessionKeyPrefix == "" {
+		c.SessionKeyPrefix = "sio:session:"
+	}
+	if c.MaxDisconnectionDuration <= 0 {
+		c.MaxDisconnectionDuration = 2 * time.Minute
+	}
+	if c.RequestsTimeout <= 0 {
+		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.UID == "" {
+		c.UID = randomHex(8)
+	}
+	return c
+}
+
+// Streams is one server's connection to a Redis Streams cluster, shared by the
+// adapters of its namespaces (like the factory of Node's createAdapter).
+// Broadcasts and room/disconnect operations are stream entries (XADD), read
+// back by every server with XREAD; fetchSockets, serverSideEmit and
+// broadcasts with acknowledgement go through pub/sub, their answers to the
+// requester's channel. One reader goroutine runs per stream in use.
+type Streams struct {
+	rc    rueidis.Client
+	ownRC bool
+	opts  StreamsOptions
+	sub   *Client // receive() over rc
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	adapters map[string]*StreamsAdapter // by namespace
+	readers  map[string]bool            // streams being read
+	closed   bool
+}
+
+// NewStreams returns a Streams over rc, which Close does not close.
+func NewStreams(rc rueidis.Client, opts *StreamsOptions) *Streams {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Streams{rc: rc, opts: opts.withDefaults(), sub: &Client{rc: rc}, ctx: ctx, cancel: cancel,
+		adapters: make(map[string]*StreamsAdapter), readers: make(map[string]bool)}
+}
+
+// DialStreams connects to Redis at url (see Dial) and returns a Streams that
+// owns the connection.
+func DialStreams(ctx context.Context, url string, opts *StreamsOptions) (*Streams, error) {
+	co, err := rueidis.ParseURL(url)
+	if err != nil {
+		return nil, errors.New("redis: parse url: " + err.Error())
+	}
+	co.DisableCache = true
+	if co.Dialer.Timeout == 0 {
+		co.Dialer.Timeout = 2 * time.Second
+	}
+	rc, err := rueidis.NewClient(co)
+	if err != nil {
+		return nil, errors.New("redis: connect to " + redactURL(url) + ": " + err.Error())
+	}
+	if err := rc.Do(ctx, rc.B().Ping().Build()).Error(); err != nil {
+		rc.Close()
+		return nil, errors.New("redis: ping " + redactURL(url) + ": " + err.Error())
+	}
+	st := NewStreams(rc, opts)
+	st.ownRC = true
+	return st, nil
+}
+
+// UID returns this server's id on the wire.
+func (st *Streams) UID() string { return st.opts.UID }
+
+// Close stops the readers and every adapter, and closes the connection when
+// DialStreams made it.
+func (st *Streams) Close() error {
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil
+	}
+	st.closed = true
+	as := make([]*StreamsAdapter, 0, len(st.adapters))
+	for _, a := range st.adapters {
+		as = append(as, a)
+	}
+	st.mu.Unlock()
+	for _, a := range as {
+		a.Close(context.Background())
+	}
+	st.cancel()
+	st.wg.Wait()
+	if st.ownRC {
+		st.rc.Close()
+	}
+	return nil
+}
+
+// NewAdapter is an adapter.Factory: pass st.NewAdapter as
+// socketio.ServerOptions.Adapter.
+func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
+	m, _ := adapter.NewMemory(ns)
+	nsp := ns.Name()
+	a := &StreamsAdapter{
+		st:      st,
+		ns:      ns,
+		mem:     m.(*adapter.Memory),
+		nsp:     nsp,
+		uid:     st.opts.UID,
+		stream:  wire.StreamName(st.opts.StreamName, st.opts.StreamCount, nsp),
+		public:  st.opts.ChannelPrefix + "#" + nsp + "#",
+		private: st.opts.ChannelPrefix + "#" + nsp + "#" + st.opts.UID + "#",
+		pending: make(map[string]*streamsPending),
+		acks:    make(map[string]*streamsAck),
+		sse:     make(chan func(), 256),
+		ready:   make(chan struct{}),
+	}
+	a.ctx, a.cancel = context.WithCancel(st.ctx)
+	st.mu.Lock()
+	if st.closed {
+		st.mu.Unlock()
+		return nil, ErrClosed
+	}
+	st.adapters[nsp] = a
+	startReader := !st.readers[a.stream]
+	st.readers[a.stream] = true
+	st.mu.Unlock()
+	if startReader {
+		if err := st.startReader(a.stream); err != nil {
+			a.Close(context.Background())
+			return nil, err
+		}
+	}
+	a.start()
+	return a, nil
+}
+
+// startReader reads stream from its current end (Node starts at "$"; the
+// last id is taken first so that no entry added meanwhile is missed).
+func (st *Streams) startReader(stream string) error {
+	ctx, cancel := context.WithTimeout(st.ctx, st.opts.RequestsTimeout)
+	defer cancel()
+	entries, err := st.rc.Do(ctx, st.rc.B().Xrevrange().Key(stream).End("+").Start("-").Count(1).Build()).AsXRange()
+	if err != nil && !rueidis.IsRedisNil(err) {
+		return errors.New("redis: streams: " + err.Error())
+	}
+	offset := "0-0"
+	if len(entries) > 0 {
+		offset = entries[0].ID
+	}
+	st.wg.Add(1)
+	go st.read(stream, offset)
+	return nil
+}
+
+func (st *Streams) read(stream, offset string) {
+	defer st.wg.Done()
+	backoff := 50 * time.Millisecond
+	for st.ctx.Err() == nil {
+		cmd := st.rc.B().Xread().Count(st.opts.ReadCount).Block(st.opts.BlockTime.Milliseconds()).
+			Streams().Key(stream).Id(offset).Build()
+		res, err := st.rc.Do(st.ctx, cmd).AsXRead()
+		if err != nil {
+			if rueidis.IsRedisNil(err) {
+				continue
+			}
+			if st.ctx.Err() != nil {
+				return
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-st.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+			backoff = min(2*backoff, time.Second)
+			continue
+		}
+		backoff = 50 * time.Millisecond
+		for _, e := range res[stream] {
+			offset = e.ID
+			nsp := e.FieldValues["nsp"]
+			if nsp == "" {
+				continue
+			}
+			st.mu.Lock()
+			a := st.adapters[nsp]
+			st.mu.Unlock()
+			if a != nil {
+				a.onEntry(e)
+			}
+		}
+	}
+}
+
+// StreamsAdapter is the adapter of one namespace over Streams. It implements
+// adapter.SessionStore (connection state recovery across the cluster).
+type StreamsAdapter struct {
+	st  *Streams
+	ns  adapter.Namespace
+	mem *adapter.Memory
+
+	nsp, uid, stream, public, private string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sse    chan func() // server-side emit handlers, run in order
+	ready  chan struct{}
+	readyN atomic.Int32
+	once   sync.Once
+
+	mu      sync.Mutex
+	pending map[string]*streamsPending
+	acks    map[string]*streamsAck
+	closed  bool
+}
+
+var (
+	_ adapter.Adapter      = (*StreamsAdapter)(nil)
+	_ adapter.SessionStore = (*StreamsAdapter)(nil)
+)
+
+type streamsPending struct {
+	op       string
+	expected int
+	got      int
+	sockets  []adapter.SocketInfo
+	answers  []any
+	done     chan struct{}
+}
+
+type streamsAck struct {
+	onCount func(int, []string)
+	onAck   func(string, []any)
+}
+
+func (a *StreamsAdapter) start() {
+	a.wg.Add(2)
+	go a.dispatcher()
+	go func() {
+		defer a.wg.Done()
+		chans := []string{a.public, a.private}
+		a.st.sub.receive(a.ctx, subscription{
+			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
+			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+		}, func(m rueidis.PubSubMessage) { a.onPubSub(m.Channel, []byte(m.Message)) }, func() {
+			if a.readyN.Add(1) >= 2 {
+				a.once.Do(func() { close(a.ready) })
+			}
+		})
+	}()
+	t := time.NewTimer(a.st.opts.RequestsTimeout)
+	defer t.Stop()
+	select {
+	case <-a.ready:
+	case <-t.C:
+	case <-a.ctx.Done():
+	}
+}
+
+func (a *StreamsAdapter) dispatcher() {
+	defer a.wg.Done()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case fn := <-a.sse:
+			fn()
+		}
+	}
+}
+
+func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage {
+	return &wire.ClusterMessage{Type: t, UID: a.uid, Nsp: a.nsp}
+}
+
+// xadd appends m to the namespace's stream and returns the entry id.
+func (a *StreamsAdapter) xadd(ctx context.Context, m *wire.ClusterMessage) (string, error) {
+	e, err := wire.AppendStreamEntry(m, a.st.opts.OnlyPlaintext)
+	if err != nil {
+		return "", err
+	}
+	b := a.st.rc.B().Xadd().Key(a.stream).Maxlen().Almost().Threshold(strconv.FormatInt(a.st.opts.MaxLen, 10)).
+		Id("*").FieldValue().FieldValue("uid", e.UID).FieldValue("nsp", e.Nsp).FieldValue("type", e.Type)
+	if e.HasData {
+		b = b.FieldValue("data", e.Data)
+	}
+	return a.st.rc.Do(ctx, b.Build()).ToString()
+}
+
+// publish sends a request (msgpack envelope) on the public channel.
+func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage) error {
+	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
+	if err != nil {
+		return err
+	}
+	return a.st.rc.Do(ctx, a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error()
+}
+
+func (a *StreamsAdapter) respondTo(uid string, m *wire.ClusterMessage) {
+	ctx, cancel := context.WithTimeout(a.ctx, a.st.opts.RequestsTimeout)
+	defer cancel()
+	_ = a.publish(ctx, a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", m)
+}
+
+// storable: the reference appends an offset to EVENTs without ack, not volatile.
+func streamsStorable(p *parser.Packet, opts *adapter.BroadcastOptions) bool {
+	return (p.Type == parser.Event || p.Type == parser.BinaryEvent) && !p.HasID && (opts == nil || !opts.Flags.Volatile)
+}
+
+func withOffset(p *parser.Packet, offset string) *parser.Packet {
+	cp := *p
+	cp.Args = append(append(make([]any, 0, len(p.Args)+1), p.Args...), offset)
+	return &cp
+}
+
+// onEntry applies a stream entry of another server (reader goroutine).
+func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
+	fv := e.FieldValues
+	data, has := fv["data"]
+	m, err := wire.DecodeStreamEntry(wire.StreamEntry{UID: fv["uid"], Nsp: fv["nsp"], Type: fv["type"], Data: data, HasData: has})
+	if err != nil || m.UID == a.uid || m.Nsp != a.nsp {
+		return
+	}
+	ctx := a.ctx
+	switch m.Type {
+	case wire.MsgBroadcast:
+		if m.RequestID != "" {
+			return
+		}
+		p, ok := fromWirePacket(m.Packet, a.nsp)
+		if !ok {
+			return
+		}
+		opts := fromWireOpts(m.Opts)
+		if a.st.opts.Recovery && streamsStorable(p, opts) {
+			p = withOffset(p, e.ID)
+		}
+		_ = a.mem.Broadcast(ctx, p, opts)
+	case wire.MsgSocketsJoin:
+		_ = a.mem.AddSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
+	case wire.MsgSocketsLeave:
+		_ = a.mem.DelSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
+	case wire.MsgDisconnectSockets:
+		_ = a.mem.DisconnectSockets(ctx, fromWireOpts(m.Opts), m.Close)
+	}
+}
+
+// onPubSub handles a request or a response (rueidis' read loop: no blocking).
+func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
+	m, err := wire.DecodeClusterMessage(msg)
+	if err != nil {
+		return
+	}
+	switch m.Type {
+	case wire.MsgFetchSocketsResponse, wire.MsgServerSideEmitResponse, wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
+		if channel == a.private {
+			a.onResponse(m)
+		}
+		return
+	}
+	if m.UID == a.uid || m.Nsp != a.nsp {
+		return
+	}
+	select {
+	case a.sse <- func() { a.onRequest(m) }:
+	default: // full: dropped (at most once)
+	}
+}
+
+// onRequest runs on the dispatcher goroutine.
+func (a *StreamsAdapter) onRequest(m *wire.ClusterMessage) {
+	ctx := a.ctx
+	switch m.Type {
+	case wire.MsgBroadcast:
+		p, ok := fromWirePacket(m.Packet, a.nsp)
+		if !ok || m.RequestID == "" {
+			return
+		}
+		opts := fromWireOpts(m.Opts)
+		d := opts.Flags.Timeout
+		if d <= 0 {
+			d = a.st.opts.RequestsTimeout
+		}
+		actx, cancel := context.WithTimeout(a.ctx, d)
+		context.AfterFunc(actx, cancel)
+		origin, reqID := m.UID, m.RequestID
+		_ = a.mem.BroadcastWithAck(actx, p, opts, func(n int, _ []string) {
+			r := a.message(wire.MsgBroadcastClientCount)
+			r.RequestID, r.ClientCount = reqID, int64(n)
+			go a.respondTo(origin, r)
+		}, func(_ string, args []any) {
+			r := a.message(wire.MsgBroadcastAck)
+			r.RequestID = reqID
+			if len(args) > 0 {
+				r.Value = materialize(args[0])
+			}
+			go a.respondTo(origin, r)
+		})
+	case wire.MsgFetchSockets:
+		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(m.Opts))
+		r := a.message(wire.MsgFetchSocketsResponse)
+		r.RequestID, r.Sockets = m.RequestID, toWireSockets(local)
+		a.respondTo(m.UID, r)
+	case wire.MsgServerSideEmit:
+		if len(m.Args) == 0 {
+			return
+		}
+		if m.RequestID == "" {
+			a.ns.ServerSideEmit(values(m.Args), nil)
+			return
+		}
+		origin, reqID := m.UID, m.RequestID
+		var called atomic.Bool
+		a.ns.ServerSideEmit(values(m.Args), func(arg any) {
+			if !called.CompareAndSwap(false, true) {
+				return
+			}
+			r := a.message(wire.MsgServerSideEmitResponse)
+			r.RequestID, r.Value = reqID, materialize(arg)
+			go a.respondTo(origin, r)
+		})
+	}
+}
+
+func (a *StreamsAdapter) onResponse(m *wire.ClusterMessage) {
+	switch m.Type {
+	case wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
+		a.mu.Lock()
+		ar := a.acks[m.RequestID]
+		a.mu.Unlock()
+		if ar == nil {
+			return
+		}
+		if m.Type == wire.MsgBroadcastClientCount {
+			ar.onCount(int(m.ClientCount), nil)
+		} else {
+			ar.onAck("", []any{treeValue{m.Value}})
+		}
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p := a.pending[m.RequestID]
+	if p == nil {
+		return
+	}
+	switch {
+	case m.Type == wire.MsgFetchSocketsResponse && p.op == "fetchSockets":
+		p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
+	case m.Type == wire.MsgServerSideEmitResponse && p.op == "serverSideEmit":
+		p.answers = append(p.answers, m.Value)
+	default:
+		return
+	}
+	p.got++
+	if p.got == p.expected {
+		close(p.done)
+	}
+}
+
+// request publishes m (with a fresh request id) and waits for expected answers.
+func (a *StreamsAdapter) request(ctx context.Context, op string, m *wire.ClusterMessage, expected int, d time.Duration) (*streamsPending, error) {
+	p := &streamsPending{op: op, expected: expected, done: make(chan struct{})}
+	id := randomHex(8)
+	m.RequestID = id
+	a.mu.Lock()
+	a.pending[id] = p
+	a.mu.Unlock()
+	defer func() {
+		a.mu.Lock()
+		delete(a.pending, id)
+		a.mu.Unlock()
+	}()
+	if err := a.publish(ctx, a.public, m); err != nil {
+		return nil, err
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	var err error
+	select {
+	case <-p.done:
+	case <-t.C:
+		err = &adapter.TimeoutError{Op: op, Expected: expected}
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-a.ctx.Done():
+		err = adapter.ErrClosed
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if te, ok := err.(*adapter.TimeoutError); ok {
+		te.Got = p.got
+	}
+	out := &streamsPending{op: op, got: p.got, sockets: p.sockets, answers: p.answers}
+	return out, err
+}
+
+func (a *StreamsAdapter) isClosed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+// AddAll implements adapter.Adapter (local index).
+func (a *StreamsAdapter) AddAll(ctx context.Context, id string, rooms []string) error {
+	return a.mem.AddAll(ctx, id, rooms)
+}
+
+// Del implements adapter.Adapter.
+func (a *StreamsAdapter) Del(ctx context.Context, id, room string) error {
+	return a.mem.Del(ctx, id, room)
+}
+
+// DelAll implements adapter.Adapter.
+func (a *StreamsAdapter) DelAll(ctx context.Context, id string) error { return a.mem.DelAll(ctx, id) }
+
+// SocketRooms implements adapter.Adapter.
+func (a *StreamsAdapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
+
+// Sockets implements adapter.Adapter (local sockets).
+func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string, error) {
+	return a.mem.Sockets(ctx, rooms)
+}
+
+// Rooms implements adapter.Adapter (local rooms).
+func (a *StreamsAdapter) Rooms(ctx context.Context) ([]string, error) { return a.mem.Rooms(ctx) }
+
+// Broadcast implements adapter.Adapter: XADD, then the local delivery (also
+// when XADD failed, as Node does; the error is returned). With Recovery the
+// packet carries the entry id as its offset.
+func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	if opts.Flags.Local {
+		return a.mem.Broadcast(ctx, p, opts)
+	}
+	m := a.message(wire.MsgBroadcast)
+	m.Packet, m.Opts = toWirePacket(p, a.nsp, true), toWireOpts(opts)
+	id, err := a.xadd(ctx, m)
+	if err == nil && a.st.opts.Recovery && streamsStorable(p, opts) {
+		p = withOffset(p, id)
+	}
+	if lerr := a.mem.Broadcast(ctx, p, opts); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// BroadcastWithAck implements adapter.Adapter: the request goes through
+// pub/sub; every other server answers its client count, then each ack.
+func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions,
+	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	if !opts.Flags.Local {
+		id := randomHex(8)
+		a.mu.Lock()
+		a.acks[id] = &streamsAck{onCount: onCount, onAck: onAck}
+		a.mu.Unlock()
+		context.AfterFunc(ctx, func() {
+			a.mu.Lock()
+			delete(a.acks, id)
+			a.mu.Unlock()
+		})
+		m := a.message(wire.MsgBroadcast)
+		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
+		if err := a.publish(ctx, a.public, m); err != nil {
+			return err
+		}
+	}
+	return a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck)
+}
+
+// ServerCount implements adapter.Adapter: PUBSUB NUMSUB of the public channel.
+func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
+	res, err := a.st.rc.Do(ctx, a.st.rc.B().PubsubNumsub().Channel(a.public).Build()).ToArray()
+	if err != nil {
+		return 1, err
+	}
+	if len(res) < 2 {
+		return 1, nil
+	}
+	n, err := res[1].AsInt64()
+	if err != nil || n < 1 {
+		return 1, err
+	}
+	return int(n), nil
+}
+
+// FetchSockets implements adapter.Adapter.
+func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptions) ([]adapter.SocketInfo, error) {
+	if a.isClosed() {
+		return nil, adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	local, err := a.mem.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return local, err
+	}
+	n, _ := a.ServerCount(ctx)
+	if n-1 <= 0 {
+		return local, nil
+	}
+	d := opts.Flags.Timeout
+	if d <= 0 {
+		d = a.st.opts.RequestsTimeout
+	}
+	m := a.message(wire.MsgFetchSockets)
+	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
+	p, err := a.request(ctx, "fetchSockets", m, n-1, d)
+	if p != nil {
+		local = append(local, p.sockets...)
+	}
+	return local, err
+}
+
+func (a *StreamsAdapter) streamOp(ctx context.Context, m *wire.ClusterMessage, opts *adapter.BroadcastOptions) error {
+	if opts.Flags.Local {
+		return nil
+	}
+	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
+	_, err := a.xadd(ctx, m)
+	return err
+}
+
+// AddSockets implements adapter.Adapter: an entry, and applied locally at once.
+func (a *StreamsAdapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	m := a.message(wire.MsgSocketsJoin)
+	m.Rooms = rooms
+	err := a.streamOp(ctx, m, opts)
+	if lerr := a.mem.AddSockets(ctx, opts, rooms); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// DelSockets implements adapter.Adapter.
+func (a *StreamsAdapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	m := a.message(wire.MsgSocketsLeave)
+	m.Rooms = rooms
+	err := a.streamOp(ctx, m, opts)
+	if lerr := a.mem.DelSockets(ctx, opts, rooms); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// DisconnectSockets implements adapter.Adapter.
+func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	m := a.message(wire.MsgDisconnectSockets)
+	m.Close = close
+	err := a.streamOp(ctx, m, opts)
+	if lerr := a.mem.DisconnectSockets(ctx, opts, close); err == nil {
+		err = lerr
+	}
+	return err
+}
+
+// ServerSideEmit implements adapter.Adapter (pub/sub).
+func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, args []any) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	m := a.message(wire.MsgServerSideEmit)
+	m.Args = materializeAll(args)
+	return a.publish(ctx, a.public, m)
+}
+
+func materializeAll(args []any) []any {
+	out := make([]any, len(args))
+	for i, v := range args {
+		out[i] = materialize(v)
+	}
+	return out
+}
+
+// ServerSideEmitWithAck implements adapter.Adapter.
+func (a *StreamsAdapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any, error) {
+	if a.isClosed() {
+		return nil, adapter.ErrClosed
+	}
+	n, _ := a.ServerCount(ctx)
+	if n-1 <= 0 {
+		return []any{}, nil
+	}
+	m := a.message(wire.MsgServerSideEmit)
+	m.Args = materializeAll(args)
+	p, err := a.request(ctx, "serverSideEmit", m, n-1, a.st.opts.RequestsTimeout)
+	if p == nil {
+		return nil, err
+	}
+	if p.answers == nil {
+		p.answers = []any{}
+	}
+	return p.answers, err
+}
+
+// Close implements adapter.Adapter. The stream reader stops with Streams.Close.
+func (a *StreamsAdapter) Close(ctx context.Context) error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	a.mu.Unlock()
+	a.st.mu.Lock()
+	if a.st.adapters[a.nsp] == a {
+		delete(a.st.adapters, a.nsp)
+	}
+	a.st.mu.Unlock()
+	a.cancel()
+	a.wg.Wait()
+	return a.mem.Close(ctx)
+}
+
+// PersistSession implements adapter.SessionStore: SET <prefix><pid>
+// base64(msgpack {sid, pid, rooms, data}) PX <MaxDisconnectionDuration>.
+func (a *StreamsAdapter) PersistSession(ctx context.Context, s *adapter.Session) error {
+	v, err := wire.AppendSession(&wire.Session{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: materialize(s.Data)})
+	if err != nil {
+		return err
+	}
+	return a.st.rc.Do(ctx, a.st.rc.B().Set().Key(a.st.opts.SessionKeyPrefix+s.PID).Value(v).
+		PxMilliseconds(a.st.opts.MaxDisconnectionDuration.Milliseconds()).Build()).Error()
+}
+
+var offsetRE = regexp.MustCompile(`^[0-9]+-[0-9]+$`)
+
+// restoreRangeCalls bounds the XRANGE calls of a restore, as Node's.
+const restoreRangeCalls = 100
+
+// RestoreSession implements adapter.SessionStore, as Node's: the session is
+// read and deleted (MULTI GET DEL EXEC), the offset must still be in the
+// stream, and the broadcasts after it whose rooms select the session are
+// returned with their entry id as offset.
+func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
+	if !offsetRE.MatchString(offset) {
+		return nil, nil
+	}
+	key := a.st.opts.SessionKeyPrefix + pid
+	rc := a.st.rc
+	res := rc.DoMulti(ctx, rc.B().Multi().Build(), rc.B().Get().Key(key).Build(), rc.B().Del().Key(key).Build(), rc.B().Exec().Build())
+	execd, err := res[3].ToArray()
+	if err != nil {
+		return nil, err
+	}
+	if len(execd) < 1 {
+		return nil, nil
+	}
+	raw, err := execd[0].ToString()
+	if err != nil {
+		return nil, nil // nil reply: no session
+	}
+	at, err := rc.Do(ctx, rc.B().Xrange().Key(a.stream).Start(offset).End(offset).Build()).AsXRange()
+	if err != nil || len(at) == 0 {
+		return nil, err
+	}
+	ws, err := wire.DecodeSession(raw)
+	if err != nil {
+		return nil, err
+	}
+	s := &adapter.Session{SID: ws.SID, PID: ws.PID, Rooms: ws.Rooms, Data: ws.Data, Offset: offset}
+	for i := 0; i < restoreRangeCalls; i++ {
+		entries, err := rc.Do(ctx, rc.B().Xrange().Key(a.stream).Start(nextOffset(offset)).End("+").Build()).AsXRange()
+		if err != nil {
+			return nil, err
+		}
+		if len(entries) == 0 {
+			break
+		}
+		for _, e := range entries {
+			offset = e.ID
+			fv := e.FieldValues
+			if fv["nsp"] != a.nsp || fv["type"] != "3" {
+				continue
+			}
+			data, has := fv["data"]
+			m, err := wire.DecodeStreamEntry(wire.StreamEntry{UID: fv["uid"], Nsp: fv["nsp"], Type: fv["type"], Data: data, HasData: has})
+			if err != nil || m.RequestID != "" {
+				continue
+			}
+			p, ok := fromWirePacket(m.Packet, a.nsp)
+			if !ok {
+				continue
+			}
+			opts := fromWireOpts(m.Opts)
+			if opts.Flags.Volatile || !sessionIncludes(s.Rooms, opts) {
+				continue
+			}
+			s.Missed = append(s.Missed, withOffset(p, e.ID))
+		}
+	}
+	return s, nil
+}
+
+// nextOffset is the id right after offset (exclusive ranges need Redis 6.2).
+func nextOffset(offset string) string {
+	ts, seq, _ := strings.Cut(offset, "-")
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return ts + "-" + strconv.FormatUint(n+1, 10)
+}
+
+func sessionIncludes(rooms []string, opts *adapter.BroadcastOptions) bool {
+	in := len(opts.Rooms) == 0
+	for _, r := range rooms {
+		for _, x := range opts.Except {
+			if r == x {
+				return false
+			}
+		}
+		for _, t := range opts.Rooms {
+			if r == t {
+				in = true
+			}
+		}
+	}
+	return in
+}
