@@ -57,7 +57,7 @@ func TestStreamNames(t *testing.T) {
 		want  string
 	}{
 		{1, "/", "socket.io"},
-		{5, "/", "socket.io-2"},              // hashCode("/") = 47
+		{5, "/", "socket.io-2"},               // hashCode("/") = 47
 		{5, "/notifications", "socket.io--1"}, // negative hash: Node writes here but never reads
 		{3, "/é", "socket.io-" + strconv.Itoa(int((int32(47)*31+0xe9)%3))},
 	} {
