@@ -1,0 +1,57 @@
+// An npm socket.io 4.8 server with @socket.io/redis-streams-adapter 0.3 and
+// connection state recovery, for the mixed-cluster tests of the Go Streams
+// adapter (conformance/csr_streams_test.go). Its behaviour matches the Go node
+// of that test: fresh sockets join "room-a", get data {user: "csr"} and a
+// "hello"; "report" answers {recovered, id, rooms, data}; "gap" (tag) emits
+// ["gap", tag, i] for i < 5 alternately to "room-a" and to everybody, then
+// acknowledges.
+//
+//   node csr_streams_server.js <port> <redis-url> <stream-and-prefix> <window-ms>
+//
+// It prints "listening <port>" when ready.
+"use strict";
+
+const http = require("http");
+const { Server } = require("socket.io");
+const { createClient } = require("redis");
+const { createAdapter } = require("@socket.io/redis-streams-adapter");
+
+const [portArg, redisURL, name, windowArg] = process.argv.slice(2);
+const port = Number(portArg);
+
+async function main() {
+  const client = createClient({ url: redisURL });
+  await client.connect();
+  const httpServer = http.createServer();
+  const io = new Server(httpServer, {
+    connectionStateRecovery: { maxDisconnectionDuration: Number(windowArg) },
+    adapter: createAdapter(client, { streamName: name, channelPrefix: name, sessionKeyPrefix: name + ":session:" }),
+  });
+  io.on("connection", (socket) => {
+    if (!socket.recovered) {
+      socket.join("room-a");
+      socket.data = { user: "csr" };
+      socket.emit("hello", "hi");
+    }
+    socket.on("report", (ack) => {
+      ack({ rooms: [...socket.rooms].sort(), data: socket.data, recovered: socket.recovered, id: socket.id });
+    });
+    socket.on("gap", (tag, ack) => {
+      for (let i = 0; i < 5; i++) {
+        if (i % 2 === 0) io.to("room-a").emit("gap", tag, i);
+        else io.emit("gap", tag, i);
+      }
+      ack();
+    });
+  });
+  // The adapter's stream reader and subscriber start asynchronously.
+  await new Promise((r) => setTimeout(r, 500));
+  httpServer.listen(port, "127.0.0.1", () => {
+    process.stdout.write("listening " + port + "\n");
+  });
+}
+
+main().catch((err) => {
+  process.stdout.write("fail main " + (err && err.stack) + "\n");
+  process.exit(1);
+});
