@@ -317,6 +317,10 @@ const wsCloseTimeout = 5 * time.Second
 const (
 	wsReadBufferSize  = 512
 	wsWriteBufferSize = 1024
+	// wsControlBufferSize is the write buffer when the session writer frames
+	// data messages itself (rawFrames): coder/websocket then writes only
+	// control frames through it, at most 2+125 bytes each.
+	wsControlBufferSize = 128
 )
 
 // smallBuffers wraps a ResponseWriter so that websocket.Accept keeps smaller
@@ -324,7 +328,8 @@ const (
 // idle WebSocket session), and writes through a corkWriter.
 type smallBuffers struct {
 	http.ResponseWriter
-	cork *corkWriter // set by Hijack
+	cork  *corkWriter // set by Hijack
+	wsize int         // write buffer size
 }
 
 // Hijack hijacks the underlying connection and returns buffers of our sizes,
@@ -353,7 +358,7 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		br.Peek(n) // buffered, so that Accept's own carry-over sees them
 	}
 	w.cork = &corkWriter{conn: conn}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.cork, wsWriteBufferSize)), nil
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.cork, w.wsize)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
@@ -366,7 +371,10 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Co
 		conn, err := websocket.Accept(w, r, srv.acceptOpts)
 		return conn, nil, err
 	}
-	sb := &smallBuffers{ResponseWriter: w}
+	sb := &smallBuffers{ResponseWriter: w, wsize: wsWriteBufferSize}
+	if !srv.opts.PerMessageDeflate { // see rawFrames
+		sb.wsize = wsControlBufferSize
+	}
 	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
 	return conn, sb.cork, err
 }
