@@ -38,6 +38,12 @@ func startStreamsGoNode(t *testing.T, redisURL, name string) string {
 		Adapter:                 st.NewAdapter,
 		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: csrStreamsWindow},
 	})
+	srv.Of("/").OnServerSideEmit(func(args socketio.Args, ack func(any)) {
+		var ev string
+		if args.Decode(0, &ev) == nil && ev == "ping" && ack != nil {
+			ack("pong-go")
+		}
+	})
 	srv.OnConnection(func(s *socketio.Socket) {
 		if !s.Recovered() {
 			s.Join("room-a")
@@ -51,6 +57,7 @@ func startStreamsGoNode(t *testing.T, redisURL, name string) string {
 				ack(map[string]any{"rooms": rooms, "data": s.Data(), "recovered": s.Recovered(), "id": s.ID()})
 			}
 		})
+		csrStreamsOps(s)
 		s.On("gap", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 			var tag string
 			args.Decode(0, &tag)
@@ -119,5 +126,120 @@ func TestCSRStreamsCluster(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// csrStreamsOps registers the "op-*" handlers of csr_streams_server.js: each
+// runs a cluster operation from this node and acknowledges its result.
+func csrStreamsOps(s *socketio.Socket) {
+	nsp := s.Namespace()
+	ctx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 5*time.Second) }
+	// The operations wait for other servers: they run off the dispatcher.
+	async := func(h func(args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
+		return func(_ *socketio.Socket, args socketio.Args, ack socketio.AckFunc) { go h(args, ack) }
+	}
+	s.On("op-count", async(func(_ socketio.Args, ack socketio.AckFunc) {
+		c, cancel := ctx()
+		defer cancel()
+		n, err := nsp.Adapter().ServerCount(c)
+		if err != nil {
+			ack("error: " + err.Error())
+			return
+		}
+		ack(n)
+	}))
+	s.On("op-fetch", async(func(_ socketio.Args, ack socketio.AckFunc) {
+		c, cancel := ctx()
+		defer cancel()
+		all, err := nsp.FetchSockets(c)
+		if err != nil {
+			ack("error: " + err.Error())
+			return
+		}
+		out := []any{}
+		for _, r := range all {
+			rooms := slices.Clone(r.Rooms)
+			slices.Sort(rooms)
+			out = append(out, map[string]any{"id": r.ID, "rooms": rooms, "data": r.Data})
+		}
+		ack(out)
+	}))
+	s.On("op-sse", async(func(_ socketio.Args, ack socketio.AckFunc) {
+		c, cancel := ctx()
+		defer cancel()
+		res, err := nsp.ServerSideEmitWithAck(c, "ping")
+		if err != nil {
+			ack("error: " + err.Error())
+			return
+		}
+		ack(res)
+	}))
+	s.On("op-bcast-ack", async(func(_ socketio.Args, ack socketio.AckFunc) {
+		c, cancel := ctx()
+		defer cancel()
+		res, err := nsp.Timeout(3*time.Second).EmitWithAck(c, "q")
+		if err != nil {
+			ack("error: " + err.Error())
+			return
+		}
+		var names []string
+		for _, r := range res.Responses {
+			var n string
+			r.Args.Decode(0, &n)
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		ack(names)
+	}))
+	s.On("op-join", async(func(args socketio.Args, ack socketio.AckFunc) {
+		var room string
+		args.Decode(0, &room)
+		c, cancel := ctx()
+		defer cancel()
+		nsp.SocketsJoin(c, room)
+		ack()
+	}))
+	s.On("op-bin", func(_ *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+		var tag string
+		args.Decode(0, &tag)
+		nsp.Emit("bin", tag, []byte{1, 2, 3})
+		ack()
+	})
+	s.On("op-disconnect", async(func(args socketio.Args, ack socketio.AckFunc) {
+		var room string
+		args.Decode(0, &room)
+		c, cancel := ctx()
+		defer cancel()
+		nsp.To(room).DisconnectSockets(c, false)
+		ack()
+	}))
+}
+
+// TestStreamsMixedCluster: the cluster operations between a Go node on the
+// Streams adapter and a Node node with @socket.io/redis-streams-adapter 0.3,
+// each driven from both sides by npm clients (conformance/node/csr_streams_mixed.js):
+// serverCount, fetchSockets (ids, rooms, data), serverSideEmit with ack,
+// broadcast with ack, socketsJoin, binary broadcasts (the base64 msgpack
+// entries), and disconnectSockets.
+func TestCSRStreamsMixedCluster(t *testing.T) {
+	testutil.NodeModules(t)
+	rds := testutil.StartRedis(t)
+	name := "csr-streams-mixed"
+	goURL := startStreamsGoNode(t, rds.URL(), name)
+	nodeURL := startStreamsNodeNode(t, rds.URL(), name)
+	client := testutil.StartNode(t, "conformance/node/csr_streams_mixed.js", goURL, nodeURL)
+	client.WaitLine(t, "done", 60*time.Second)
+	lines := client.Lines()
+	t.Log(strings.Join(lines, "\n"))
+	for _, l := range lines {
+		if strings.HasPrefix(l, "fail ") {
+			t.Errorf("node client: %s", l)
+		}
+	}
+	for _, s := range []string{"connect", "server-count", "fetch-sockets", "server-side-emit", "broadcast-ack",
+		"sockets-join", "binary", "disconnect-sockets"} {
+		if !contains(lines, "ok "+s) {
+			t.Errorf("step %s did not pass", s)
+		}
 	}
 }

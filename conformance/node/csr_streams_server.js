@@ -4,7 +4,9 @@
 // of that test: fresh sockets join "room-a", get data {user: "csr"} and a
 // "hello"; "report" answers {recovered, id, rooms, data}; "gap" (tag) emits
 // ["gap", tag, i] for i < 5 alternately to "room-a" and to everybody, then
-// acknowledges.
+// acknowledges. The "op-*" events run a cluster operation and acknowledge
+// its result (see conformance/node/csr_streams_mixed.js); the server answers
+// the server-side emit "ping" with "pong-node".
 //
 //   node csr_streams_server.js <port> <redis-url> <stream-and-prefix> <window-ms>
 //
@@ -27,6 +29,7 @@ async function main() {
     connectionStateRecovery: { maxDisconnectionDuration: Number(windowArg) },
     adapter: createAdapter(client, { streamName: name, channelPrefix: name, sessionKeyPrefix: name + ":session:" }),
   });
+  io.on("ping", (cb) => cb("pong-node"));
   io.on("connection", (socket) => {
     if (!socket.recovered) {
       socket.join("room-a");
@@ -35,6 +38,25 @@ async function main() {
     }
     socket.on("report", (ack) => {
       ack({ rooms: [...socket.rooms].sort(), data: socket.data, recovered: socket.recovered, id: socket.id });
+    });
+    socket.on("op-count", async (ack) => ack(await io.of("/").adapter.serverCount()));
+    socket.on("op-fetch", async (ack) => {
+      const all = await io.fetchSockets();
+      ack(all.map((r) => ({ id: r.id, rooms: [...r.rooms].sort(), data: r.data })));
+    });
+    socket.on("op-sse", async (ack) => ack((await io.serverSideEmitWithAck("ping")).sort()));
+    socket.on("op-bcast-ack", async (ack) => ack((await io.timeout(3000).emitWithAck("q")).sort()));
+    socket.on("op-join", (room, ack) => {
+      io.socketsJoin(room);
+      ack();
+    });
+    socket.on("op-bin", (tag, ack) => {
+      io.emit("bin", tag, Buffer.from([1, 2, 3]));
+      ack();
+    });
+    socket.on("op-disconnect", (room, ack) => {
+      io.in(room).disconnectSockets();
+      ack();
     });
     socket.on("gap", (tag, ack) => {
       for (let i = 0; i < 5; i++) {
