@@ -133,7 +133,9 @@ func TestCSRStreamsCluster(t *testing.T) {
 // runs a cluster operation from this node and acknowledges its result.
 func csrStreamsOps(s *socketio.Socket) {
 	nsp := s.Namespace()
-	ctx := func() (context.Context, context.CancelFunc) { return context.WithTimeout(context.Background(), 5*time.Second) }
+	ctx := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.Background(), 5*time.Second)
+	}
 	// The operations wait for other servers: they run off the dispatcher.
 	async := func(h func(args socketio.Args, ack socketio.AckFunc)) socketio.EventHandler {
 		return func(_ *socketio.Socket, args socketio.Args, ack socketio.AckFunc) { go h(args, ack) }
