@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/adapter/adaptertest"
 	"github.com/corvid-io/corvid/adapter/redis"
 	"github.com/corvid-io/corvid/internal/testutil"
+	"github.com/corvid-io/corvid/parser"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -217,7 +219,7 @@ func csrStreamsOps(s *socketio.Socket) {
 	}))
 }
 
-// TestStreamsMixedCluster: the cluster operations between a Go node on the
+// TestCSRStreamsMixedCluster: the cluster operations between a Go node on the
 // Streams adapter and a Node node with @socket.io/redis-streams-adapter 0.3,
 // each driven from both sides by npm clients (conformance/node/csr_streams_mixed.js):
 // serverCount, fetchSockets (ids, rooms, data), serverSideEmit with ack,
@@ -244,4 +246,68 @@ func TestCSRStreamsMixedCluster(t *testing.T) {
 			t.Errorf("step %s did not pass", s)
 		}
 	}
+}
+
+// TestCSRStreamsNaming: with several streams, a namespace goes to
+// name-(hashCode(nsp) % count): "/" -> name-2, and "/notifications" ->
+// name--1 (a negative hash: Node writes there but never reads). The Go adapter
+// writes where Node writes, and reads what Node writes, in both.
+func TestCSRStreamsNaming(t *testing.T) {
+	testutil.NodeModules(t)
+	rds := testutil.StartRedis(t)
+	const name, count = "csr-naming", 5
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := redis.DialStreams(ctx, rds.URL(), &redis.StreamsOptions{StreamName: name, ChannelPrefix: name, StreamCount: count})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	streams := map[string]string{"/": name + "-2", "/notifications": name + "--1"}
+	fakes := map[string]*adaptertest.FakeNamespace{}
+	for nsp := range streams {
+		ns := adaptertest.NewFakeNamespace(nsp)
+		a, err := st.NewAdapter(ns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ns.Adapter = a
+		defer a.Close(context.Background())
+		ns.Connect(t, "s")
+		fakes[nsp] = ns
+	}
+	node := testutil.StartNode(t, "conformance/node/csr_streams_emit.js", rds.URL(), name, strconv.Itoa(count), "/", "/notifications")
+	node.WaitLine(t, "emitting", 20*time.Second)
+	for nsp, ns := range fakes {
+		deadline := time.Now().Add(10 * time.Second)
+		for len(ns.Received(0)) == 1 { // "s" has nothing yet
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: nothing read from %s", nsp, streams[nsp])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		before := xlen(t, rds, streams[nsp])
+		if before == 0 {
+			t.Fatalf("Node wrote nothing to %s", streams[nsp])
+		}
+		if err := ns.Adapter.Broadcast(context.Background(), &parser.Packet{Type: parser.Event, Event: "go"}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if after := xlen(t, rds, streams[nsp]); after <= before {
+			t.Fatalf("%s: the Go broadcast did not go to %s (%d -> %d entries)", nsp, streams[nsp], before, after)
+		}
+	}
+}
+
+func xlen(t *testing.T, rds *testutil.RedisServer, stream string) int {
+	t.Helper()
+	out, err := rds.Command("XLEN", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(out))
+	if err != nil {
+		t.Fatalf("XLEN %s: %q", stream, out)
+	}
+	return n
 }
