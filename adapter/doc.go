@@ -21,5 +21,8 @@
 // Every implementation runs the contract suite in adapter/adaptertest.
 //
 // Connection state recovery is an optional capability: an adapter that can keep
-// sessions implements SessionStore.
+// sessions implements SessionStore. NewMemorySessions is the in-memory adapter
+// with it (the reference's SessionAwareAdapter): stored broadcasts get an
+// offset, and packets and sessions are kept for the recovery window within
+// the bounds of SessionOptions; past a bound a client gets a fresh session.
 package adapter

@@ -43,6 +43,21 @@
 // ServerSideEmit reaches the other servers only. A broadcast is encoded once
 // and the same bytes are queued on every target session.
 //
+// # Connection state recovery
+//
+// With ServerOptions.ConnectionStateRecovery (see RecoveryOptions), a client
+// whose connection drops comes back within the window with its socket id,
+// rooms and data (Socket.Recovered reports it) and gets every packet
+// broadcast or emitted to it meanwhile, once and in order, before its CONNECT
+// reply, as the reference sends them. The CONNECT reply then carries a
+// private session id, and stored EVENTs carry their offset as their last
+// argument; without the option the reply is exactly {"sid":...}. The adapter
+// keeps sessions and packets (adapter.SessionStore): the default
+// adapter.NewMemorySessions bounds them in memory; the Redis Streams adapter
+// keeps them in Redis, so a client recovers on any node. The client side
+// (Manager, ClientSocket) sends the private id and the last offset it handled
+// and reports ClientSocket.Recovered.
+//
 // # Slow consumers
 //
 // Every session's send queue is bounded (engineio.ServerOptions
