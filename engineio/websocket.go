@@ -154,10 +154,49 @@ func frameInPlace(b []byte, op byte) []byte {
 	return b[start:]
 }
 
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// maxPooledReadBuf: larger read buffers are left to the GC.
+const maxPooledReadBuf = 256 << 10
+
+// readMessage reads the next data message like websocket.Conn.Read, but into a
+// pooled buffer, and returns a copy of the exact size: one allocation per
+// message instead of io.ReadAll's growth from 512 bytes, and no buffer kept
+// while the connection is idle.
+func readMessage(conn *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, r, err := conn.Reader(context.Background())
+	if err != nil {
+		return 0, nil, err
+	}
+	bp := readBufPool.Get().(*[]byte)
+	b := (*bp)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readBufPool.Put(bp)
+			return 0, nil, err
+		}
+	}
+	data := make([]byte, len(b))
+	copy(data, b)
+	if cap(b) <= maxPooledReadBuf {
+		*bp = b[:0]
+		readBufPool.Put(bp)
+	}
+	return typ, data, nil
+}
+
 // readWebSocket reads frames until a message arrives or the session closes.
 func (s *Session) readWebSocket(conn *websocket.Conn) (Message, error) {
 	for {
-		typ, data, err := conn.Read(context.Background())
+		typ, data, err := readMessage(conn)
 		if err != nil {
 			r := ReasonTransportClose
 			if errors.Is(err, websocket.ErrMessageTooBig) {

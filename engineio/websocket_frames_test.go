@@ -105,3 +105,23 @@ func TestWebSocketFrameSizes(t *testing.T) {
 		t.Fatalf("ping: %v", err)
 	}
 }
+
+// BenchmarkWebSocketEchoBinary64K measures the round trip of a 64 KiB binary
+// message (client write, server read and Send, client read).
+func BenchmarkWebSocketEchoBinary64K(b *testing.B) {
+	d := stStart(b, stEcho, &ServerOptions{PingInterval: time.Minute})
+	c := d.dialOpen()
+	c.SetReadLimit(1 << 20)
+	msg := bytes.Repeat([]byte{7}, 64<<10)
+	ctx := context.Background()
+	b.SetBytes(int64(len(msg)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Write(ctx, websocket.MessageBinary, msg); err != nil {
+			b.Fatal(err)
+		}
+		if _, _, err := c.Read(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
