@@ -181,6 +181,7 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 		private: st.opts.ChannelPrefix + "#" + nsp + "#" + st.opts.UID + "#",
 		pending: make(map[string]*streamsPending),
 		acks:    make(map[string]*streamsAck),
+		recent:  make(map[string]recentSession),
 		sse:     make(chan func(), 256),
 		ready:   make(chan struct{}),
 	}
@@ -283,8 +284,20 @@ type StreamsAdapter struct {
 	mu      sync.Mutex
 	pending map[string]*streamsPending
 	acks    map[string]*streamsAck
+	recent  map[string]recentSession // sessions just taken from Redis, by pid
 	closed  bool
 }
+
+// recentSession is a session RestoreSession took from Redis (which deletes
+// it): the server asks again, under its recovery fence, for the packets
+// missed until the socket becomes a target, and gets the same session.
+type recentSession struct {
+	s  wire.Session
+	at time.Time
+}
+
+// recentSessionTTL bounds how long a taken session answers a second restore.
+const recentSessionTTL = 10 * time.Second
 
 var (
 	_ adapter.Adapter      = (*StreamsAdapter)(nil)
@@ -824,7 +837,11 @@ const restoreRangeCalls = 100
 // RestoreSession implements adapter.SessionStore, as Node's: the session is
 // read and deleted (MULTI GET DEL EXEC), the offset must still be in the
 // stream, and the broadcasts after it whose rooms select the session are
-// returned with their entry id as offset.
+// returned with their entry id as offset. Volatile broadcasts are not
+// replayed (Node's replays those in the stream too). The session taken from
+// Redis answers one more restore of the same pid on this adapter within 10 s:
+// the server asks again under its recovery fence, so that no local broadcast
+// falls between the two calls.
 func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string) (*adapter.Session, error) {
 	if !offsetRE.MatchString(offset) {
 		return nil, nil
@@ -839,16 +856,17 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 	if len(execd) < 1 {
 		return nil, nil
 	}
-	raw, err := execd[0].ToString()
-	if err != nil {
+	var ws *wire.Session
+	if raw, err := execd[0].ToString(); err == nil {
+		if ws, err = wire.DecodeSession(raw); err != nil {
+			return nil, err
+		}
+		a.remember(ws)
+	} else if ws = a.recall(pid); ws == nil {
 		return nil, nil // nil reply: no session
 	}
 	at, err := rc.Do(ctx, rc.B().Xrange().Key(a.stream).Start(offset).End(offset).Build()).AsXRange()
 	if err != nil || len(at) == 0 {
-		return nil, err
-	}
-	ws, err := wire.DecodeSession(raw)
-	if err != nil {
 		return nil, err
 	}
 	s := &adapter.Session{SID: ws.SID, PID: ws.PID, Rooms: ws.Rooms, Data: ws.Data, Offset: offset}
@@ -883,6 +901,32 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		}
 	}
 	return s, nil
+}
+
+// remember keeps a session taken from Redis for a second restore (see
+// recentSession); expired ones are dropped, so the map stays small.
+func (a *StreamsAdapter) remember(s *wire.Session) {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for pid, r := range a.recent {
+		if now.Sub(r.at) > recentSessionTTL {
+			delete(a.recent, pid)
+		}
+	}
+	a.recent[s.PID] = recentSession{s: *s, at: now}
+}
+
+// recall returns (and forgets) a session remembered for pid.
+func (a *StreamsAdapter) recall(pid string) *wire.Session {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	r, ok := a.recent[pid]
+	delete(a.recent, pid)
+	if !ok || time.Since(r.at) > recentSessionTTL {
+		return nil
+	}
+	return &r.s
 }
 
 // nextOffset is the id right after offset (exclusive ranges need Redis 6.2).

@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,9 +135,22 @@ func TestStreamsRecoveryAcrossNodes(t *testing.T) {
 	if d, ok := s.Data.(map[string]any); !ok || d["user"] != "bob" {
 		t.Fatalf("data %#v", s.Data)
 	}
-	// Node's restore deletes the session: a second one fails.
+	// Node's restore deletes the session: another node cannot restore it.
 	if s, _ := a1.(adapter.SessionStore).RestoreSession(ctx, "p1", off); s != nil {
 		t.Fatal("restored twice")
+	}
+	if out, _ := srv.Command("EXISTS", name+":session:p1"); strings.TrimSpace(out) != "0" {
+		t.Fatalf("session key still in Redis: %q", out)
+	}
+	// The node that took it answers one more restore (the server's second
+	// call under its fence), with what was broadcast meanwhile; then no more.
+	bc(a1, "meanwhile", nil)
+	again, err := a2.(adapter.SessionStore).RestoreSession(ctx, "p1", off)
+	if err != nil || again == nil || len(again.Missed) != 4 || again.Missed[3].Event != "meanwhile" {
+		t.Fatalf("second restore on the same node: %+v, %v", again, err)
+	}
+	if s, _ := a2.(adapter.SessionStore).RestoreSession(ctx, "p1", off); s != nil {
+		t.Fatal("restored a third time")
 	}
 	if s, _ := a1.(adapter.SessionStore).RestoreSession(ctx, "p1", "not-an-offset"); s != nil {
 		t.Fatal("bad offset accepted")
