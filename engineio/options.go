@@ -67,6 +67,21 @@ type ServerOptions struct {
 	// MaxSendQueueLen bounds the packets queued for one session (default 4096),
 	// with the same policy.
 	MaxSendQueueLen int
+
+	// MaxSessions bounds the sessions the server holds at once (default 0:
+	// unlimited, as the reference). A handshake over it is refused as an
+	// AllowRequest refusal is: HTTP 403 {"code":4,"message":"Too many
+	// sessions"} (for a WebSocket upgrade request, 400 with the bare message,
+	// as the reference refuses upgrades), and no session is created.
+	MaxSessions int
+	// HandshakeRate bounds new sessions per second, server-wide (default 0:
+	// unlimited), with bursts of up to HandshakeBurst (default HandshakeRate,
+	// at least 1). A handshake over it is refused with HTTP 403
+	// {"code":4,"message":"Too many handshakes"}; the sessions already open are
+	// not affected.
+	HandshakeRate float64
+	// HandshakeBurst is the burst allowed by HandshakeRate.
+	HandshakeBurst int
 }
 
 // CORSOptions are the CORS settings of a Server (the subset of the npm cors
@@ -156,6 +171,12 @@ func newOptions(o *ServerOptions) *options {
 	}
 	if opts.MaxSendQueueLen <= 0 {
 		opts.MaxSendQueueLen = 4096
+	}
+	if opts.MaxSessions < 0 {
+		opts.MaxSessions = 0
+	}
+	if opts.HandshakeRate > 0 && opts.HandshakeBurst <= 0 {
+		opts.HandshakeBurst = max(1, int(opts.HandshakeRate))
 	}
 	if opts.CORS != nil {
 		c := *opts.CORS

@@ -33,6 +33,10 @@ type Server struct {
 	sessions map[string]*Session
 	closed   bool
 
+	// handshake rate limiter (token bucket), when HandshakeRate is set
+	tokens   float64
+	refilled time.Time
+
 	// wg counts every goroutine of ours: session handlers, websocket writers and
 	// readers, and the ServeHTTP calls in progress.
 	wg sync.WaitGroup
@@ -122,7 +126,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := srv.opts.CORS; c != nil && c.apply(w, r) {
 		return
 	}
-	q := r.URL.Query()
+	q := parseQuery(r.URL.RawQuery)
 	upgrade := isWebSocketUpgrade(r)
 	transport := q.Get("transport")
 	if !srv.enabled(transport) {
@@ -165,6 +169,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, upgrade, codeForbidden, err.Error())
 			return
 		}
+	}
+	if msg := srv.admit(); msg != "" {
+		writeError(w, upgrade, codeForbidden, msg)
+		return
 	}
 	if q.Get("EIO") != "4" {
 		// (For a WebSocket the reference completes the handshake before this
@@ -227,14 +235,14 @@ func newSessionID() string {
 }
 
 // newSession creates and registers a session for the handshake request r; nil
-// when the server is shutting down.
-func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) *Session {
+// when the server is shutting down or holds MaxSessions sessions (full).
+func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) (s *Session, full bool) {
 	u := *r.URL
 	if u.User != nil {
 		uu := *u.User
 		u.User = &uu
 	}
-	s := &Session{
+	s = &Session{
 		srv:       srv,
 		websocket: ws,
 		notify:    make(chan struct{}, 1),
@@ -252,7 +260,11 @@ func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) *Session {
 	defer srv.mu.Unlock()
 	if srv.closed {
 		s.cancel(ReasonServerClose)
-		return nil
+		return nil, false
+	}
+	if m := srv.opts.MaxSessions; m > 0 && len(srv.sessions) >= m {
+		s.cancel(ReasonServerClose)
+		return nil, true
 	}
 	for {
 		s.id = newSessionID()
@@ -261,8 +273,71 @@ func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) *Session {
 		}
 	}
 	srv.sessions[s.id] = s
-	return s
+	return s, false
 }
+
+// parseQuery parses a request's query string. Unlike url.ParseQuery, which
+// drops a pair it cannot unescape, it keeps such a value as written, as the
+// reference's querystring module does, so that "sid=%zz" names an unknown
+// session instead of vanishing into a handshake.
+func parseQuery(raw string) url.Values {
+	q, err := url.ParseQuery(raw)
+	if err == nil {
+		return q
+	}
+	q = make(url.Values)
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		if pair == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(k); err == nil {
+			k = u
+		}
+		if u, err := url.QueryUnescape(v); err == nil {
+			v = u
+		}
+		q[k] = append(q[k], v)
+	}
+	return q
+}
+
+// admit applies MaxSessions and HandshakeRate to a new handshake; it returns
+// the refusal message, or "" when the handshake may proceed. (MaxSessions is
+// checked again, atomically, when the session is registered.)
+func (srv *Server) admit() string {
+	o := srv.opts
+	if o.MaxSessions == 0 && o.HandshakeRate <= 0 {
+		return ""
+	}
+	srv.mu.Lock()
+	defer srv.mu.Unlock()
+	if o.MaxSessions > 0 && len(srv.sessions) >= o.MaxSessions {
+		return msgTooManySessions
+	}
+	if o.HandshakeRate > 0 {
+		now := time.Now()
+		burst := float64(o.HandshakeBurst)
+		if srv.refilled.IsZero() {
+			srv.tokens = burst
+		} else {
+			srv.tokens = min(burst, srv.tokens+now.Sub(srv.refilled).Seconds()*o.HandshakeRate)
+		}
+		srv.refilled = now
+		if srv.tokens < 1 {
+			return msgTooManyHandshakes
+		}
+		srv.tokens--
+	}
+	return ""
+}
+
+const (
+	msgTooManySessions   = "Too many sessions"
+	msgTooManyHandshakes = "Too many handshakes"
+)
 
 // openPacket returns the text form of the open packet for s.
 func (srv *Server) openPacket(s *Session, ws bool) []byte {
@@ -296,7 +371,11 @@ func (s *Session) start() {
 }
 
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
-	s := srv.newSession(r, q, false)
+	s, full := srv.newSession(r, q, false)
+	if full {
+		writeError(w, false, codeForbidden, msgTooManySessions)
+		return
+	}
 	if s == nil {
 		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
 		return
@@ -331,7 +410,11 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
-	s := srv.newSession(r, q, true)
+	s, full := srv.newSession(r, q, true)
+	if full {
+		conn.Close(websocket.StatusTryAgainLater, msgTooManySessions)
+		return
+	}
 	if s == nil {
 		conn.Close(websocket.StatusGoingAway, "")
 		return
@@ -347,7 +430,8 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 
 // originAllowed applies the CORS origin policy to a WebSocket request when CORS
 // is configured (otherwise websocket.Accept applies its same-host rule), and
-// answers 403 when the origin is refused.
+// answers 403 when the origin is refused. A request without an Origin (not
+// from a browser) and one from the server's own host are always allowed.
 func (srv *Server) originAllowed(w http.ResponseWriter, r *http.Request) bool {
 	c := srv.opts.CORS
 	if c == nil {
@@ -356,6 +440,9 @@ func (srv *Server) originAllowed(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" || c.wildcard() || c.allowed(origin) {
 		return true
+	}
+	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
+		return true // same origin: no CORS involved
 	}
 	http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 	return false

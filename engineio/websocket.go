@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -208,6 +209,13 @@ func (s *Session) readWebSocket(conn *websocket.Conn) (Message, error) {
 		var p Packet
 		if typ == websocket.MessageBinary {
 			p = Packet{Type: PacketMessage, Binary: true, Data: data}
+		} else if !utf8.Valid(data) {
+			// RFC 6455 8.1: fail the connection with 1007, as the reference's
+			// ws library does. (Close waits for the peer's close frame at most
+			// a few seconds; this goroutine serves only this session.)
+			conn.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
+			s.closeWith(ReasonTransportError)
+			return Message{}, s.closedErr()
 		} else if p, err = ParsePacket(data); err != nil {
 			s.closeWith(ReasonParseError)
 			return Message{}, s.closedErr()
