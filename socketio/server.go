@@ -36,6 +36,18 @@ type ServerOptions struct {
 	// CleanupEmptyChildNamespaces removes a child of a dynamic namespace when
 	// its last socket leaves.
 	CleanupEmptyChildNamespaces bool
+	// MaxDynamicNamespaces bounds the children of dynamic namespaces (OfRegexp,
+	// OfFunc) the server holds at once (default 0: unlimited, as the
+	// reference). A client connecting to a new name over the limit gets the
+	// same CONNECT_ERROR as for a name no namespace accepts ("Invalid
+	// namespace"). With CleanupEmptyChildNamespaces, a child removed frees its
+	// place.
+	MaxDynamicNamespaces int
+	// MaxRoomsPerSocket bounds the rooms one socket may be in, its own room
+	// (its id) not counted (default 0: unlimited, as the reference). A Join
+	// that would go over it joins none of its rooms and returns
+	// ErrTooManyRooms.
+	MaxRoomsPerSocket int
 	// ConnectionStateRecovery turns connection state recovery on (nil: off,
 	// as in the reference). See RecoveryOptions.
 	ConnectionStateRecovery *RecoveryOptions
@@ -63,6 +75,7 @@ type Server struct {
 	nsps    map[string]*Namespace
 	parents []*ParentNamespace
 	conns   map[*conn]struct{}
+	dynamic int // children of dynamic namespaces in nsps
 	closed  bool
 
 	wg sync.WaitGroup // dispatcher goroutines
@@ -137,20 +150,31 @@ func (s *Server) Of(name string) *Namespace {
 // not nil) when it does not exist. The adapter is made outside the server's
 // lock, since a cluster adapter's factory may do I/O; a namespace made by a
 // lost race is closed.
+//
+// A new dynamic child over MaxDynamicNamespaces is not created: nil.
 func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
 	s.mu.Lock()
 	n := s.nsps[name]
+	full := parent != nil && s.dynamicFullLocked()
 	s.mu.Unlock()
 	if n != nil {
 		return n
 	}
+	if full {
+		return nil
+	}
 	fresh := newNamespace(s, name, parent)
 	s.mu.Lock()
 	if n = s.nsps[name]; n == nil {
-		s.nsps[name] = fresh
+		if full = parent != nil && s.dynamicFullLocked(); !full {
+			s.nsps[name] = fresh
+			if parent != nil {
+				s.dynamic++
+			}
+		}
 	}
 	s.mu.Unlock()
-	if n != nil {
+	if n != nil || full {
 		_ = fresh.adapter.Close(context.Background())
 		return n
 	}
@@ -205,10 +229,18 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 	return nil
 }
 
+// dynamicFullLocked reports whether MaxDynamicNamespaces children exist.
+func (s *Server) dynamicFullLocked() bool {
+	return s.opts.MaxDynamicNamespaces > 0 && s.dynamic >= s.opts.MaxDynamicNamespaces
+}
+
 func (s *Server) removeNamespace(n *Namespace) {
 	s.mu.Lock()
 	if s.nsps[n.name] == n {
 		delete(s.nsps, n.name)
+		if n.parent != nil {
+			s.dynamic--
+		}
 	}
 	s.mu.Unlock()
 	if n.parent != nil {

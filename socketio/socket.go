@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -237,12 +238,36 @@ func (s *Socket) Join(rooms ...string) error {
 	if s.left.Load() {
 		return ErrDisconnected
 	}
+	if max := s.nsp.srv.opts.MaxRoomsPerSocket; max > 0 && s.overRooms(max, rooms) {
+		return ErrTooManyRooms
+	}
 	err := s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
 	if s.left.Load() { // raced with leaveAll: undo
 		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
 		return ErrDisconnected
 	}
 	return err
+}
+
+// ErrTooManyRooms is returned by Join when the socket would be in more than
+// ServerOptions.MaxRoomsPerSocket rooms.
+var ErrTooManyRooms = errors.New("socketio: too many rooms")
+
+// overRooms reports whether joining rooms would put the socket in more than
+// max rooms, its own room not counted. (Not atomic with a concurrent Join of
+// the same socket; the handlers of one connection run one at a time.)
+func (s *Socket) overRooms(max int, rooms []string) bool {
+	in := s.nsp.adapter.SocketRooms(s.id)
+	n := len(in)
+	if slices.Contains(in, s.id) {
+		n--
+	}
+	for i, r := range rooms {
+		if !slices.Contains(in, r) && !slices.Contains(rooms[:i], r) {
+			n++
+		}
+	}
+	return n > max
 }
 
 // leaveAll removes the socket from every room, for good.
