@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The full performance comparison (bench/harness): our Socket.IO server, the npm
 # socket.io 4.8 server on Node.js and a ceiling, side by side on this machine,
-# each server pinned to CPU 0 and the load generator to CPU 1. About ten
-# minutes on a 2-core machine. Needs go, node + npm, redis-server and taskset;
+# each server pinned to CPU 0 and the load generator to CPU 1. About six
+# minutes on a 2-core machine (three 4 s stretches per scenario). Needs go, node + npm, redis-server and taskset;
 # installs the pinned npm packages of bench/node with `npm ci`.
 #
 #   scripts/bench.sh                      the full run: writes BENCHMARKS.md and bench/results/
-#   scripts/bench.sh -scenarios echo      any flags of bench/harness/cmd/harness
-#   scripts/bench.sh -profile /tmp/prof   also pprof profiles of our server
+#   scripts/bench.sh -scenarios echo -out "" -md ""
+#                                         any flags of bench/harness/cmd/harness (here: one
+#                                         scenario, printed only, BENCHMARKS.md left alone)
+#   scripts/bench.sh -profile DIR         also pprof profiles of our server into DIR
+#   (cd bench && go run ./harness/cmd/harness -render bench/results -md BENCHMARKS.md)
+#                                         render the committed run again (after a report change)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,8 +15,8 @@ import (
 
 // Report is a finished run: its results and how it was made.
 type Report struct {
-	Commit  string // the code measured
-	Results []Result
+	Commit  string   // the code measured
+	Results []Result `json:"-"`
 	Sizes   Sizes
 	Command string
 	Start   time.Time
@@ -38,6 +39,13 @@ func (r *Report) WriteDir(dir string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.jsonl"), JSONLines(r.Results), 0o644); err != nil {
 		return err
 	}
+	meta, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.json"), append(meta, '\n'), 0o644); err != nil {
+		return err
+	}
 	t := Table(r.Results) + "\n" + TargetsTable(Targets(r.Results))
 	if err := os.WriteFile(filepath.Join(dir, "table.md"), []byte(t), 0o644); err != nil {
 		return err
@@ -48,6 +56,31 @@ func (r *Report) WriteDir(dir string) error {
 		}
 	}
 	return nil
+}
+
+// ReadDir loads a report written by WriteDir (run.json and results.jsonl),
+// to render it again.
+func ReadDir(dir string) (*Report, error) {
+	meta, err := os.ReadFile(filepath.Join(dir, "run.json"))
+	if err != nil {
+		return nil, err
+	}
+	r := &Report{}
+	if err := json.Unmarshal(meta, r); err != nil {
+		return nil, fmt.Errorf("harness: %s: %w", filepath.Join(dir, "run.json"), err)
+	}
+	lines, err := os.ReadFile(filepath.Join(dir, "results.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	for line := range bytes.SplitSeq(bytes.TrimSpace(lines), []byte("\n")) {
+		var res Result
+		if err := json.Unmarshal(line, &res); err != nil {
+			return nil, fmt.Errorf("harness: results.jsonl: %w", err)
+		}
+		r.Results = append(r.Results, res)
+	}
+	return r, nil
 }
 
 // machine describes this machine in one line.
@@ -144,6 +177,7 @@ func (r *Report) Markdown() []byte {
 	p("Ratios are corvid divided by the other server: above 1 is better for throughputs, below 1 is better for memory, CPU and latency.\n\n")
 
 	p("## Targets\n\n")
+	p("Each target is checked on this run's figures. The last column is the share of each server's CPU that other processes on the machine took while the figure was measured: where it differs much between the two servers, the ratio reflects the machine more than the servers (see \"deliveries per server CPU-s\" and \"acks per server CPU-s\" in the table for the work per core).\n\n")
 	p("%s\n", TargetsTable(Targets(r.Results)))
 
 	p("## All figures\n\n%s\n", Table(r.Results))

@@ -126,20 +126,29 @@ type Target struct {
 	AtMost bool // ratio must be <= Limit (else >=)
 	Met    bool
 	Known  bool // both figures were measured
+	// OthersCorvid and OthersOther are the shares of our server's and of the
+	// compared server's CPU that other processes took while each figure was
+	// measured (-1: unknown). When they differ much, the ratio says more
+	// about the machine than about the servers.
+	OthersCorvid, OthersOther float64
 }
 
 // Targets checks the targets on res.
 func Targets(res []Result) []Target {
 	_, m := rows(res)
-	get := func(sc, metric, srv string) (float64, bool) {
+	get := func(sc, metric, srv string) (Result, bool) {
 		r, ok := m[rowKey{sc, metric}][srv]
-		return r.Value, ok
+		return r, ok
 	}
 	var out []Target
 	add := func(text, sc, metric, other string, limit float64, atMost bool) {
-		a, okA := get(sc, metric, Corvid)
-		b, okB := get(sc, metric, other)
-		t := Target{Text: text, Limit: limit, AtMost: atMost, Known: okA && okB && b != 0}
+		ra, okA := get(sc, metric, Corvid)
+		rb, okB := get(sc, metric, other)
+		a, b := ra.Value, rb.Value
+		t := Target{Text: text, Limit: limit, AtMost: atMost, Known: okA && okB && b != 0, OthersCorvid: -1, OthersOther: -1}
+		if okA && okB {
+			t.OthersCorvid, t.OthersOther = ra.ServerCoreOther, rb.ServerCoreOther
+		}
 		if t.Known {
 			t.Ratio = a / b
 			t.Met = t.Ratio >= limit
@@ -181,9 +190,9 @@ func largestIdle(res []Result) string {
 // TargetsTable renders Targets as Markdown.
 func TargetsTable(ts []Target) string {
 	var b strings.Builder
-	b.WriteString("| target | measured ratio | met |\n|---|---:|:---:|\n")
+	b.WriteString("| target | measured ratio | met | server CPU taken by others (corvid / other) |\n|---|---:|:---:|---:|\n")
 	for _, t := range ts {
-		r, met := "n/a", "n/a"
+		r, met, others := "n/a", "n/a", "n/a"
 		if t.Known {
 			r = strconv.FormatFloat(t.Ratio, 'f', 2, 64) + "x"
 			met = "no"
@@ -191,7 +200,13 @@ func TargetsTable(ts []Target) string {
 				met = "yes"
 			}
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", t.Text, r, met)
+		if t.OthersCorvid >= 0 && t.OthersOther >= 0 {
+			others = fmt.Sprintf("%.0f%% / %.0f%%", t.OthersCorvid, t.OthersOther)
+			if math.Abs(t.OthersCorvid-t.OthersOther) >= 20 {
+				others += " (uneven: ratio uncertain)"
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", t.Text, r, met, others)
 	}
 	return b.String()
 }

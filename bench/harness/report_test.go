@@ -77,3 +77,26 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestReportDirRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	rep := &Report{Commit: "abc", Sizes: SmokeSizes(), Command: "scripts/bench.sh", Start: time.Unix(1700000000, 0).UTC(),
+		Elapsed: time.Minute, Pinned: true, ServerCPU: "0", LoadCPU: "1",
+		Results: []Result{{Scenario: "echo", Server: Corvid, Metric: "acks/s", Unit: "1/s", Value: 1, ServerCoreOther: 3, LoadCoreOther: -1}}}
+	if err := rep.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Commit != "abc" || !got.Start.Equal(rep.Start) || got.Sizes.Rounds != rep.Sizes.Rounds || len(got.Results) != 1 || got.Results[0] != rep.Results[0] {
+		t.Errorf("read back %+v, want %+v", got, rep)
+	}
+	md := string(got.Markdown())
+	for _, want := range []string{"commit abc", "| echo | acks/s (1/s) | 1.00", "2023-11-14 22:13 UTC"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("Markdown lacks %q", want)
+		}
+	}
+}

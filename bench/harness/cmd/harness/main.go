@@ -44,7 +44,15 @@ func main() {
 	gogc := flag.String("gogc", "", "GOGC of the Go servers (default: unset)")
 	command := flag.String("command", "scripts/bench.sh", "the command shown in BENCHMARKS.md")
 	commit := flag.String("commit", "", "the commit measured, shown in BENCHMARKS.md (default: git rev-parse HEAD in the root, marked when the tree differs)")
+	render := flag.String("render", "", "render BENCHMARKS.md (-md), the table and the charts again from a results directory written by an earlier run (run.json, results.jsonl), without running anything")
 	flag.Parse()
+	if *render != "" {
+		if err := rerender(*root, *render, *md); err != nil {
+			fmt.Fprintln(os.Stderr, "harness:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if *pin && os.Getenv(pinnedEnv) == "" {
 		if err := repin(*loadCPU); err != nil {
@@ -105,9 +113,11 @@ func main() {
 			fmt.Fprintln(os.Stderr, "harness:", werr)
 			os.Exit(1)
 		}
-		rep.ChartDir = *out
 	}
 	if *md != "" {
+		if *out != "" {
+			rep.ChartDir = chartDir(under(r, *md), under(r, *out))
+		}
 		if werr := os.WriteFile(under(r, *md), rep.Markdown(), 0o644); werr != nil {
 			fmt.Fprintln(os.Stderr, "harness:", werr)
 			os.Exit(1)
@@ -116,6 +126,38 @@ func main() {
 	if err != nil {
 		os.Exit(1)
 	}
+}
+
+// rerender renders an earlier run again (after a change of the report's code).
+func rerender(root, dir, md string) error {
+	if root == "" {
+		var err error
+		if root, err = findRoot(); err != nil {
+			return err
+		}
+	}
+	full := under(root, dir)
+	rep, err := harness.ReadDir(full)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteDir(full); err != nil {
+		return err
+	}
+	if md == "" {
+		return nil
+	}
+	rep.ChartDir = chartDir(under(root, md), full)
+	return os.WriteFile(under(root, md), rep.Markdown(), 0o644)
+}
+
+// chartDir is the charts' directory as the Markdown file md links to it.
+func chartDir(md, dir string) string {
+	rel, err := filepath.Rel(filepath.Dir(md), dir)
+	if err != nil {
+		return dir
+	}
+	return rel
 }
 
 // gitCommit describes the commit of the tree at root ("unknown" outside git).
