@@ -228,6 +228,14 @@ type Session struct {
 
 // SessionStore is implemented by adapters that support connection state
 // recovery. It is optional: the namespace finds it by type assertion.
+//
+// To recover a socket the server calls RestoreSession (possibly twice for the
+// same pid and offset: once to decide, once under a fence that holds the
+// server's own stored broadcasts back), queues the missed packets, then calls
+// AddAll with the socket id and the session's rooms, then sends the CONNECT
+// reply. A cluster adapter that applies other servers' broadcasts
+// concurrently can use that AddAll to deliver, in order, what it applied
+// between the restore and the socket becoming a target.
 type SessionStore interface {
 	// PersistSession keeps s until the recovery window ends.
 	PersistSession(ctx context.Context, s *Session) error

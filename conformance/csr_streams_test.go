@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,6 +41,13 @@ func startStreamsGoNode(t *testing.T, redisURL, name string) string {
 		Adapter:                 st.NewAdapter,
 		ConnectionStateRecovery: &socketio.RecoveryOptions{MaxDisconnectionDuration: csrStreamsWindow},
 	})
+	// "tick-start" / "tick-stop": a 5 ms "tick" broadcast to "room-a" (the stop
+	// answers the last tick), as in csr_streams_server.js.
+	var tick struct {
+		sync.Mutex
+		stop chan struct{}
+		done chan int
+	}
 	srv.Of("/").OnServerSideEmit(func(args socketio.Args, ack func(any)) {
 		var ev string
 		if args.Decode(0, &ev) == nil && ev == "ping" && ack != nil {
@@ -60,6 +68,44 @@ func startStreamsGoNode(t *testing.T, redisURL, name string) string {
 			}
 		})
 		csrStreamsOps(s)
+		s.On("tick-start", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
+			var tag string
+			args.Decode(0, &tag)
+			stop := make(chan struct{})
+			done := make(chan int, 1)
+			tick.Lock()
+			tick.stop, tick.done = stop, done
+			tick.Unlock()
+			go func() {
+				t := time.NewTicker(5 * time.Millisecond)
+				defer t.Stop()
+				n := 0
+				for {
+					select {
+					case <-stop:
+						done <- n
+						return
+					case <-s.Context().Done():
+						return
+					case <-t.C:
+						n++
+						s.Namespace().To("room-a").Emit("tick", tag, n)
+					}
+				}
+			}()
+			ack()
+		})
+		s.On("tick-stop", func(s *socketio.Socket, _ socketio.Args, ack socketio.AckFunc) {
+			tick.Lock()
+			stop, done := tick.stop, tick.done
+			tick.Unlock()
+			if stop == nil {
+				ack(0)
+				return
+			}
+			close(stop)
+			ack(<-done)
+		})
 		s.On("gap", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
 			var tag string
 			args.Decode(0, &tag)
@@ -100,9 +146,12 @@ func startStreamsNodeNode(t *testing.T, redisURL, name string) string {
 func TestCSRStreamsCluster(t *testing.T) {
 	testutil.NodeModules(t)
 	rds := testutil.StartRedis(t)
-	for i, tc := range []struct{ name, first, second string }{
-		{"go-node", "go", "node"},
-		{"go-go", "go", "go"},
+	for i, tc := range []struct{ name, first, second, load string }{
+		// Under load only between Go nodes: Node delivers its own broadcasts
+		// before the ones its reader has not applied yet (out of stream order),
+		// so a client's last offset on a Node node is not an exact cursor.
+		{"go-node", "go", "node", ""},
+		{"go-go", "go", "go", "to-second,to-first"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			name := "csr-streams-" + strconv.Itoa(i)
@@ -114,7 +163,7 @@ func TestCSRStreamsCluster(t *testing.T) {
 					urls[j] = startStreamsNodeNode(t, rds.URL(), name)
 				}
 			}
-			client := testutil.StartNode(t, "conformance/node/csr_streams_client.js", urls[0], urls[1])
+			client := testutil.StartNode(t, "conformance/node/csr_streams_client.js", urls[0], urls[1], tc.load)
 			client.WaitLine(t, "done", 60*time.Second)
 			lines := client.Lines()
 			for _, l := range lines {
@@ -122,7 +171,13 @@ func TestCSRStreamsCluster(t *testing.T) {
 					t.Errorf("node client: %s", l)
 				}
 			}
-			for _, s := range []string{"connect", "first-to-second", "second-to-first"} {
+			steps := []string{"connect", "first-to-second", "second-to-first"}
+			if tc.load != "" {
+				steps = append(steps, "under-load-first-to-second", "under-load-second-to-first")
+			} else {
+				steps = append(steps, "back-to-second")
+			}
+			for _, s := range steps {
 				if !contains(lines, "ok "+s) {
 					t.Errorf("step %s did not pass", s)
 				}

@@ -124,6 +124,13 @@ func (n *Namespace) joinRecovered(s *Socket, prev *adapter.Session) error {
 	if again, _ := n.store().RestoreSession(context.Background(), prev.PID, prev.Offset); again != nil {
 		prev = again
 	}
+	for _, p := range prev.Missed {
+		if err := s.conn.sendPacket(p, false); err != nil {
+			return err
+		}
+	}
+	// Then the socket becomes a target (AddAll also lets a cluster adapter
+	// deliver what other servers broadcast since its restore), then the reply.
 	n.mu.Lock()
 	n.sockets[s.id] = s
 	n.mu.Unlock()
@@ -132,11 +139,6 @@ func (n *Namespace) joinRecovered(s *Socket, prev *adapter.Session) error {
 		rooms = []string{s.id}
 	}
 	_ = n.adapter.AddAll(context.Background(), s.id, rooms)
-	for _, p := range prev.Missed {
-		if err := s.conn.sendPacket(p, false); err != nil {
-			return err
-		}
-	}
 	return s.conn.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 		Data: &connectReply{SID: s.id, PID: s.pid}}, false)
 }

@@ -182,10 +182,13 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 		pending: make(map[string]*streamsPending),
 		acks:    make(map[string]*streamsAck),
 		recent:  make(map[string]recentSession),
+		joining: make(map[string]*joinState),
+		local:   make(map[string]*localBroadcast),
 		sse:     make(chan func(), 256),
 		ready:   make(chan struct{}),
 	}
 	a.ctx, a.cancel = context.WithCancel(st.ctx)
+	a.localCond = sync.NewCond(&a.localMu)
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
@@ -286,7 +289,34 @@ type StreamsAdapter struct {
 	acks    map[string]*streamsAck
 	recent  map[string]recentSession // sessions just taken from Redis, by pid
 	closed  bool
+
+	// applyMu orders the reader's application of other servers' broadcasts
+	// with the recoveries of sockets (joining, by socket id).
+	applyMu sync.Mutex
+	joining map[string]*joinState
+
+	// Stored broadcasts of this server, applied by the reader in stream order.
+	localMu   sync.Mutex
+	localCond *sync.Cond
+	inflight  int // XADDs of stored broadcasts not returned yet
+	local     map[string]*localBroadcast
 }
+
+// joinState is a socket being recovered on this node: the entries up to upTo
+// were replayed by RestoreSession; later broadcasts of other servers that
+// select it are kept in buf until AddAll makes it a target. Once attached,
+// entries up to upTo that the reader applies late are not delivered again.
+type joinState struct {
+	upTo     string
+	rooms    []string
+	buf      []*parser.Packet
+	at       time.Time
+	attached bool
+}
+
+// maxJoinBuffer bounds the packets kept for one joining socket; over it the
+// state is dropped (the socket may then miss packets, at most once).
+const maxJoinBuffer = 10000
 
 // recentSession is a session RestoreSession took from Redis (which deletes
 // it): the server asks again, under its recovery fence, for the packets
@@ -400,10 +430,23 @@ func withOffset(p *parser.Packet, offset string) *parser.Packet {
 
 // onEntry applies a stream entry of another server (reader goroutine).
 func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	a.pruneJoiningLocked(e.ID)
 	fv := e.FieldValues
 	data, has := fv["data"]
+	if fv["uid"] == a.uid {
+		if fv["type"] == "3" && a.st.opts.Recovery {
+			if lb := a.takeLocal(e.ID); lb != nil {
+				p := withOffset(lb.p, e.ID)
+				_ = a.mem.Broadcast(a.ctx, p, a.joiningLocked(e.ID, p, lb.opts))
+				close(lb.done)
+			}
+		}
+		return
+	}
 	m, err := wire.DecodeStreamEntry(wire.StreamEntry{UID: fv["uid"], Nsp: fv["nsp"], Type: fv["type"], Data: data, HasData: has})
-	if err != nil || m.UID == a.uid || m.Nsp != a.nsp {
+	if err != nil || m.Nsp != a.nsp {
 		return
 	}
 	ctx := a.ctx
@@ -419,6 +462,7 @@ func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
 		opts := fromWireOpts(m.Opts)
 		if a.st.opts.Recovery && streamsStorable(p, opts) {
 			p = withOffset(p, e.ID)
+			opts = a.joiningLocked(e.ID, p, opts)
 		}
 		_ = a.mem.Broadcast(ctx, p, opts)
 	case wire.MsgSocketsJoin:
@@ -586,9 +630,23 @@ func (a *StreamsAdapter) isClosed() bool {
 	return a.closed
 }
 
-// AddAll implements adapter.Adapter (local index).
+// AddAll implements adapter.Adapter (local index). For a socket being
+// recovered it also delivers, in order, the broadcasts of other servers
+// applied since its restore.
 func (a *StreamsAdapter) AddAll(ctx context.Context, id string, rooms []string) error {
-	return a.mem.AddAll(ctx, id, rooms)
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	err := a.mem.AddAll(ctx, id, rooms)
+	if js := a.joining[id]; js != nil && !js.attached {
+		js.attached = true
+		for _, p := range js.buf {
+			if msgs, err := a.ns.Encode(p); err == nil {
+				a.ns.Deliver(id, msgs, &adapter.Flags{})
+			}
+		}
+		js.buf = nil
+	}
+	return err
 }
 
 // Del implements adapter.Adapter.
@@ -625,14 +683,82 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *
 	}
 	m := a.message(wire.MsgBroadcast)
 	m.Packet, m.Opts = toWirePacket(p, a.nsp, true), toWireOpts(opts)
-	id, err := a.xadd(ctx, m)
-	if err == nil && a.st.opts.Recovery && streamsStorable(p, opts) {
-		p = withOffset(p, id)
+	if a.st.opts.Recovery && streamsStorable(p, opts) {
+		return a.broadcastInOrder(ctx, m, p, opts)
 	}
+	_, err := a.xadd(ctx, m)
 	if lerr := a.mem.Broadcast(ctx, p, opts); err == nil {
 		err = lerr
 	}
 	return err
+}
+
+// localBroadcast is a stored broadcast of this server waiting for the reader
+// to reach its entry.
+type localBroadcast struct {
+	p    *parser.Packet
+	opts *adapter.BroadcastOptions
+	done chan struct{}
+}
+
+// broadcastInOrder is Broadcast with recovery: the local sockets get the
+// packet when the stream reader reaches its entry, so that every server
+// delivers the stream's broadcasts in stream order and a client's last offset
+// is a cursor (Node delivers its own broadcasts at once, out of that order).
+// If the reader does not get there within RequestsTimeout the packet is
+// delivered directly.
+func (a *StreamsAdapter) broadcastInOrder(ctx context.Context, m *wire.ClusterMessage, p *parser.Packet, opts *adapter.BroadcastOptions) error {
+	a.localMu.Lock()
+	a.inflight++
+	a.localMu.Unlock()
+	id, err := a.xadd(ctx, m)
+	lb := &localBroadcast{p: p, opts: opts, done: make(chan struct{})}
+	a.localMu.Lock()
+	a.inflight--
+	if err == nil {
+		a.local[id] = lb
+	}
+	a.localCond.Broadcast()
+	a.localMu.Unlock()
+	if err != nil {
+		_ = a.mem.Broadcast(ctx, p, opts)
+		return err
+	}
+	t := time.NewTimer(a.st.opts.RequestsTimeout)
+	defer t.Stop()
+	select {
+	case <-lb.done:
+		return nil
+	case <-t.C:
+	case <-ctx.Done():
+	case <-a.ctx.Done():
+	}
+	a.localMu.Lock()
+	_, pending := a.local[id]
+	delete(a.local, id)
+	a.localMu.Unlock()
+	if pending {
+		return a.mem.Broadcast(ctx, withOffset(p, id), opts)
+	}
+	<-lb.done // the reader has it
+	return nil
+}
+
+// takeLocal returns the local broadcast of entry id, waiting while an XADD of
+// this server has not returned its id yet; nil when id is not one.
+func (a *StreamsAdapter) takeLocal(id string) *localBroadcast {
+	a.localMu.Lock()
+	defer a.localMu.Unlock()
+	for {
+		if lb := a.local[id]; lb != nil {
+			delete(a.local, id)
+			return lb
+		}
+		if a.inflight == 0 || a.ctx.Err() != nil {
+			return nil
+		}
+		a.localCond.Wait()
+	}
 }
 
 // BroadcastWithAck implements adapter.Adapter: the request goes through
@@ -814,6 +940,9 @@ func (a *StreamsAdapter) Close(ctx context.Context) error {
 	}
 	a.st.mu.Unlock()
 	a.cancel()
+	a.localMu.Lock()
+	a.localCond.Broadcast() // a reader waiting in takeLocal sees the end
+	a.localMu.Unlock()
 	a.wg.Wait()
 	return a.mem.Close(ctx)
 }
@@ -870,6 +999,15 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		return nil, err
 	}
 	s := &adapter.Session{SID: ws.SID, PID: ws.PID, Rooms: ws.Rooms, Data: ws.Data, Offset: offset}
+	// The reader applies no entry between the replay's end and the
+	// registration of the joining socket.
+	a.applyMu.Lock()
+	defer a.applyMu.Unlock()
+	defer func() {
+		if len(a.joining) < maxJoinBuffer {
+			a.joining[s.SID] = &joinState{upTo: offset, rooms: s.Rooms, at: time.Now()}
+		}
+	}()
 	for i := 0; i < restoreRangeCalls; i++ {
 		entries, err := rc.Do(ctx, rc.B().Xrange().Key(a.stream).Start(nextOffset(offset)).End("+").Build()).AsXRange()
 		if err != nil {
@@ -901,6 +1039,60 @@ func (a *StreamsAdapter) RestoreSession(ctx context.Context, pid, offset string)
 		}
 	}
 	return s, nil
+}
+
+// pruneJoiningLocked forgets the joining states the reader has passed (id is
+// past upTo once attached) or that are older than recentSessionTTL.
+func (a *StreamsAdapter) pruneJoiningLocked(id string) {
+	for sid, js := range a.joining {
+		if time.Since(js.at) > recentSessionTTL || (js.attached && !idLE(id, js.upTo)) {
+			delete(a.joining, sid)
+		}
+	}
+}
+
+// joiningLocked handles the broadcast entry id (packet p, with its offset) for
+// the sockets being recovered: one that already got it in its replay is
+// excluded; one not yet a target gets it buffered when its rooms select it.
+func (a *StreamsAdapter) joiningLocked(id string, p *parser.Packet, opts *adapter.BroadcastOptions) *adapter.BroadcastOptions {
+	if len(a.joining) == 0 {
+		return opts
+	}
+	var except []string
+	for sid, js := range a.joining {
+		switch {
+		case idLE(id, js.upTo):
+			except = append(except, sid)
+		case !js.attached:
+			if sessionIncludes(js.rooms, opts) {
+				if len(js.buf) >= maxJoinBuffer {
+					delete(a.joining, sid)
+					continue
+				}
+				js.buf = append(js.buf, p)
+			}
+		}
+	}
+	if len(except) == 0 {
+		return opts
+	}
+	cp := *opts
+	cp.Except = append(append([]string(nil), opts.Except...), except...)
+	return &cp
+}
+
+// idLE compares stream entry ids "<ms>-<seq>".
+func idLE(a, b string) bool {
+	at, as := splitID(a)
+	bt, bs := splitID(b)
+	return at < bt || (at == bt && as <= bs)
+}
+
+func splitID(id string) (uint64, uint64) {
+	ts, seq, _ := strings.Cut(id, "-")
+	t, _ := strconv.ParseUint(ts, 10, 64)
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return t, n
 }
 
 // remember keeps a session taken from Redis for a second restore (see

@@ -41,6 +41,21 @@ func TestStreamsContract(t *testing.T) {
 	})
 }
 
+// With recovery, this server's stored broadcasts reach its sockets through the
+// stream reader (in stream order); the contract holds the same.
+func TestStreamsContractRecovery(t *testing.T) {
+	srv := testutil.StartRedis(t)
+	adaptertest.Run(t, func(t *testing.T) adapter.Factory {
+		return newTestStreams(t, srv.URL(), streamsName(), StreamsOptions{Recovery: true}).NewAdapter
+	})
+	adaptertest.RunCluster(t, func(t *testing.T) func() adapter.Factory {
+		name := streamsName()
+		return func() adapter.Factory {
+			return newTestStreams(t, srv.URL(), name, StreamsOptions{Recovery: true}).NewAdapter
+		}
+	})
+}
+
 func TestStreamsClusterContract(t *testing.T) {
 	srv := testutil.StartRedis(t)
 	adaptertest.RunCluster(t, func(t *testing.T) func() adapter.Factory {

@@ -5,14 +5,20 @@
 // and it reconnects to the other node: it must be recovered (same id, rooms,
 // data) and get each missed event once, with stream offsets in increasing order.
 //
-//   node csr_streams_client.js <first-url> <second-url>
+//   node csr_streams_client.js <first-url> <second-url> [under-load]
 //
+// under-load lists the moves also run while both nodes broadcast every 5 ms:
+// "to-second", "to-first" (comma separated; the Go test runs them only between
+// Go nodes: a Node node delivers its own broadcasts before the entries its
+// reader has not applied yet, so the last offset a client saw there is not an
+// exact cursor).
 // Prints "ok <step>" or "fail <step> <detail>", then "done".
 "use strict";
 
 const { io } = require("socket.io-client");
 
-const [firstURL, secondURL] = process.argv.slice(2);
+const [firstURL, secondURL, underLoad = ""] = process.argv.slice(2);
+const loadMoves = underLoad.split(",").filter(Boolean);
 
 function out(line) {
   process.stdout.write(line + "\n");
@@ -92,6 +98,46 @@ async function main() {
 
   await move("first-to-second", secondURL, ["a1", "b1"]);
   await move("second-to-first", firstURL, ["a2", "b2"]);
+
+  // Under load: both nodes broadcast a tick every 5 ms to the socket's room
+  // while it moves; each sequence must arrive once, in order, without a gap.
+  const ticks = new Map();
+  s.on("tick", (tag, n) => {
+    if (!ticks.has(tag)) ticks.set(tag, []);
+    ticks.get(tag).push(n);
+  });
+  async function moveUnderLoad(name, to, round) {
+    await step(name, async () => {
+      const tags = ["first" + round, "second" + round];
+      await ctlFirst.timeout(5000).emitWithAck("tick-start", tags[0]);
+      await ctlSecond.timeout(5000).emitWithAck("tick-start", tags[1]);
+      await new Promise((r) => setTimeout(r, 100));
+      s.io.uri = to;
+      const reconnected = once(s, "connect", 15000);
+      s.io.engine.close();
+      await reconnected;
+      check(s.recovered === true, "not recovered");
+      await new Promise((r) => setTimeout(r, 100));
+      const last = [await ctlFirst.timeout(5000).emitWithAck("tick-stop"), await ctlSecond.timeout(5000).emitWithAck("tick-stop")];
+      for (let k = 0; k < 2; k++) {
+        const seq = () => ticks.get(tags[k]) || [];
+        const end = Date.now() + 10000;
+        while (seq()[seq().length - 1] !== last[k] && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+        const got = seq();
+        check(got.length > 0 && got[got.length - 1] === last[k], tags[k] + ": last " + got[got.length - 1] + " != " + last[k]);
+        for (let i = 1; i < got.length; i++) {
+          check(got[i] === got[i - 1] + 1, tags[k] + ": " + got[i - 1] + " then " + got[i] + " (" + got.length + " ticks)");
+        }
+      }
+    });
+  }
+  // The socket is on the first node now.
+  if (loadMoves.includes("to-second")) {
+    await moveUnderLoad("under-load-first-to-second", secondURL, 1);
+  } else {
+    await move("back-to-second", secondURL, ["a3", "b3"]);
+  }
+  if (loadMoves.includes("to-first")) await moveUnderLoad("under-load-second-to-first", firstURL, 2);
   s.disconnect();
   ctlFirst.disconnect();
   ctlSecond.disconnect();

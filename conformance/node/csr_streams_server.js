@@ -4,7 +4,8 @@
 // of that test: fresh sockets join "room-a", get data {user: "csr"} and a
 // "hello"; "report" answers {recovered, id, rooms, data}; "gap" (tag) emits
 // ["gap", tag, i] for i < 5 alternately to "room-a" and to everybody, then
-// acknowledges. The "op-*" events run a cluster operation and acknowledge
+// acknowledges; "tick-start" and "tick-stop" run a 5 ms "tick" broadcast to
+// "room-a" (the stop answers the last tick). The "op-*" events run a cluster operation and acknowledge
 // its result (see conformance/node/csr_streams_mixed.js); the server answers
 // the server-side emit "ping" with "pong-node".
 //
@@ -20,6 +21,8 @@ const { createAdapter } = require("@socket.io/redis-streams-adapter");
 
 const [portArg, redisURL, name, windowArg] = process.argv.slice(2);
 const port = Number(portArg);
+let ticker = null; // "tick-start" (tag): ["tick", tag, n] to "room-a" every 5 ms until "tick-stop"
+let ticks = 0;
 
 async function main() {
   const client = createClient({ url: redisURL });
@@ -57,6 +60,15 @@ async function main() {
     socket.on("op-disconnect", (room, ack) => {
       io.in(room).disconnectSockets();
       ack();
+    });
+    socket.on("tick-start", (tag, ack) => {
+      ticks = 0;
+      ticker = setInterval(() => io.to("room-a").emit("tick", tag, ++ticks), 5);
+      ack();
+    });
+    socket.on("tick-stop", (ack) => {
+      clearInterval(ticker);
+      ack(ticks);
     });
     socket.on("gap", (tag, ack) => {
       for (let i = 0; i < 5; i++) {
