@@ -87,8 +87,15 @@ func TestReliabilityNoStickySessions(t *testing.T) {
 	// WebSocket only: each connection stays on its node.
 	const n = 20
 	clients, got := relClients(t, "http://"+p.Addr(), n, "tick")
-	if la, lb := len(a.srv.Of("/").Sockets()), len(b.srv.Of("/").Sockets()); la != n/2 || lb != n/2 {
-		t.Fatalf("sockets per node: %d and %d, want %d each", la, lb, n/2)
+	// (A socket becomes a broadcast target just after its CONNECT reply.)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		la, lb := len(a.srv.Of("/").Sockets()), len(b.srv.Of("/").Sockets())
+		if la == n/2 && lb == n/2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sockets per node: %d and %d, want %d each", la, lb, n/2)
+		}
 	}
 	if err := a.srv.Emit("tick", 1); err != nil {
 		t.Fatal(err)
@@ -175,17 +182,39 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 	clients, _ := relClients(t, "http://"+p.Addr(), n, "none")
 	var mu sync.Mutex
 	reasons := make(map[string]int)
-	var reconnected atomic.Int64
-	for _, s := range clients {
+	var shutdownStarted atomic.Bool
+	dropped := make([]atomic.Bool, n)
+	back := make([]atomic.Bool, n)
+	reconnectedCount := func() (k int) {
+		for i := range back {
+			if back[i].Load() {
+				k++
+			}
+		}
+		return k
+	}
+	for i, s := range clients {
 		s.OnDisconnect(func(r socketio.DisconnectReason) {
+			dropped[i].Store(true)
 			mu.Lock()
 			reasons[string(r)]++
 			mu.Unlock()
 		})
-		// Set after the first connection: every call is a reconnection.
-		s.OnConnect(func() { reconnected.Add(1) })
+		// Counted once the shutdown started and after a disconnection:
+		// reconnections only.
+		s.OnConnect(func() {
+			if shutdownStarted.Load() && dropped[i].Load() {
+				back[i].Store(true)
+			}
+		})
 	}
-	onA := len(a.srv.Of("/").Sockets())
+	var onA int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		onA = len(a.srv.Of("/").Sockets())
+		if onA+len(b.srv.Of("/").Sockets()) == n || time.Now().After(deadline) {
+			break
+		}
+	}
 
 	// Load: both nodes broadcast while the shutdown runs.
 	stop := make(chan struct{})
@@ -205,6 +234,7 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 		}()
 	}
 	p.SetBackends(b.addr)
+	shutdownStarted.Store(true)
 	const deadline = 10 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), deadline)
 	start := time.Now()
@@ -217,20 +247,26 @@ func TestReliabilityGracefulShutdown(t *testing.T) {
 		t.Fatalf("Shutdown after %v: %v", took, err)
 	}
 	wait := time.Now().Add(30 * time.Second)
-	for reconnected.Load() < int64(onA) && time.Now().Before(wait) {
+	for reconnectedCount() < onA && time.Now().Before(wait) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	mu.Lock()
 	t.Logf("%d clients (%d on the node shut down): Shutdown took %v (deadline %v); disconnect reasons %v; %d reconnected to the other node",
-		n, onA, took, deadline, reasons, reconnected.Load())
+		n, onA, took, deadline, reasons, reconnectedCount())
 	if reasons["transport close"] != onA || len(reasons) != 1 {
 		t.Errorf("reasons %v, want %d x transport close", reasons, onA)
 	}
 	mu.Unlock()
-	if reconnected.Load() != int64(onA) {
-		t.Fatalf("%d of %d clients reconnected", reconnected.Load(), onA)
+	if k := reconnectedCount(); k != onA {
+		t.Fatalf("%d of %d clients reconnected", k, onA)
 	}
-	if lb := len(b.srv.Of("/").Sockets()); lb != n {
-		t.Fatalf("the surviving node holds %d sockets, want %d", lb, n)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		lb := len(b.srv.Of("/").Sockets())
+		if lb == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the surviving node holds %d sockets, want %d", lb, n)
+		}
 	}
 }
