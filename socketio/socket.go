@@ -287,13 +287,14 @@ func (s *Socket) Rooms() []string { return s.nsp.adapter.SocketRooms(s.id) }
 // Emit sends an event to the client. []byte values at any depth travel as
 // binary attachments. The packet is queued; Emit does not wait for the network.
 //
-// With connection state recovery on, the packet goes through the adapter as a
+// With connection state recovery on (and an adapter that keeps sessions,
+// adapter.SessionStore), the packet goes through the adapter as a
 // broadcast to the socket's own room, as the reference does: it gets an
 // offset and is kept for the window, so an emit to a socket whose client is
 // away (even on the Socket of the dropped connection) reaches the client
 // when it recovers; Emit then does not return ErrDisconnected.
 func (s *Socket) Emit(event string, args ...any) error {
-	if s.nsp.srv.opts.ConnectionStateRecovery != nil {
+	if s.nsp.store() != nil {
 		return s.emitStored(event, args)
 	}
 	if !s.Connected() {
