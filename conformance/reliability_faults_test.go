@@ -28,10 +28,10 @@ import (
 // The delivery latency (p50/p99) of the others with and without the slow
 // client is measured and logged, not asserted.
 func TestReliabilitySlowConsumer(t *testing.T) {
-	const queue = 256 << 10
+	const queue = 64 << 10
 	fast, phase := 10, time.Second
 	if relLong() {
-		fast, phase = 200, 30*time.Second
+		fast, phase = 100, 30*time.Second
 	}
 	reasons := make(chan socketio.DisconnectReason, fast+1)
 	srv := socketio.NewServer(&socketio.ServerOptions{Engine: &engineio.ServerOptions{
@@ -74,7 +74,7 @@ func TestReliabilitySlowConsumer(t *testing.T) {
 			}
 		}()
 	}
-	payload := strings.Repeat("p", 16<<10)
+	payload := strings.Repeat("p", 4<<10)
 	broadcast := func(dur time.Duration) []time.Duration {
 		mu.Lock()
 		lat = lat[:0]
@@ -121,7 +121,7 @@ func TestReliabilitySlowConsumer(t *testing.T) {
 		slices.Sort(ls)
 		return ls[int(float64(len(ls)-1)*q)]
 	}
-	t.Logf("%d fast clients, 16 KiB broadcasts every 2 ms for %v per phase, MaxSendQueueBytes %d KiB", fast, phase, queue>>10)
+	t.Logf("%d fast clients, 4 KiB broadcasts every 2 ms for %v per phase, MaxSendQueueBytes %d KiB", fast, phase, queue>>10)
 	t.Logf("without the slow client: %d deliveries, p50 %v, p99 %v", len(without), p(without, .5), p(without, .99))
 	t.Logf("with the slow client:    %d deliveries, p50 %v, p99 %v; slow client disconnected: %q; heap %s -> %s",
 		len(with), p(with, .5), p(with, .99), r, mib(heap0), mib(heap1))
