@@ -40,6 +40,13 @@
 // heartbeat, and the connection keeps small read and write buffers. A session's
 // state is guarded by one mutex that is never held across I/O or user code.
 //
+// What a client can make the server hold is bounded: inbound by
+// MaxHTTPBufferSize (a POST waits while a buffer's worth of messages is unread; a
+// WebSocket frame is read only when the handler asks), outbound by the send
+// queue, and the number of sessions by MaxSessions and HandshakeRate (both
+// unlimited by default, as in the reference). RELIABILITY.md at the repository
+// root lists every limit and how it is tested.
+//
 // Session.Context is cancelled when the session closes, with the Reason as its
 // cause. Server.Shutdown closes every session with ReasonServerClose and waits for
 // every goroutine the server started.
