@@ -7,11 +7,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/internal/proxy"
+	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -44,30 +48,87 @@ func TestCSRDeliveryFigure(t *testing.T) {
 			name = "with-recovery"
 		}
 		t.Run(name, func(t *testing.T) {
-			runDelivery(t, recovery, clients, dur, rate)
+			opts := &socketio.ServerOptions{}
+			if recovery {
+				opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+			}
+			srv := socketio.NewServer(opts)
+			hs := httptest.NewServer(srv)
+			defer func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				srv.Shutdown(ctx)
+				hs.CloseClientConnections()
+				hs.Close()
+			}()
+			emit := func(seq int) error { return srv.Of("/").Emit("tick", seq) }
+			runDelivery(t, recovery, hs.URL, emit, clients, dur, rate)
 		})
 	}
 }
 
-func runDelivery(t *testing.T, recovery bool, nClients int, dur, rate time.Duration) {
-	opts := &socketio.ServerOptions{}
-	if recovery {
-		opts.ConnectionStateRecovery = &socketio.RecoveryOptions{}
+// TestCSRDeliveryFigureStreams is the same figure across a cluster: two Go
+// nodes on the Redis Streams adapter behind a round-robin TCP proxy, so that a
+// reconnection lands on either node; node 1 broadcasts the ticks. With
+// recovery every client must still get every tick once, in order.
+// CORVID_LONG=1: 300 clients, 60 s.
+func TestCSRDeliveryFigureStreams(t *testing.T) {
+	clients, dur, rate := 60, 7*time.Second, 50*time.Millisecond
+	if os.Getenv("CORVID_LONG") == "1" {
+		clients, dur = 300, 60*time.Second
 	}
-	srv := socketio.NewServer(opts)
-	hs := httptest.NewServer(srv)
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		hs.CloseClientConnections()
-		hs.Close()
-	}()
+	rds := testutil.StartRedis(t)
+	var nodes []*socketio.Server
+	var addrs []string
+	var recoveredOn [2]atomic.Int64
+	for i := 0; i < 2; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		st, err := redis.DialStreams(ctx, rds.URL(), &redis.StreamsOptions{StreamName: "delivery", ChannelPrefix: "delivery",
+			SessionKeyPrefix: "delivery:session:", Recovery: true})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := socketio.NewServer(&socketio.ServerOptions{Adapter: st.NewAdapter,
+			ConnectionStateRecovery: &socketio.RecoveryOptions{}})
+		n := &recoveredOn[i]
+		srv.OnConnection(func(s *socketio.Socket) {
+			if s.Recovered() {
+				n.Add(1)
+			}
+		})
+		hs := httptest.NewServer(srv)
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			srv.Shutdown(ctx)
+			hs.CloseClientConnections()
+			hs.Close()
+			st.Close()
+		}()
+		nodes = append(nodes, srv)
+		addrs = append(addrs, strings.TrimPrefix(hs.URL, "http://"))
+	}
+	px, err := proxy.New(addrs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer px.Close()
+	emit := func(seq int) error { return nodes[0].Of("/").Emit("tick", seq) }
+	runDelivery(t, true, "http://"+px.Addr(), emit, clients, dur, rate)
+	t.Logf("recovered sessions per node: node1=%d node2=%d", recoveredOn[0].Load(), recoveredOn[1].Load())
+	if recoveredOn[0].Load() == 0 || recoveredOn[1].Load() == 0 {
+		t.Errorf("every recovery landed on one node (%d, %d): the cluster case was not exercised",
+			recoveredOn[0].Load(), recoveredOn[1].Load())
+	}
+}
+
+func runDelivery(t *testing.T, recovery bool, url string, emit func(seq int) error, nClients int, dur, rate time.Duration) {
 
 	cs := make([]*deliveryClient, nClients)
 	for i := range cs {
 		c := &deliveryClient{}
-		s, err := socketio.NewClientSocket(hs.URL, &socketio.ClientOptions{ManagerOptions: socketio.ManagerOptions{
+		s, err := socketio.NewClientSocket(url, &socketio.ClientOptions{ManagerOptions: socketio.ManagerOptions{
 			Transports: []string{"websocket"}, ReconnectionDelay: 200 * time.Millisecond,
 			ReconnectionDelayMax: 200 * time.Millisecond, RandomizationFactor: -1,
 		}})
@@ -126,7 +187,7 @@ func runDelivery(t *testing.T, recovery bool, nClients int, dur, rate time.Durat
 				return
 			case <-tk.C:
 			}
-			if err := srv.Of("/").Emit("tick", seq); err != nil {
+			if err := emit(seq); err != nil {
 				t.Errorf("tick: %v", err)
 			}
 			last.Store(int64(seq))
@@ -163,7 +224,7 @@ func runDelivery(t *testing.T, recovery bool, nClients int, dur, rate time.Durat
 		}
 	}
 	final := int(last.Load()) + 1
-	if err := srv.Of("/").Emit("tick", final); err != nil {
+	if err := emit(final); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cs {
