@@ -175,7 +175,10 @@ func TestReliabilityChurn(t *testing.T) {
 	}
 	g0 := runtime.NumGoroutine()
 	heap0 := relHeap()
-	d := startSIO(t, secSIOServer(&engineio.ServerOptions{}))
+	// The default ConnectTimeout (45 s): with 2,000 clients on a small machine
+	// a CONNECT may come more than a second after its handshake.
+	d := startSIO(t, sioSuiteServer(&socketio.ServerOptions{Engine: &engineio.ServerOptions{
+		PingInterval: time.Minute, PingTimeout: time.Minute}}))
 	ctx, cancel := context.WithTimeout(context.Background(), dur)
 	defer cancel()
 	var cycles, failures atomic.Int64
