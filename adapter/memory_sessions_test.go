@@ -226,3 +226,47 @@ func TestMemorySessionsMaxBytes(t *testing.T) {
 		t.Fatal("over MaxBytes: the oldest packet was kept")
 	}
 }
+
+// Broadcasts, persists and restores from many goroutines: a restore lists each
+// packet once, and each sender's packets in its order (run with -race).
+func TestMemorySessionsConcurrent(t *testing.T) {
+	ctx := context.Background()
+	ns, a, _ := newSessions(t, adapter.SessionOptions{MaxPackets: 500})
+	emit(t, a, "start", nil)
+	_, off := lastDelivered(t, ns)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pid := fmt.Sprint("p", g)
+			for i := 0; i < 200; i++ {
+				p := &parser.Packet{Type: parser.Event, Event: "e", Args: []any{g, i}}
+				if err := a.Broadcast(ctx, p, nil); err != nil {
+					t.Error(err)
+					return
+				}
+				if i%20 == 0 {
+					a.PersistSession(ctx, &adapter.Session{SID: pid, PID: pid, Rooms: []string{pid}})
+					if s, _ := a.RestoreSession(ctx, pid, off); s != nil {
+						seen := map[string]bool{}
+						last := map[int]int{} // per sender: the packets keep its order
+						for _, m := range s.Missed {
+							o := m.Args[len(m.Args)-1].(string)
+							if seen[o] {
+								t.Errorf("offset %s twice in one restore", o)
+							}
+							seen[o] = true
+							from, n := m.Args[0].(int), m.Args[1].(int)
+							if prev, ok := last[from]; ok && n <= prev {
+								t.Errorf("sender %d: %d after %d", from, n, prev)
+							}
+							last[from] = n
+						}
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
