@@ -204,12 +204,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		}
 		return appendJSONText(dst, atts, x, "json.RawMessage")
 	case json.Number:
-		var s scanner
-		s.data = []byte(x)
-		if end, err := s.number(0); err != nil || end != len(x) {
-			return dst, atts, newError(ErrUnsupportedValue, "invalid json.Number "+strconv.Quote(string(x)))
-		}
-		return append(dst, x...), atts, nil
+		return appendNumber(dst, atts, x)
 	case []any:
 		if x == nil {
 			return append(dst, "null"...), atts, nil
@@ -225,28 +220,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		}
 		return append(dst, ']'), atts, nil
 	case map[string]any:
-		if x == nil {
-			return append(dst, "null"...), atts, nil
-		}
-		// Members are collected with their values (no second lookup) and
-		// sorted; small maps stay on the stack.
-		var buf [16]member
-		ms := buf[:0]
-		for k, e := range x {
-			ms = append(ms, member{k, e})
-		}
-		slices.SortFunc(ms, func(a, b member) int { return compareKeys(a.key, b.key) })
-		dst = append(dst, '{')
-		for i := range ms {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = append(appendQuoted(dst, ms[i].key), ':')
-			if dst, atts, err = appendValue(dst, atts, ms[i].val, depth+1); err != nil {
-				return dst, atts, err
-			}
-		}
-		return append(dst, '}'), atts, nil
+		return appendStringMap(dst, atts, x, depth)
 	case *jsonValue:
 		if x == nil {
 			return append(dst, "null"...), atts, nil
@@ -281,6 +255,45 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		return appendQuoted(dst, string(b)), atts, nil
 	}
 	return appendReflect(dst, atts, reflect.ValueOf(v), depth)
+}
+
+// appendStringMap and appendNumber are kept out of appendValue so that its
+// stack frame stays small: it recurses, and it runs on short-lived goroutines
+// (a handler's dispatcher, an ack) whose stacks would otherwise grow.
+
+func appendStringMap(dst []byte, atts [][]byte, x map[string]any, depth int) ([]byte, [][]byte, error) {
+	var err error
+	if x == nil {
+		return append(dst, "null"...), atts, nil
+	}
+	// Members are collected with their values (no second lookup) and
+	// sorted; small maps stay on the stack.
+	var buf [16]member
+	ms := buf[:0]
+	for k, e := range x {
+		ms = append(ms, member{k, e})
+	}
+	slices.SortFunc(ms, func(a, b member) int { return compareKeys(a.key, b.key) })
+	dst = append(dst, '{')
+	for i := range ms {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendQuoted(dst, ms[i].key), ':')
+		if dst, atts, err = appendValue(dst, atts, ms[i].val, depth+1); err != nil {
+			return dst, atts, err
+		}
+	}
+	return append(dst, '}'), atts, nil
+}
+
+func appendNumber(dst []byte, atts [][]byte, x json.Number) ([]byte, [][]byte, error) {
+	var s scanner
+	s.data = []byte(x)
+	if end, err := s.number(0); err != nil || end != len(x) {
+		return dst, atts, newError(ErrUnsupportedValue, "invalid json.Number "+strconv.Quote(string(x)))
+	}
+	return append(dst, x...), atts, nil
 }
 
 // appendJSONText appends JSON text produced outside this package (a
