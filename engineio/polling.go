@@ -110,13 +110,22 @@ func appendQueue(dst []byte, ps []Packet) []byte {
 	return AppendPayload(dst, ps)
 }
 
+// Header values shared by every polling response (net/http only reads
+// them), set without Header.Set's allocation.
+var (
+	hdrTextPlain = []string{"text/plain; charset=UTF-8"}
+	hdrTextHTML  = []string{"text/html"}
+	hdrNoStore   = []string{"no-store"}
+	hdrLength2   = []string{"2"}
+)
+
 // writePollBody answers a poll (or the handshake) with a payload.
 func writePollBody(w http.ResponseWriter, body []byte, encoding string) {
 	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = hdrTextPlain
+	h["Cache-Control"] = hdrNoStore
 	if encoding == "" {
-		h.Set("Content-Length", strconv.Itoa(len(body)))
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
 		w.WriteHeader(http.StatusOK)
 		w.Write(body)
 		return
@@ -204,9 +213,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h := w.Header()
-	h.Set("Content-Type", "text/html")
-	h.Set("Content-Length", "2")
-	h.Set("Cache-Control", "no-store")
+	h["Content-Type"] = hdrTextHTML
+	h["Content-Length"] = hdrLength2
+	h["Cache-Control"] = hdrNoStore
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
 }
