@@ -333,8 +333,16 @@ func (s *Session) closeWith(r Reason) {
 	}
 	removeNow := true
 	var abort []*websocket.Conn
+	var probe *websocket.Conn // closed with a handshake
 	if s.probe != nil {
-		abort = append(abort, s.probe)
+		// The client may already have sent the upgrade packet and moved to the
+		// probe: as the reference, a graceful close closes the probe with a close
+		// frame (the client sees "transport close"), not a reset.
+		if graceful {
+			probe = s.probe
+		} else {
+			abort = append(abort, s.probe)
+		}
 		s.probe = nil
 	}
 	if s.timer != nil {
@@ -376,5 +384,13 @@ func (s *Session) closeWith(r Reason) {
 	}
 	for _, c := range abort {
 		c.CloseNow()
+	}
+	if probe != nil {
+		// The upgrade handler reading the probe holds a count of srv.wg.
+		s.srv.wg.Add(1)
+		go func() {
+			defer s.srv.wg.Done()
+			probe.Close(websocket.StatusNormalClosure, "")
+		}()
 	}
 }
