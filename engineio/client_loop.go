@@ -48,6 +48,12 @@ type clientLoop struct {
 	probing  bool            // a websocket probe is running
 	probeWS  *websocket.Conn // the probed websocket, waiting for polling to pause
 	upgraded bool            // polling has been left for websocket
+	// pollHeld: a poll answered a noop while probing, which the server sends
+	// only to release the poll for the upgrade. As the reference client pauses
+	// polling on the probe's answer, no new poll starts until the probe ends:
+	// that poll would wait for data (up to the server's ping) while the upgrade
+	// waits for it to end. The noop may arrive before the loop hears of "3probe".
+	pollHeld bool
 
 	closing   bool // Close was called: write what is queued, then a close packet
 	closeSent bool
@@ -91,6 +97,10 @@ loop:
 						hbTimer.Reset(c.hbPeriod)
 					}
 					l.ctrl = append(l.ctrl, Packet{Type: PacketPong, Data: ev.packet.Data})
+				case PacketNoop:
+					if l.probing && l.ws == nil {
+						l.pollHeld = true
+					}
 				case PacketClose:
 					reason, graceful = ReasonTransportClose, false
 					if l.closeSent { // our own close, answered
@@ -101,7 +111,7 @@ loop:
 				// noop, pong and anything else unexpected from the server are ignored
 			case evPollDone:
 				l.pollInFlight = false
-				if l.ws == nil && l.probeWS == nil && !l.closeSent {
+				if l.ws == nil && l.probeWS == nil && !l.closeSent && !l.pollHeld {
 					l.startPoll(nil)
 				}
 			case evWriteDone:
@@ -130,6 +140,12 @@ loop:
 					ev.ws.CloseNow()
 				} else {
 					l.probeWS = ev.ws
+				}
+				if l.pollHeld {
+					l.pollHeld = false
+					if l.probeWS == nil && !l.pollInFlight && l.ws == nil && !l.closeSent {
+						l.startPoll(nil) // the probe failed: polling goes on
+					}
 				}
 			}
 		case <-c.wake:

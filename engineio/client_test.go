@@ -32,6 +32,7 @@ type fakeEIO struct {
 	garbage      bool          // answer the first poll with an undecodable payload
 	refuseProbe  bool          // refuse websocket requests that upgrade a session
 	stallProbe   bool          // never answer the upgrade probe
+	noopOnce     bool          // release one poll with noop before answering the probe, no more
 
 	srv    *httptest.Server
 	ctx    context.Context
@@ -57,6 +58,9 @@ type fakeSession struct {
 	id            string
 	out           chan Packet
 	release       chan struct{} // closed once probed: polls are answered with noop (upgrade)
+	once          chan struct{} // noopOnce: one poll answered with noop
+	onceDone      chan struct{} // noopOnce: closed once that noop is written
+	pollAfter     chan struct{} // noopOnce: a poll came after that noop
 	probed        bool
 	gets, posts   int // in flight, under fakeEIO.mu
 	upgraded      bool
@@ -144,7 +148,8 @@ func (f *fakeEIO) newSession() *fakeSession {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.nextID++
-	s := &fakeSession{id: "sid" + strconv.Itoa(f.nextID), out: make(chan Packet, 4096), release: make(chan struct{})}
+	s := &fakeSession{id: "sid" + strconv.Itoa(f.nextID), out: make(chan Packet, 4096), release: make(chan struct{}),
+		once: make(chan struct{}, 1), onceDone: make(chan struct{}), pollAfter: make(chan struct{}, 1)}
 	f.sessions[s.id] = s
 	return s
 }
@@ -174,6 +179,14 @@ func (f *fakeEIO) pollGet(w http.ResponseWriter, r *http.Request, s *fakeSession
 	s.garbageServed = true
 	f.mu.Unlock()
 	defer func() { f.mu.Lock(); s.gets--; f.mu.Unlock() }()
+	select {
+	case <-s.onceDone:
+		select {
+		case s.pollAfter <- struct{}{}:
+		default:
+		}
+	default:
+	}
 	if garbage {
 		io.WriteString(w, "4ok\x1ezzz")
 		return
@@ -195,6 +208,10 @@ func (f *fakeEIO) pollGet(w http.ResponseWriter, r *http.Request, s *fakeSession
 		}
 	case <-s.release:
 		pkts = append(pkts, Packet{Type: PacketNoop})
+	case <-s.once:
+		w.Write(AppendPayload(nil, []Packet{{Type: PacketNoop}}))
+		close(s.onceDone)
+		return
 	case <-ping:
 		pkts = append(pkts, Packet{Type: PacketPing})
 	case <-r.Context().Done():
@@ -261,11 +278,26 @@ func (f *fakeEIO) upgrade(ws *websocket.Conn, s *fakeSession) bool {
 		ws.Read(f.ctx) // until the client gives up
 		return false
 	}
+	if f.noopOnce {
+		// The poll is released before the probe is answered, and only once.
+		s.once <- struct{}{}
+		select {
+		case <-s.onceDone:
+		case <-f.ctx.Done():
+			return false
+		}
+		// Give a client that would poll again the time to do it (the race
+		// this knob reproduces); a client that waits for the probe does not.
+		select {
+		case <-s.pollAfter:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 	if ws.Write(f.ctx, websocket.MessageText, []byte("3probe")) != nil {
 		return false
 	}
 	f.mu.Lock()
-	if !s.probed { // like the reference: every poll gets noop until the upgrade packet
+	if !s.probed && !f.noopOnce { // like the reference: every poll gets noop until the upgrade packet
 		s.probed = true
 		close(s.release)
 	}
@@ -457,6 +489,17 @@ func TestClientUpgrade(t *testing.T) {
 	if ws != 1 {
 		t.Fatalf("%d websocket requests, want 1", ws)
 	}
+}
+
+// The server releases the poll with a noop once, possibly before the client
+// reads "3probe" (two connections: no order between them). The client must not
+// start another poll then: the server would hold it (until its ping) while the
+// client waits for it to end before sending the upgrade packet.
+func TestClientUpgradeNoopBeforeProbeAnswer(t *testing.T) {
+	f := newFakeEIO(t, func(f *fakeEIO) { f.noopOnce = true; f.pingInterval = time.Minute; f.pingTimeout = time.Minute })
+	c := clientDial(t, f.URL(), nil)
+	clientWaitTransport(t, c, "websocket") // within 10s, not the 1 minute ping
+	clientEcho(t, c, 3)
 }
 
 func TestClientSendDuringUpgrade(t *testing.T) {
