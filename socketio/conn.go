@@ -232,13 +232,18 @@ func (c *conn) reportError(err error) {
 		}
 	}
 	c.mu.Unlock()
+	// The handlers are looked up on the dispatcher, after the handlers queued
+	// before (the connection handler that registers them, for a packet that
+	// arrives right after CONNECT), as the reference's synchronous events do.
 	for _, s := range sockets {
-		s.mu.Lock()
-		hs := s.onErr
-		s.mu.Unlock()
-		for _, h := range hs {
-			c.enqueue(func() { h(s, err) })
-		}
+		c.enqueue(func() {
+			s.mu.Lock()
+			hs := s.onErr
+			s.mu.Unlock()
+			for _, h := range hs {
+				h(s, err)
+			}
+		})
 	}
 }
 

@@ -761,12 +761,17 @@ func TestMalformedPacketReported(t *testing.T) {
 	srv := newTestServer(t, nil)
 	errs := make(chan error, 1)
 	reasons := make(chan DisconnectReason, 1)
+	ready := make(chan struct{})
 	srv.OnConnection(func(s *Socket) {
 		s.OnError(func(_ *Socket, err error) { errs <- err })
 		s.OnDisconnect(func(_ *Socket, r DisconnectReason) { reasons <- r })
+		close(ready)
 	})
 	c := dial(t, srv)
 	c.connect("/")
+	// The connection handler runs on the dispatcher after the CONNECT reply; a
+	// socket closed before it ran never reaches it (nor its OnError handlers).
+	<-ready
 	c.send(`2{}`)
 	c.expectClosed()
 	if err := <-errs; !errors.Is(err, parser.ErrInvalidPayload) && !errors.Is(err, parser.ErrSyntax) {
