@@ -80,7 +80,12 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	default:
 		body = AppendPacket(nil, Packet{Type: PacketNoop})
 	}
-	s.noop = false
+	if !s.upgrading {
+		// While the upgrade runs every poll is released (the reference sends
+		// a noop every 100 ms): a noop absorbed by a poll that carried data
+		// must not leave the client's next poll waiting for the ping.
+		s.noop = false
+	}
 	s.mu.Unlock()
 	if last {
 		s.srv.remove(s)

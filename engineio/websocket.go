@@ -292,6 +292,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 			s.probe = nil
 		}
 		s.upgrading = false
+		s.noop = false
 		s.mu.Unlock()
 		conn.Close(websocket.StatusNormalClosure, "")
 	}
