@@ -3,12 +3,12 @@ module github.com/corvid-io/corvid/bench
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/corvid-io/corvid v0.0.0
 	github.com/zishang520/socket.io/parsers/socket/v3 v3.0.6
 )
 
 require (
-	github.com/coder/websocket v1.8.15 // indirect
 	github.com/dunglas/httpsfv v1.1.1 // indirect
 	github.com/gookit/color v1.6.1 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
