@@ -346,6 +346,9 @@ func (h *ServerHelper) Shutdown(ctx context.Context) error {
 	for _, c := range h.clients {
 		cs = append(cs, c)
 	}
+	// The sockets' disconnect handlers, which also remove them, run later on
+	// their dispatchers: a helper that is shut down lists no client.
+	clear(h.clients)
 	h.mu.Unlock()
 	for _, c := range cs {
 		c.stop()
