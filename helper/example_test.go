@@ -63,8 +63,15 @@ func Example() {
 	joined, _ := client.JoinRoomsAck(ctx, "lobby")
 	fmt.Println("state:", client.State(), "joined:", joined)
 
-	srv.Send(ctx, helper.ToUser("alice"), "greeting", "hello alice")
-	fmt.Println(<-got)
+	if err := srv.Send(ctx, helper.ToUser("alice"), "greeting", "hello alice"); err != nil {
+		fmt.Println("send:", err)
+	}
+	select {
+	case text := <-got:
+		fmt.Println(text)
+	case <-ctx.Done(): // the output check then fails instead of the example hanging
+		fmt.Println("no greeting:", ctx.Err())
+	}
 	// Output:
 	// state: authenticated joined: [lobby]
 	// hello alice
