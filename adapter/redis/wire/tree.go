@@ -219,6 +219,11 @@ func readPacket(v any) (*Packet, error) {
 			// Node compares it with its namespace name and drops the packet.
 			return nil, malformed("packet.nsp is a %T", nv)
 		}
+		if n == "" {
+			// No namespace is named "": Node drops such a packet, and an
+			// empty nsp would not survive our encoding (it omits it).
+			return nil, malformed("packet.nsp is empty")
+		}
 		p.Nsp = n
 	}
 	return p, nil
