@@ -935,6 +935,31 @@ func clientGoroutines() []string {
 	return out
 }
 
+// clientWaitExited fails when a goroutine of a client is still there after Close.
+// Close waits on a WaitGroup: a goroutine may still be runnable between its Done
+// and its exit, so runnable ones get a moment to go; one blocked (on a channel,
+// a lock, the network) means Close returned without waiting for it.
+func clientWaitExited(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		g := clientGoroutines()
+		if len(g) == 0 {
+			return
+		}
+		for _, s := range g {
+			if !strings.Contains(s, "[runnable") && !strings.Contains(s, "[running") {
+				t.Fatalf("client goroutine blocked after Close:\n%s", s)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("client goroutines after Close:\n%s", strings.Join(g, "\n\n"))
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Close returns only once every goroutine of the connection has ended, in every
 // state: open on each transport, and with an upgrade probe in flight.
 func TestClientCloseWaitsForGoroutines(t *testing.T) {
@@ -951,9 +976,7 @@ func TestClientCloseWaitsForGoroutines(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if g := clientGoroutines(); len(g) > 0 {
-				t.Fatalf("client goroutines before the test:\n%s", strings.Join(g, "\n\n"))
-			}
+			clientWaitExited(t) // those of earlier tests are gone
 			f := newFakeEIO(t, tc.fake)
 			c := clientDial(t, f.URL(), tc.opts)
 			clientEcho(t, c, 3)
@@ -973,9 +996,7 @@ func TestClientCloseWaitsForGoroutines(t *testing.T) {
 				t.Fatal("no client goroutines while open")
 			}
 			c.Close()
-			if g := clientGoroutines(); len(g) > 0 {
-				t.Fatalf("client goroutines after Close:\n%s", strings.Join(g, "\n\n"))
-			}
+			clientWaitExited(t)
 			if c.Transport() == "websocket" && tc.probe {
 				t.Fatal("upgraded although the probe was never answered")
 			}
