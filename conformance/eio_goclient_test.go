@@ -87,7 +87,9 @@ func TestEIOGoClientTransports(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			u, node := startEIOServer(t, "")
+			// Pings every 200 ms; a pong may take up to 1 s on a loaded machine
+			// (with 200 ms, the race-enabled client missed it under load).
+			u, node := startEIOServer(t, `{"pingInterval":200,"pingTimeout":1000}`)
 			c := eioDial(t, u, &tc.opts)
 			first := "polling"
 			if len(tc.opts.Transports) > 0 {
@@ -108,9 +110,9 @@ func TestEIOGoClientTransports(t *testing.T) {
 			} else if c.Transport() != first {
 				t.Fatalf("transport %q, want %q", c.Transport(), first)
 			}
-			// Heartbeat: the server pings every 300 ms and drops the session after
-			// 200 ms without a pong; outlive several rounds.
-			time.Sleep(800 * time.Millisecond)
+			// Heartbeat: the server pings every 200 ms and drops the session after
+			// 1 s without a pong (1.2 s in all); outlive several rounds.
+			time.Sleep(1500 * time.Millisecond)
 			eioEcho(t, c, 2)
 			c.Close()
 			node.WaitLine(t, "close "+c.ID()+" ", 10*time.Second)
