@@ -2,6 +2,8 @@ package wire
 
 import (
 	"fmt"
+
+	"github.com/corvid-io/corvid/internal/msgpack"
 )
 
 // Tree builders: Go values in Node's key order.
@@ -80,10 +82,12 @@ func socketsTree(ss []SocketInfo) []any {
 	return out
 }
 
-// hasBinary reports whether v holds a []byte at any depth.
+// hasBinary reports whether v holds a []byte at any depth, or a msgpack
+// extension value (received from a msgpack peer), which JSON cannot carry
+// either: such messages go out in msgpack.
 func hasBinary(v any) bool {
 	switch x := v.(type) {
-	case []byte:
+	case []byte, msgpack.Ext:
 		return true
 	case obj:
 		for _, e := range x {
