@@ -164,7 +164,7 @@ func (s *ClientSocket) Off(event string) { s.On(event, nil) }
 // OnAny adds a handler that sees every received event (catch-all).
 func (s *ClientSocket) OnAny(h ClientAnyHandler) {
 	s.hmu.Lock()
-	s.anyIn = append(s.anyIn[:len(s.anyIn):len(s.anyIn)], h)
+	s.anyIn = cowAppend(s.anyIn, h)
 	s.hmu.Unlock()
 }
 
@@ -185,7 +185,7 @@ func (s *ClientSocket) OffAnyOutgoing() {
 // OnAnyOutgoing adds a handler that sees every event the socket sends.
 func (s *ClientSocket) OnAnyOutgoing(h ClientAnyOutgoingHandler) {
 	s.hmu.Lock()
-	s.anyOut = append(s.anyOut[:len(s.anyOut):len(s.anyOut)], h)
+	s.anyOut = cowAppend(s.anyOut, h)
 	s.hmu.Unlock()
 }
 

@@ -73,14 +73,14 @@ func (n *Namespace) Server() *Server { return n.srv }
 // Use adds a connect middleware.
 func (n *Namespace) Use(m Middleware) {
 	n.mu.Lock()
-	n.middlewares = append(n.middlewares[:len(n.middlewares):len(n.middlewares)], m)
+	n.middlewares = cowAppend(n.middlewares, m)
 	n.mu.Unlock()
 }
 
 // OnConnection adds a handler called for every socket that connects.
 func (n *Namespace) OnConnection(h ConnectionHandler) {
 	n.mu.Lock()
-	n.onConnect = append(n.onConnect[:len(n.onConnect):len(n.onConnect)], h)
+	n.onConnect = cowAppend(n.onConnect, h)
 	n.mu.Unlock()
 }
 
@@ -88,7 +88,7 @@ func (n *Namespace) OnConnection(h ConnectionHandler) {
 // other servers of the cluster.
 func (n *Namespace) OnServerSideEmit(h ServerSideEmitHandler) {
 	n.mu.Lock()
-	n.onSSE = append(n.onSSE[:len(n.onSSE):len(n.onSSE)], h)
+	n.onSSE = cowAppend(n.onSSE, h)
 	n.mu.Unlock()
 }
 
@@ -335,14 +335,14 @@ func newParentNamespace(srv *Server, match NamespaceMatcher) *ParentNamespace {
 // Use adds a connect middleware run for every child (before the child's own).
 func (p *ParentNamespace) Use(m Middleware) {
 	p.mu.Lock()
-	p.mws = append(p.mws[:len(p.mws):len(p.mws)], m)
+	p.mws = cowAppend(p.mws, m)
 	p.mu.Unlock()
 }
 
 // OnConnection adds a handler called for every socket of every child.
 func (p *ParentNamespace) OnConnection(h ConnectionHandler) {
 	p.mu.Lock()
-	p.onConnect = append(p.onConnect[:len(p.onConnect):len(p.onConnect)], h)
+	p.onConnect = cowAppend(p.onConnect, h)
 	p.mu.Unlock()
 }
 

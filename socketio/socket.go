@@ -188,7 +188,7 @@ func (s *Socket) Off(event string) {
 // OnAny adds a handler that sees every incoming event.
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
-	s.anyIn = append(s.anyIn[:len(s.anyIn):len(s.anyIn)], h)
+	s.anyIn = cowAppend(s.anyIn, h)
 	s.mu.Unlock()
 }
 
@@ -199,21 +199,21 @@ func (s *Socket) OnAnyOutgoing(h AnyOutgoingHandler) {
 		s.nsp.outWatchers.Add(1)
 		s.watching = true
 	}
-	s.anyOut = append(s.anyOut[:len(s.anyOut):len(s.anyOut)], h)
+	s.anyOut = cowAppend(s.anyOut, h)
 	s.mu.Unlock()
 }
 
 // Use adds a packet middleware.
 func (s *Socket) Use(m PacketMiddleware) {
 	s.mu.Lock()
-	s.mws = append(s.mws[:len(s.mws):len(s.mws)], m)
+	s.mws = cowAppend(s.mws, m)
 	s.mu.Unlock()
 }
 
 // OnError adds a handler for the errors of packet middleware.
 func (s *Socket) OnError(h ErrorHandler) {
 	s.mu.Lock()
-	s.onErr = append(s.onErr[:len(s.onErr):len(s.onErr)], h)
+	s.onErr = cowAppend(s.onErr, h)
 	s.mu.Unlock()
 }
 
@@ -221,14 +221,14 @@ func (s *Socket) OnError(h ErrorHandler) {
 // in its rooms.
 func (s *Socket) OnDisconnecting(h DisconnectHandler) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting[:len(s.onDisconnecting):len(s.onDisconnecting)], h)
+	s.onDisconnecting = cowAppend(s.onDisconnecting, h)
 	s.mu.Unlock()
 }
 
 // OnDisconnect adds a handler run once the socket has left its namespace.
 func (s *Socket) OnDisconnect(h DisconnectHandler) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect[:len(s.onDisconnect):len(s.onDisconnect)], h)
+	s.onDisconnect = cowAppend(s.onDisconnect, h)
 	s.mu.Unlock()
 }
 

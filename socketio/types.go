@@ -74,3 +74,10 @@ func (e *ConnectError) Error() string { return e.Message }
 // ReasonHandlerPanic is ours: a user handler of the connection panicked; the
 // panic was recovered and logged, and the connection closed.
 const ReasonHandlerPanic DisconnectReason = "handler panic"
+
+// cowAppend returns list with v added, never writing into list's backing
+// array: handler lists are copied on write, so a dispatcher holding the old
+// slice (taken under the lock) keeps a stable view without locking.
+func cowAppend[T any](list []T, v T) []T {
+	return append(list[:len(list):len(list)], v)
+}
