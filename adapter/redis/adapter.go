@@ -292,6 +292,18 @@ func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
 	return a.c.numSub(ctx, ch)
 }
 
+// begin starts an operation with broadcast options: ErrClosed once the
+// adapter is closed, else opts with nil read as the zero options.
+func (a *Adapter) begin(opts *adapter.BroadcastOptions) (*adapter.BroadcastOptions, error) {
+	if a.isClosed() {
+		return nil, adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	return opts, nil
+}
+
 func (a *Adapter) isClosed() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -301,11 +313,9 @@ func (a *Adapter) isClosed() bool {
 // Broadcast implements adapter.Adapter: it publishes, then delivers to the local
 // targets even when publishing failed (the publish error is returned).
 func (a *Adapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
-	if a.isClosed() {
-		return adapter.ErrClosed
-	}
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
+	opts, err := a.begin(opts)
+	if err != nil {
+		return err
 	}
 	var perr error
 	if !opts.Flags.Local {
@@ -326,11 +336,9 @@ func (a *Adapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter
 // opts.Flags.Timeout (Options.RequestsTimeout when 0) or when ctx ends.
 func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions,
 	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
-	if a.isClosed() {
-		return adapter.ErrClosed
-	}
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
+	opts, err := a.begin(opts)
+	if err != nil {
+		return err
 	}
 	var perr error
 	if !opts.Flags.Local {
@@ -448,11 +456,9 @@ func (a *Adapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions
 }
 
 func (a *Adapter) roomsOp(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) error {
-	if a.isClosed() {
-		return adapter.ErrClosed
-	}
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
+	opts, err := a.begin(opts)
+	if err != nil {
+		return err
 	}
 	var perr error
 	if !opts.Flags.Local {
@@ -477,11 +483,9 @@ func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions
 
 // DisconnectSockets implements adapter.Adapter: published, and applied locally at once.
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
-	if a.isClosed() {
-		return adapter.ErrClosed
-	}
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
+	opts, err := a.begin(opts)
+	if err != nil {
+		return err
 	}
 	var perr error
 	if !opts.Flags.Local {
