@@ -58,7 +58,7 @@ func TestReliabilitySlowConsumer(t *testing.T) {
 	var readers sync.WaitGroup
 	for range fast {
 		c := d.sioWS()
-		sioWrite(t, c, "40")
+		wsWrite(t, c, "40")
 		sioExpectConnect(t, c, "40")
 		readers.Add(1)
 		go func() {
@@ -99,7 +99,7 @@ func TestReliabilitySlowConsumer(t *testing.T) {
 	// The slow client: connects, then never reads again; a small socket
 	// receive buffer makes it stall soon, as a phone on a bad link does.
 	slow := slowDial(t, d.base)
-	sioWrite(t, slow, "40")
+	wsWrite(t, slow, "40")
 	_, m := sioNext(t, slow)
 	sid := m[len(`40{"sid":"`) : len(m)-2]
 	slowID.Store(sid)
@@ -160,7 +160,7 @@ func slowDial(t *testing.T, base string) *websocket.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.CloseNow(); hc.CloseIdleConnections() })
-	sioRead(t, c)
+	wsRead(t, c)
 	return c
 }
 

@@ -170,7 +170,7 @@ func TestReliabilityPacketFlood(t *testing.T) {
 	defer close(release)
 	heap0 := relHeap()
 	c := d.sioWS()
-	sioWrite(t, c, "40")
+	wsWrite(t, c, "40")
 	sioExpectConnect(t, c, "40")
 	msg := []byte(`42["flood","` + strings.Repeat("x", 1024) + `"]`)
 	var sent atomic.Int64
@@ -215,7 +215,7 @@ func TestReliabilityNamespaceFlood(t *testing.T) {
 	connected, invalid := 0, 0
 	for i := range names {
 		nsp := "/dyn-" + strconv.Itoa(i)
-		sioWrite(t, c, "40"+nsp+",")
+		wsWrite(t, c, "40"+nsp+",")
 		_, m := sioNext(t, c)
 		switch {
 		case strings.HasPrefix(m, "40"+nsp+",{\"sid\""):
@@ -264,10 +264,10 @@ func TestReliabilityRoomFlood(t *testing.T) {
 	})
 	d := startSIO(t, srv)
 	c := d.sioWS()
-	sioWrite(t, c, "40")
+	wsWrite(t, c, "40")
 	sioExpectConnect(t, c, "40")
 	for i := range rooms {
-		sioWrite(t, c, fmt.Sprintf(`42%d["join","room-%d"]`, i, i))
+		wsWrite(t, c, fmt.Sprintf(`42%d["join","room-%d"]`, i, i))
 	}
 	for range rooms {
 		sioNext(t, c)

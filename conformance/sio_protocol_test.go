@@ -7,8 +7,6 @@ package conformance
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -62,10 +60,8 @@ func sioSuiteServer(opts *socketio.ServerOptions) *socketio.Server {
 }
 
 // sioDriver speaks raw Engine.IO/Socket.IO to a server under test.
-type sioDriver struct {
-	t    testing.TB
-	base string // http://127.0.0.1:port/socket.io/
-}
+// It reuses the Engine.IO driver's requests and dials on the /socket.io/ path.
+type sioDriver struct{ *eioDriver }
 
 func startSIO(t testing.TB, srv *socketio.Server) *sioDriver {
 	t.Helper()
@@ -80,78 +76,15 @@ func startSIO(t testing.TB, srv *socketio.Server) *sioDriver {
 		hs.Close()
 		http.DefaultClient.CloseIdleConnections()
 	})
-	return &sioDriver{t: t, base: hs.URL + "/socket.io/"}
-}
-
-func (d *sioDriver) do(method, query, body string) (int, string) {
-	d.t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, d.base+"?"+query, r)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		d.t.Fatalf("%s %s: %v", method, query, err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		d.t.Fatal(err)
-	}
-	return res.StatusCode, string(b)
-}
-
-func (d *sioDriver) open(body string) map[string]any {
-	d.t.Helper()
-	var v map[string]any
-	if !strings.HasPrefix(body, "0") || json.Unmarshal([]byte(body[1:]), &v) != nil {
-		d.t.Fatalf("not an open packet: %q", body)
-	}
-	return v
-}
-
-func (d *sioDriver) pollingSession() string {
-	d.t.Helper()
-	status, body := d.do(http.MethodGet, "EIO=4&transport=polling", "")
-	if status != http.StatusOK {
-		d.t.Fatalf("handshake: %d %q", status, body)
-	}
-	return d.open(body)["sid"].(string)
-}
-
-func (d *sioDriver) dial(query string) *websocket.Conn {
-	d.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(d.base, "http")+"?"+query, nil)
-	if err != nil {
-		d.t.Fatalf("dial %s: %v", query, err)
-	}
-	d.t.Cleanup(func() { c.CloseNow() })
-	return c
+	return &sioDriver{&eioDriver{t: t, base: hs.URL + "/socket.io/"}}
 }
 
 // sioWS opens a WebSocket-only session and reads its open packet.
 func (d *sioDriver) sioWS() *websocket.Conn {
 	d.t.Helper()
 	c := d.dial("EIO=4&transport=websocket")
-	sioRead(d.t, c)
+	wsRead(d.t, c)
 	return c
-}
-
-func sioRead(t testing.TB, c *websocket.Conn) (websocket.MessageType, string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	typ, b, err := c.Read(ctx)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	return typ, string(b)
 }
 
 // sioNext returns the next message that is not a ping. Pings are answered
@@ -160,7 +93,7 @@ func sioRead(t testing.TB, c *websocket.Conn) (websocket.MessageType, string) {
 func sioNext(t testing.TB, c *websocket.Conn) (websocket.MessageType, string) {
 	t.Helper()
 	for {
-		typ, s := sioRead(t, c)
+		typ, s := wsRead(t, c)
 		if typ == websocket.MessageText && s == "2" {
 			_ = c.Write(context.Background(), websocket.MessageText, []byte("3"))
 			continue
@@ -183,32 +116,10 @@ func sioExpectBinary(t testing.TB, c *websocket.Conn, want []byte) {
 	}
 }
 
-func sioWrite(t testing.TB, c *websocket.Conn, s string) {
-	t.Helper()
-	if err := c.Write(context.Background(), websocket.MessageText, []byte(s)); err != nil {
-		t.Fatalf("write %q: %v", s, err)
-	}
-}
-
 func sioWriteBinary(t testing.TB, c *websocket.Conn, b []byte) {
 	t.Helper()
 	if err := c.Write(context.Background(), websocket.MessageBinary, b); err != nil {
 		t.Fatalf("write: %v", err)
-	}
-}
-
-// sioClosed waits until the server closes the WebSocket (within 5 s).
-func sioClosed(t testing.TB, c *websocket.Conn) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	for {
-		if _, _, err := c.Read(ctx); err != nil {
-			if ctx.Err() != nil {
-				t.Fatal("the server did not close the WebSocket")
-			}
-			return
-		}
 	}
 }
 
@@ -230,7 +141,7 @@ func TestSIOProtocol(t *testing.T) {
 	// S1
 	t.Run("S1 polling opens a session", func(t *testing.T) {
 		status, body := d.do(http.MethodGet, "EIO=4&transport=polling", "")
-		open := d.open(body)
+		open := d.openPacket(body)
 		keys := make([]string, 0, len(open))
 		for k := range open {
 			keys = append(keys, k)
@@ -259,8 +170,8 @@ func TestSIOProtocol(t *testing.T) {
 	// S5
 	t.Run("S5 websocket opens a session", func(t *testing.T) {
 		c := d.dial("EIO=4&transport=websocket")
-		_, msg := sioRead(t, c)
-		open := d.open(msg)
+		_, msg := wsRead(t, c)
+		open := d.openPacket(msg)
 		if u, _ := open["upgrades"].([]any); len(open) != 5 || u == nil || len(u) != 0 {
 			t.Fatalf("open %v", open)
 		}
@@ -269,7 +180,7 @@ func TestSIOProtocol(t *testing.T) {
 	t.Run("S6-S7 bad websocket handshakes", func(t *testing.T) {
 		for _, q := range []string{"transport=websocket", "EIO=abc&transport=websocket", "EIO=4", "EIO=4&transport=abc"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(d.base, "http")+"?"+q, nil)
+			c, _, err := websocket.Dial(ctx, d.wsURL(q), nil)
 			cancel()
 			if err == nil {
 				c.CloseNow()
@@ -279,7 +190,7 @@ func TestSIOProtocol(t *testing.T) {
 	})
 	// S8
 	t.Run("S8 polling heartbeat", func(t *testing.T) {
-		sid := d.pollingSession()
+		sid := d.handshake()
 		for range 3 {
 			if status, body := d.do("GET", "EIO=4&transport=polling&sid="+sid, ""); status != 200 || body != "2" {
 				t.Fatalf("poll: %d %q", status, body)
@@ -293,7 +204,7 @@ func TestSIOProtocol(t *testing.T) {
 	t.Run("S9 polling ping timeout", func(t *testing.T) {
 		// The suite sleeps pingInterval+pingTimeout; here the held poll is
 		// released with the close packet when the timeout fires.
-		sid := d.pollingSession()
+		sid := d.handshake()
 		q := "EIO=4&transport=polling&sid=" + sid
 		if _, body := d.do("GET", q, ""); body != "2" {
 			t.Fatalf("ping: %q", body)
@@ -309,20 +220,20 @@ func TestSIOProtocol(t *testing.T) {
 	t.Run("S10 websocket heartbeat", func(t *testing.T) {
 		c := d.sioWS()
 		for range 3 {
-			if _, m := sioRead(t, c); m != "2" {
+			if _, m := wsRead(t, c); m != "2" {
 				t.Fatalf("got %q", m)
 			}
-			sioWrite(t, c, "3")
+			wsWrite(t, c, "3")
 		}
 	})
 	// S11
 	t.Run("S11 websocket ping timeout", func(t *testing.T) {
 		c := d.sioWS()
-		sioClosed(t, c)
+		wsWaitClosed(t, c)
 	})
 	// S12
 	t.Run("S12 polling close", func(t *testing.T) {
-		sid := d.pollingSession()
+		sid := d.handshake()
 		got := make(chan string, 1)
 		go func() {
 			_, body := d.do("GET", "EIO=4&transport=polling&sid="+sid, "")
@@ -342,18 +253,18 @@ func TestSIOProtocol(t *testing.T) {
 	// S13
 	t.Run("S13 websocket close", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "1")
-		sioClosed(t, c)
+		wsWrite(t, c, "1")
+		wsWaitClosed(t, c)
 	})
 	// S14-S16
 	t.Run("S14-S16 upgrade", func(t *testing.T) {
-		sid := d.pollingSession()
+		sid := d.handshake()
 		c := d.dial("EIO=4&transport=websocket&sid=" + sid)
-		sioWrite(t, c, "2probe")
-		if _, m := sioRead(t, c); m != "3probe" {
+		wsWrite(t, c, "2probe")
+		if _, m := wsRead(t, c); m != "3probe" {
 			t.Fatalf("probe answer %q", m)
 		}
-		sioWrite(t, c, "5")
+		wsWrite(t, c, "5")
 		time.Sleep(20 * time.Millisecond)
 		// S15: polling with that sid is refused
 		if status, _ := d.do("GET", "EIO=4&transport=polling&sid="+sid, ""); status != 400 {
@@ -362,52 +273,52 @@ func TestSIOProtocol(t *testing.T) {
 		// S16: a second WebSocket with that sid is closed
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		c2, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(d.base, "http")+"?EIO=4&transport=websocket&sid="+sid, nil)
+		c2, _, err := websocket.Dial(ctx, d.wsURL("EIO=4&transport=websocket&sid="+sid), nil)
 		if err == nil {
 			defer c2.CloseNow()
-			sioClosed(t, c2)
+			wsWaitClosed(t, c2)
 		}
-		sioWrite(t, c, "3") // the first one still works
+		wsWrite(t, c, "3") // the first one still works
 	})
 	// S17
 	t.Run("S17 connect to the main namespace", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "40")
+		wsWrite(t, c, "40")
 		sioExpectConnect(t, c, "40")
 		sioExpect(t, c, `42["auth",{}]`)
 	})
 	// S18
 	t.Run("S18 connect with a payload", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, `40{"token":"123"}`)
+		wsWrite(t, c, `40{"token":"123"}`)
 		sioExpectConnect(t, c, "40")
 		sioExpect(t, c, `42["auth",{"token":"123"}]`)
 	})
 	// S19
 	t.Run("S19 connect to a custom namespace", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "40/custom,")
+		wsWrite(t, c, "40/custom,")
 		sioExpectConnect(t, c, "40/custom,")
 		sioExpect(t, c, `42/custom,["auth",{}]`)
 	})
 	// S20
 	t.Run("S20 connect to a custom namespace with a payload", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, `40/custom,{"token":"abc"}`)
+		wsWrite(t, c, `40/custom,{"token":"abc"}`)
 		sioExpectConnect(t, c, "40/custom,")
 		sioExpect(t, c, `42/custom,["auth",{"token":"abc"}]`)
 	})
 	// S21
 	t.Run("S21 unknown namespace", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "40/random")
+		wsWrite(t, c, "40/random")
 		sioExpect(t, c, `44/random,{"message":"Invalid namespace"}`)
 	})
 	// S22
 	t.Run("S22 invalid handshake", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "4abc")
-		sioClosed(t, c)
+		wsWrite(t, c, "4abc")
+		wsWaitClosed(t, c)
 	})
 	// S23
 	t.Run("S23 no handshake", func(t *testing.T) {
@@ -437,33 +348,33 @@ func TestSIOProtocol(t *testing.T) {
 	// S24
 	t.Run("S24 disconnect from the main namespace", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "40")
+		wsWrite(t, c, "40")
 		sioNext(t, c)
 		sioNext(t, c)
-		sioWrite(t, c, "41")
-		if _, m := sioRead(t, c); m != "2" {
+		wsWrite(t, c, "41")
+		if _, m := wsRead(t, c); m != "2" {
 			t.Fatalf("got %q, want the ping", m)
 		}
 	})
 	// S25
 	t.Run("S25 connect then disconnect from a custom namespace", func(t *testing.T) {
 		c := d.sioWS()
-		sioWrite(t, c, "40")
+		wsWrite(t, c, "40")
 		sioNext(t, c)
 		sioNext(t, c)
-		if _, m := sioRead(t, c); m != "2" {
+		if _, m := wsRead(t, c); m != "2" {
 			t.Fatalf("got %q, want the ping", m)
 		}
-		sioWrite(t, c, "40/custom")
+		wsWrite(t, c, "40/custom")
 		sioNext(t, c)
 		sioNext(t, c)
-		sioWrite(t, c, "41/custom")
-		sioWrite(t, c, `42["message","message to main namespace"]`)
+		wsWrite(t, c, "41/custom")
+		wsWrite(t, c, `42["message","message to main namespace"]`)
 		sioExpect(t, c, `42["message-back","message to main namespace"]`)
 	})
 	connected := func(t *testing.T) *websocket.Conn {
 		c := d.sioWS()
-		sioWrite(t, c, "40")
+		wsWrite(t, c, "40")
 		sioExpectConnect(t, c, "40")
 		sioExpect(t, c, `42["auth",{}]`)
 		return c
@@ -471,13 +382,13 @@ func TestSIOProtocol(t *testing.T) {
 	// S26
 	t.Run("S26 plain-text event", func(t *testing.T) {
 		c := connected(t)
-		sioWrite(t, c, `42["message",1,"2",{"3":[true]}]`)
+		wsWrite(t, c, `42["message",1,"2",{"3":[true]}]`)
 		sioExpect(t, c, `42["message-back",1,"2",{"3":[true]}]`)
 	})
 	// S27
 	t.Run("S27 binary event", func(t *testing.T) {
 		c := connected(t)
-		sioWrite(t, c, `452-["message",`+ph0+`,`+ph1+`]`)
+		wsWrite(t, c, `452-["message",`+ph0+`,`+ph1+`]`)
 		sioWriteBinary(t, c, []byte{1, 2, 3})
 		sioWriteBinary(t, c, []byte{4, 5, 6})
 		sioExpect(t, c, `452-["message-back",`+ph0+`,`+ph1+`]`)
@@ -487,13 +398,13 @@ func TestSIOProtocol(t *testing.T) {
 	// S28
 	t.Run("S28 plain-text event with ack", func(t *testing.T) {
 		c := connected(t)
-		sioWrite(t, c, `42456["message-with-ack",1,"2",{"3":[false]}]`)
+		wsWrite(t, c, `42456["message-with-ack",1,"2",{"3":[false]}]`)
 		sioExpect(t, c, `43456[1,"2",{"3":[false]}]`)
 	})
 	// S29
 	t.Run("S29 binary event with ack", func(t *testing.T) {
 		c := connected(t)
-		sioWrite(t, c, `452-789["message-with-ack",`+ph0+`,`+ph1+`]`)
+		wsWrite(t, c, `452-789["message-with-ack",`+ph0+`,`+ph1+`]`)
 		sioWriteBinary(t, c, []byte{1, 2, 3})
 		sioWriteBinary(t, c, []byte{4, 5, 6})
 		sioExpect(t, c, `462-789[`+ph0+`,`+ph1+`]`)
@@ -504,8 +415,8 @@ func TestSIOProtocol(t *testing.T) {
 	for _, bad := range []string{"4abc", "42{}", `42abc["message-with-ack",1,"2",{"3":[false]}]`} {
 		t.Run("S30-S32 invalid "+bad, func(t *testing.T) {
 			c := connected(t)
-			sioWrite(t, c, bad)
-			sioClosed(t, c)
+			wsWrite(t, c, bad)
+			wsWaitClosed(t, c)
 		})
 	}
 }
@@ -529,7 +440,7 @@ func TestSIOBadInput(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := d.sioWS()
-			sioWrite(t, c, "40")
+			wsWrite(t, c, "40")
 			sioExpectConnect(t, c, "40")
 			sioExpect(t, c, `42["auth",{}]`)
 			for _, m := range tc.send {
@@ -543,11 +454,11 @@ func TestSIOBadInput(t *testing.T) {
 					break // already closed
 				}
 			}
-			sioClosed(t, c)
+			wsWaitClosed(t, c)
 		})
 	}
 	t.Run("oversize polling body", func(t *testing.T) {
-		sid := d.pollingSession()
+		sid := d.handshake()
 		q := "EIO=4&transport=polling&sid=" + sid
 		if status, _ := d.do("POST", q, "40"); status != 200 {
 			t.Fatalf("POST: %d", status)
