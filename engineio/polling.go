@@ -29,6 +29,9 @@ func (s *Session) pollReadyLocked() bool {
 	return len(s.out) > 0 || s.noop || s.closed || s.websocket
 }
 
+// upgradePollHold is how long a GET that arrives during an upgrade waits for it.
+const upgradePollHold = 100 * time.Millisecond
+
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	if s.poll != nil {
@@ -38,6 +41,38 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.closeWith(ReasonTransportError)
 		w.WriteHeader(http.StatusBadRequest)
 		return
+	}
+	if s.upgrading {
+		// A GET that arrives during an upgrade may race the client's
+		// "5" on the WebSocket. As the reference (which answers such GETs on a
+		// 100 ms tick) it is held briefly: if the upgrade completes meanwhile it
+		// gets 400 like any later polling request, else the noop.
+		wake := make(chan struct{}, 1)
+		t := time.NewTimer(upgradePollHold)
+	hold:
+		for s.upgrading && !s.closed {
+			s.poll = wake
+			s.mu.Unlock()
+			select {
+			case <-wake: // the upgrade completed, or anything else woke the poll
+			case <-t.C:
+				s.mu.Lock()
+				break hold
+			case <-r.Context().Done():
+				s.mu.Lock()
+				break hold
+			}
+			s.mu.Lock()
+		}
+		t.Stop()
+		if s.poll == wake {
+			s.poll = nil
+		}
+		if s.websocket {
+			s.mu.Unlock()
+			writeError(w, false, codeBadRequest, "")
+			return
+		}
 	}
 	if !s.pollReadyLocked() {
 		wake := make(chan struct{}, 1)
