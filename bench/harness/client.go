@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,8 +23,10 @@ type client struct {
 	transport string
 	ws        *websocket.Conn
 
-	hc     *http.Client // polling
+	hc     *http.Client // websocket dials
 	url    string       // polling: the session URL (with sid)
+	getC   *httpConn    // polling: the connection of the GETs (the reader's)
+	postC  *httpConn    // polling: the connection of the POSTs, under postMu
 	postMu sync.Mutex   // polling: one POST at a time
 
 	// onEvent receives the EVENT packets ("42..." without the leading "42").
@@ -198,46 +199,52 @@ func (c *client) send(ctx context.Context, text []byte, bins ...[]byte) error {
 func (c *client) post(ctx context.Context, body []byte) error {
 	c.postMu.Lock()
 	defer c.postMu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(body))
+	var discard bytes.Buffer
+	status, err := c.postC.do(ctx, "POST", body, &discard)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "text/plain;charset=UTF-8")
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("harness: POST status %d", resp.StatusCode)
+	if status != http.StatusOK {
+		return fmt.Errorf("harness: POST status %d", status)
 	}
 	return nil
 }
 
 func (c *client) get(ctx context.Context, buf *bytes.Buffer) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.url, nil)
+	status, err := c.getC.do(ctx, "GET", nil, buf)
 	if err != nil {
 		return err
 	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
+	if status != http.StatusOK {
+		return fmt.Errorf("harness: GET status %d", status)
 	}
-	defer resp.Body.Close()
-	buf.Reset()
-	if _, err := buf.ReadFrom(resp.Body); err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("harness: GET status %d", resp.StatusCode)
+	return nil
+}
+
+// setPollingURL points both polling connections at u.
+func (c *client) setPollingURL(u string) error {
+	c.url = u
+	for _, h := range []**httpConn{&c.getC, &c.postC} {
+		if *h == nil {
+			conn, err := newHTTPConn(u)
+			if err != nil {
+				return err
+			}
+			*h = conn
+			continue
+		}
+		if err := (*h).setTarget(u); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 func (c *client) dialPolling(ctx context.Context, o dialOptions) error {
 	base := o.base + "/socket.io/?EIO=4&transport=polling" + o.query
-	c.url = base
+	if err := c.setPollingURL(base); err != nil {
+		return err
+	}
 	var buf bytes.Buffer
 	if err := c.get(ctx, &buf); err != nil {
 		return err
@@ -252,7 +259,9 @@ func (c *client) dialPolling(ctx context.Context, o dialOptions) error {
 	if err := json.Unmarshal(b[1:], &open); err != nil || open.SID == "" {
 		return fmt.Errorf("%w: open %q", errHandshake, b)
 	}
-	c.url = base + "&sid=" + open.SID
+	if err := c.setPollingURL(base + "&sid=" + open.SID); err != nil {
+		return err
+	}
 	if err := c.post(ctx, []byte("40")); err != nil {
 		return err
 	}
@@ -278,7 +287,10 @@ func (c *client) dialPolling(ctx context.Context, o dialOptions) error {
 }
 
 func (c *client) readPolling() {
-	defer close(c.done)
+	defer func() {
+		c.getC.close()
+		close(c.done)
+	}()
 	ctx := context.Background()
 	var buf bytes.Buffer
 	for !c.closed.Load() {
@@ -312,6 +324,9 @@ func (c *client) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.post(ctx, []byte("1"))
 		cancel()
+		c.postMu.Lock()
+		c.postC.close()
+		c.postMu.Unlock()
 	}
 	select {
 	case <-c.done:
