@@ -1,0 +1,249 @@
+package engineio
+
+import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/url"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// rawPoller is a polling client over two raw keep-alive TCP connections (one
+// for GETs, one for POSTs), with hand-written requests, so that the client's
+// own cost stays small beside the server's in a benchmark.
+type rawPoller struct {
+	get, post     net.Conn
+	getR, postR   *bufio.Reader
+	getReq        []byte // the whole GET request
+	postHead      string // the POST request up to the Content-Length value
+	postBuf       []byte
+	res           rawResponse
+	acceptGzipped bool
+}
+
+// rawResponse is the part of an HTTP response the benchmarks look at.
+type rawResponse struct {
+	status  int
+	length  int // Content-Length, -1 when absent
+	chunked bool
+	gzip    bool
+	body    []byte
+}
+
+func dialRawPoller(t testing.TB, host, path string, gzipped bool) *rawPoller {
+	t.Helper()
+	p := &rawPoller{acceptGzipped: gzipped}
+	var err error
+	if p.get, err = net.Dial("tcp", host); err != nil {
+		t.Fatal(err)
+	}
+	if p.post, err = net.Dial("tcp", host); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.get.Close(); p.post.Close() })
+	p.getR = bufio.NewReaderSize(p.get, 16<<10)
+	p.postR = bufio.NewReaderSize(p.post, 4<<10)
+	enc := ""
+	if gzipped {
+		enc = "Accept-Encoding: gzip\r\n"
+	}
+	hs := "GET " + path + "?EIO=4&transport=polling HTTP/1.1\r\nHost: " + host + "\r\n" + enc + "\r\n"
+	if _, err := io.WriteString(p.get, hs); err != nil {
+		t.Fatal(err)
+	}
+	if err := readRawResponse(p.getR, &p.res); err != nil || p.res.status != 200 || !bytes.HasPrefix(p.res.body, []byte("0{")) {
+		t.Fatalf("handshake: %d %q %v", p.res.status, p.res.body, err)
+	}
+	var open struct{ Sid string }
+	if err := json.Unmarshal(p.res.body[1:], &open); err != nil {
+		t.Fatal(err)
+	}
+	q := path + "?EIO=4&transport=polling&sid=" + url.QueryEscape(open.Sid)
+	p.getReq = []byte("GET " + q + " HTTP/1.1\r\nHost: " + host + "\r\n" + enc + "\r\n")
+	p.postHead = "POST " + q + " HTTP/1.1\r\nHost: " + host + "\r\nContent-Type: text/plain;charset=UTF-8\r\nContent-Length: "
+	return p
+}
+
+// roundTrip sends a GET (held by the server), then a POST of payload, reads the
+// POST's answer and then the GET's, and returns the GET's body (decompressed).
+func (p *rawPoller) roundTrip(payload []byte) ([]byte, error) {
+	if _, err := p.get.Write(p.getReq); err != nil {
+		return nil, err
+	}
+	p.postBuf = append(p.postBuf[:0], p.postHead...)
+	p.postBuf = strconv.AppendInt(p.postBuf, int64(len(payload)), 10)
+	p.postBuf = append(p.postBuf, "\r\n\r\n"...)
+	p.postBuf = append(p.postBuf, payload...)
+	if _, err := p.post.Write(p.postBuf); err != nil {
+		return nil, err
+	}
+	if err := readRawResponse(p.postR, &p.res); err != nil {
+		return nil, err
+	}
+	if p.res.status != 200 || string(p.res.body) != "ok" {
+		return nil, errors.New("POST answered " + strconv.Itoa(p.res.status) + " " + string(p.res.body))
+	}
+	if err := readRawResponse(p.getR, &p.res); err != nil {
+		return nil, err
+	}
+	if p.res.status != 200 {
+		return nil, errors.New("GET answered " + strconv.Itoa(p.res.status))
+	}
+	if p.res.gzip {
+		zr, err := gzip.NewReader(bytes.NewReader(p.res.body))
+		if err != nil {
+			return nil, err
+		}
+		return io.ReadAll(zr)
+	}
+	return p.res.body, nil
+}
+
+// readRawResponse reads one response (Content-Length or chunked body) into res,
+// reusing res.body.
+func readRawResponse(br *bufio.Reader, res *rawResponse) error {
+	line, err := br.ReadSlice('\n')
+	if err != nil {
+		return err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.1 ")) {
+		return errors.New("bad status line " + strconv.Quote(string(line)))
+	}
+	res.status, _ = strconv.Atoi(string(line[9:12]))
+	res.length, res.chunked, res.gzip = -1, false, false
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		if len(line) <= 2 {
+			break
+		}
+		k, v, _ := bytes.Cut(bytes.TrimRight(line, "\r\n"), []byte(":"))
+		v = bytes.TrimSpace(v)
+		switch {
+		case bytes.EqualFold(k, []byte("Content-Length")):
+			res.length, _ = strconv.Atoi(string(v))
+		case bytes.EqualFold(k, []byte("Transfer-Encoding")):
+			res.chunked = bytes.EqualFold(v, []byte("chunked"))
+		case bytes.EqualFold(k, []byte("Content-Encoding")):
+			res.gzip = bytes.EqualFold(v, []byte("gzip"))
+		}
+	}
+	res.body = res.body[:0]
+	if !res.chunked {
+		if res.length < 0 {
+			return errors.New("response without length")
+		}
+		res.body = append(res.body, make([]byte, res.length)...)
+		_, err = io.ReadFull(br, res.body)
+		return err
+	}
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return err
+		}
+		n, err := strconv.ParseInt(string(bytes.TrimRight(line, "\r\n")), 16, 64)
+		if err != nil {
+			return err
+		}
+		start := len(res.body)
+		res.body = append(res.body, make([]byte, n+2)...)
+		if _, err := io.ReadFull(br, res.body[start:]); err != nil {
+			return err
+		}
+		res.body = res.body[:start+int(n)]
+		if n == 0 {
+			return nil
+		}
+	}
+}
+
+// pollBenchPayload returns a payload of n message packets of about size bytes.
+func pollBenchPayload(n, size int) []byte {
+	p := Packet{Type: PacketMessage, Data: []byte(`2["echo",{"n":1,"s":"` + strings.Repeat("x", max(0, size-21)) + `"}]`)}
+	ps := make([]Packet, n)
+	for i := range ps {
+		ps[i] = p
+	}
+	return AppendPayload(nil, ps)
+}
+
+// stEchoTimes returns a handler that answers each message with n copies of it,
+// queued by one Send (so that one poll takes them all).
+func stEchoTimes(n int) func(*Session) {
+	return func(s *Session) {
+		msgs := make([]Message, n)
+		for {
+			m, err := s.Read(s.Context())
+			if err != nil {
+				return
+			}
+			for i := range msgs {
+				msgs[i] = m
+			}
+			if s.Send(msgs...) != nil {
+				return
+			}
+		}
+	}
+}
+
+// BenchmarkPollingEcho drives the polling transport over loopback HTTP/1.1 with
+// keep-alive, 4*GOMAXPROCS clients at a time: each op is one client's closed
+// loop of a held GET, a POST of one 100-byte message, the POST's "ok" and the
+// GET's answer (two requests). In "small" the handler echoes the message; in
+// "gzip" it answers with 16 copies (one batch of about 1.7 KB) to a client
+// that accepts gzip, so the answer is compressed.
+func BenchmarkPollingEcho(b *testing.B) {
+	msg := pollBenchPayload(1, 100)
+	for _, bc := range []struct {
+		name   string
+		copies int
+		gzip   bool
+	}{
+		{"small", 1, false},
+		{"gzip", 16, true},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			want := pollBenchPayload(bc.copies, 100)
+			d := stStart(b, stEchoTimes(bc.copies), &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+			u, _ := url.Parse(d.hs.URL)
+			const parallelism = 4
+			n := parallelism * runtime.GOMAXPROCS(0)
+			pollers := make(chan *rawPoller, n)
+			for range n {
+				pollers <- dialRawPoller(b, u.Host, d.srv.opts.Path, bc.gzip)
+			}
+			b.SetParallelism(parallelism)
+			b.ReportAllocs()
+			var failed atomic.Value
+			b.RunParallel(func(pb *testing.PB) {
+				p := <-pollers
+				for pb.Next() {
+					body, err := p.roundTrip(msg)
+					if err == nil && !bytes.Equal(body, want) {
+						err = errors.New("echo " + strconv.Quote(string(body)))
+					}
+					if err != nil {
+						failed.CompareAndSwap(nil, err)
+						return
+					}
+				}
+			})
+			if err, _ := failed.Load().(error); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
