@@ -1,0 +1,72 @@
+package engineio
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/url"
+	"testing"
+)
+
+// TestPollingContentLength checks that every poll answer, below and above
+// net/http's 2 KiB chunking buffer and compressed or not, has a Content-Length
+// and no chunked encoding, and that the connections stay open for the next
+// request (one keep-alive connection serves all of them).
+func TestPollingContentLength(t *testing.T) {
+	for _, gz := range []bool{false, true} {
+		sessions, handler := newSTSessions(nil)
+		d := stStart(t, handler, stOptions())
+		u, _ := url.Parse(d.hs.URL)
+		p := dialRawPoller(t, u.Host, d.srv.opts.Path, gz)
+		if p.res.length != len(p.res.body) || p.res.chunked {
+			t.Fatalf("handshake: length %d, chunked %v, body %d bytes", p.res.length, p.res.chunked, len(p.res.body))
+		}
+		s := sessions.next(t)
+		for _, n := range []int{1, 1022, 1023, 2000, 2045, 2046, 2047, 2048, 2049, 5000, 100000} {
+			msg := lettersN(n)
+			if err := s.Send(Message{Data: []byte(msg)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.get.Write(p.getReq); err != nil {
+				t.Fatal(err)
+			}
+			if err := readRawResponse(p.getR, &p.res); err != nil {
+				t.Fatalf("gzip %v, %d bytes: %v", gz, n, err)
+			}
+			if p.res.status != 200 || p.res.chunked || p.res.length != len(p.res.body) {
+				t.Fatalf("gzip %v, %d bytes: status %d, chunked %v, length %d for %d bytes",
+					gz, n, p.res.status, p.res.chunked, p.res.length, len(p.res.body))
+			}
+			body := p.res.body
+			if wantGzip := gz && n+1 >= 1024; p.res.gzip != wantGzip {
+				t.Fatalf("gzip %v, %d bytes: compressed %v", gz, n, p.res.gzip)
+			}
+			if p.res.gzip {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(body) != "4"+msg {
+				t.Fatalf("gzip %v, %d bytes: body of %d bytes", gz, n, len(body))
+			}
+		}
+	}
+}
+
+// lettersN returns n pseudo-random letters: text that compresses only so far,
+// so that a large body stays large compressed.
+func lettersN(n int) string {
+	b := make([]byte, n)
+	x := uint32(2463534242)
+	for i := range b {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		b[i] = 'a' + byte(x%26)
+	}
+	return string(b)
+}
