@@ -342,19 +342,27 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 // readPostBody reads the body of a POST of at most max bytes. With a
 // Content-Length (checked against max by the caller) it reads into one slice of
 // that size; the packets parsed from it keep referring to it.
+//
+// The body, read to its end, is closed: net/http then writes the answer
+// without first trying to discard what remains of it.
 func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err error) {
 	if n := r.ContentLength; n >= 0 {
 		body = make([]byte, n)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, false, err
 		}
+		r.Body.Close()
 		return body, false, nil
 	}
 	body, err = io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
 	if err != nil {
 		return nil, false, err
 	}
-	return body, len(body) > max, nil
+	if len(body) > max {
+		return nil, true, nil // (closing would read the rest)
+	}
+	r.Body.Close()
+	return body, false, nil
 }
 
 // clientCloseGrace is how long a client's close packet waits for a poll that the
