@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -274,4 +275,126 @@ func processCPU() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// pollGet sends a GET and returns its body (decompressed).
+func (p *rawPoller) pollGet() ([]byte, error) {
+	if _, err := p.get.Write(p.getReq); err != nil {
+		return nil, err
+	}
+	if err := readRawResponse(p.getR, &p.res); err != nil {
+		return nil, err
+	}
+	if p.res.status != 200 {
+		return nil, errors.New("GET answered " + strconv.Itoa(p.res.status))
+	}
+	if !p.res.gzip {
+		return p.res.body, nil
+	}
+	p.zsrc.Reset(p.res.body)
+	if p.zr == nil {
+		zr, err := gzip.NewReader(&p.zsrc)
+		if err != nil {
+			return nil, err
+		}
+		p.zr = zr
+	} else if err := p.zr.Reset(&p.zsrc); err != nil {
+		return nil, err
+	}
+	p.plain.Reset()
+	if _, err := p.plain.ReadFrom(p.zr); err != nil {
+		return nil, err
+	}
+	return p.plain.Bytes(), nil
+}
+
+// BenchmarkPollingFanout measures broadcasts to 64 polling clients that accept
+// gzip, each polling in a loop, with up to 32 broadcasts in flight (as the
+// harness's polling-fanout): one op is one ~100-byte message sent to every
+// session; cpu-ns/delivery is the process's CPU per message delivered.
+func BenchmarkPollingFanout(b *testing.B) {
+	const clients, window = 64, 32
+	sessions, handler := newSTSessions(nil)
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+	u, _ := url.Parse(d.hs.URL)
+	ss := make([]*Session, clients)
+	ps := make([]*rawPoller, clients)
+	for i := range ps {
+		ps[i] = dialRawPoller(b, u.Host, d.srv.opts.Path, true)
+		ss[i] = sessions.next(b)
+	}
+	var (
+		mu       sync.Mutex
+		cond     = sync.NewCond(&mu)
+		received = make([]int, clients)
+		failed   error
+	)
+	low := func() int { // fewest messages any client has received
+		n := received[0]
+		for _, r := range received {
+			n = min(n, r)
+		}
+		return n
+	}
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	msg := Message{Data: pollBenchPayload(1, 100)[1:]}
+	for i, p := range ps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for !stop.Load() {
+				body, err := p.pollGet()
+				n := 0
+				if err == nil {
+					for pkt := range bytes.SplitSeq(body, []byte{recordSeparator}) {
+						if len(pkt) > 0 && pkt[0] == '4' {
+							n++
+						}
+					}
+				}
+				mu.Lock()
+				received[i] += n
+				if err != nil && failed == nil && !stop.Load() {
+					failed = err
+				}
+				cond.Broadcast()
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		}()
+	}
+	b.ReportAllocs()
+	cpu0 := processCPU()
+	sent := 0
+	for b.Loop() {
+		for _, s := range ss {
+			if err := s.Send(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		sent++
+		mu.Lock()
+		for failed == nil && low() < sent-window {
+			cond.Wait()
+		}
+		err := failed
+		mu.Unlock()
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	mu.Lock()
+	for failed == nil && low() < sent {
+		cond.Wait()
+	}
+	mu.Unlock()
+	b.ReportMetric(float64(processCPU()-cpu0)/float64(sent*clients), "cpu-ns/delivery")
+	stop.Store(true)
+	for _, s := range ss {
+		s.Send(Message{Data: []byte("x")}) // releases every held GET
+	}
+	wg.Wait()
 }
