@@ -199,8 +199,11 @@ func (srv *Server) enabled(transport string) bool {
 	return false
 }
 
+// isWebSocketUpgrade reports whether r asks for a WebSocket. Upgrade is looked
+// at first: a polling request has none, while browsers send every request with
+// "Connection: keep-alive".
 func isWebSocketUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+	return headerHasToken(r.Header, "Upgrade", "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
 func headerHasToken(h http.Header, key, token string) bool {
