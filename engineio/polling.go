@@ -340,13 +340,15 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 }
 
 // readPostBody reads the body of a POST of at most max bytes. With a
-// Content-Length (checked against max by the caller) it reads into one slice of
-// that size; the packets parsed from it keep referring to it.
+// Content-Length (checked against max by the caller) of at most
+// exactPostRead it reads into one slice of that size; the packets parsed from
+// it keep referring to it. A larger body grows its slice as it arrives, so that
+// a declared length costs no memory before the bytes come.
 //
 // The body, read to its end, is closed: net/http then writes the answer
 // without first trying to discard what remains of it.
 func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err error) {
-	if n := r.ContentLength; n >= 0 {
+	if n := r.ContentLength; n >= 0 && n <= exactPostRead {
 		body = make([]byte, n)
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, false, err
@@ -364,6 +366,10 @@ func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err err
 	r.Body.Close()
 	return body, false, nil
 }
+
+// exactPostRead is the largest declared body length read into a slice made
+// at once.
+const exactPostRead = 64 << 10
 
 // clientCloseGrace is how long a client's close packet waits for a poll that the
 // client sent together with it (the official suite's "forcefully closes the

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"testing"
+	"time"
 )
 
 // TestPollingContentLength checks that every poll answer, below and above
@@ -69,4 +70,23 @@ func lettersN(n int) string {
 		b[i] = 'a' + byte(x%26)
 	}
 	return string(b)
+}
+
+// TestPollingPostSizes posts single messages around exactPostRead (read at
+// once below it, grown as it arrives above) and checks that each arrives whole
+// and that the keep-alive connections carry on.
+func TestPollingPostSizes(t *testing.T) {
+	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Minute, PingTimeout: time.Minute, MaxHTTPBufferSize: 1 << 20})
+	u, _ := url.Parse(d.hs.URL)
+	p := dialRawPoller(t, u.Host, d.srv.opts.Path, false)
+	for _, n := range []int{1, 100, exactPostRead - 1, exactPostRead, exactPostRead + 1, 300000} {
+		payload := []byte("4" + lettersN(n-1))
+		body, err := p.roundTrip(payload)
+		if err != nil {
+			t.Fatalf("%d bytes: %v", n, err)
+		}
+		if !bytes.Equal(body, payload) {
+			t.Fatalf("%d bytes: echo of %d bytes", n, len(body))
+		}
+	}
 }
