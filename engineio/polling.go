@@ -156,6 +156,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 // session (for the next Send, which would otherwise allocate it again).
 const maxPollSpareQueue = 16
 
+// appendQueue appends the payload encoding of ps to dst, growing it once.
 func appendQueue(dst []byte, ps []Packet) []byte {
 	if len(ps) == 0 {
 		return dst
@@ -187,6 +188,7 @@ var pollBufPool sync.Pool // *pollBuf
 // maxPooledPollBuf is the largest buffer put back in pollBufPool.
 const maxPooledPollBuf = 64 << 10
 
+// getPollBuf returns an empty buffer from pollBufPool (or a new one).
 func getPollBuf() *pollBuf {
 	if pb, _ := pollBufPool.Get().(*pollBuf); pb != nil {
 		return pb
@@ -194,6 +196,7 @@ func getPollBuf() *pollBuf {
 	return &pollBuf{b: make([]byte, 0, 1024)}
 }
 
+// putPollBuf gives pb back to pollBufPool unless it grew too large.
 func putPollBuf(pb *pollBuf) {
 	if cap(pb.b) <= maxPooledPollBuf {
 		pb.b = pb.b[:0]
