@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -23,16 +22,15 @@ import (
 // for GETs, one for POSTs), with hand-written requests, so that the client's
 // own cost stays small beside the server's in a benchmark.
 type rawPoller struct {
-	get, post     net.Conn
-	getR, postR   *bufio.Reader
-	getReq        []byte // the whole GET request
-	postHead      string // the POST request up to the Content-Length value
-	postBuf       []byte
-	res           rawResponse
-	acceptGzipped bool
-	zsrc          bytes.Reader
-	zr            *gzip.Reader
-	plain         bytes.Buffer
+	get, post   net.Conn
+	getR, postR *bufio.Reader
+	getReq      []byte // the whole GET request
+	postHead    string // the POST request up to the Content-Length value
+	postBuf     []byte
+	res         rawResponse
+	zsrc        bytes.Reader
+	zr          *gzip.Reader
+	plain       bytes.Buffer
 }
 
 // rawResponse is the part of an HTTP response the benchmarks look at.
@@ -46,7 +44,7 @@ type rawResponse struct {
 
 func dialRawPoller(t testing.TB, host, path string, gzipped bool) *rawPoller {
 	t.Helper()
-	p := &rawPoller{acceptGzipped: gzipped}
+	p := &rawPoller{}
 	var err error
 	if p.get, err = net.Dial("tcp", host); err != nil {
 		t.Fatal(err)
@@ -97,30 +95,7 @@ func (p *rawPoller) roundTrip(payload []byte) ([]byte, error) {
 	if p.res.status != 200 || string(p.res.body) != "ok" {
 		return nil, errors.New("POST answered " + strconv.Itoa(p.res.status) + " " + string(p.res.body))
 	}
-	if err := readRawResponse(p.getR, &p.res); err != nil {
-		return nil, err
-	}
-	if p.res.status != 200 {
-		return nil, errors.New("GET answered " + strconv.Itoa(p.res.status))
-	}
-	if p.res.gzip {
-		p.zsrc.Reset(p.res.body)
-		if p.zr == nil {
-			zr, err := gzip.NewReader(&p.zsrc)
-			if err != nil {
-				return nil, err
-			}
-			p.zr = zr
-		} else if err := p.zr.Reset(&p.zsrc); err != nil {
-			return nil, err
-		}
-		p.plain.Reset()
-		if _, err := p.plain.ReadFrom(p.zr); err != nil {
-			return nil, err
-		}
-		return p.plain.Bytes(), nil
-	}
-	return p.res.body, nil
+	return p.readGet()
 }
 
 // readRawResponse reads one response (Content-Length or chunked body) into res,
@@ -265,23 +240,16 @@ func BenchmarkPollingEcho(b *testing.B) {
 	}
 }
 
-// processCPU returns the CPU time (user and system) the process has used, in
-// nanoseconds: on a shared machine, CPU per op varies less than time per op.
-// It includes the benchmark's client, which does the same work before and
-// after a change of the server.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
 // pollGet sends a GET and returns its body (decompressed).
 func (p *rawPoller) pollGet() ([]byte, error) {
 	if _, err := p.get.Write(p.getReq); err != nil {
 		return nil, err
 	}
+	return p.readGet()
+}
+
+// readGet reads the answer to a GET and returns its body (decompressed).
+func (p *rawPoller) readGet() ([]byte, error) {
 	if err := readRawResponse(p.getR, &p.res); err != nil {
 		return nil, err
 	}
