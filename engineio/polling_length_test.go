@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"net/http"
 	"net/url"
+	"slices"
 	"testing"
 	"time"
 )
@@ -88,5 +90,43 @@ func TestPollingPostSizes(t *testing.T) {
 		if !bytes.Equal(body, payload) {
 			t.Fatalf("%d bytes: echo of %d bytes", n, len(body))
 		}
+	}
+}
+
+// TestPollingSharedHeaderValues checks that the header values polling and
+// CORS answers share between requests are not changed by an answer that
+// appends to them (a compressed answer to an allow-list CORS request carries
+// "Vary: Origin" and "Vary: Accept-Encoding"), and that the next answers still
+// carry exactly their own values.
+func TestPollingSharedHeaderValues(t *testing.T) {
+	sessions, handler := newSTSessions(nil)
+	d := stStart(t, handler, &ServerOptions{PingInterval: time.Minute, PingTimeout: time.Minute,
+		CORS: &CORSOptions{Origins: []string{"https://a.example"}}})
+	sid := d.handshake()
+	s := sessions.next(t)
+	hdr := http.Header{"Origin": {"https://a.example"}, "Accept-Encoding": {"gzip"}}
+	for i := range 3 {
+		if err := s.Send(Message{Data: []byte(lettersN(3000))}); err != nil {
+			t.Fatal(err)
+		}
+		res := d.req("GET", d.poll(sid), "", hdr)
+		if got := res.header.Values("Vary"); !slices.Equal(got, []string{"Origin", "Accept-Encoding"}) {
+			t.Fatalf("poll %d: Vary %q", i, got)
+		}
+		if got := res.header.Get("Content-Encoding"); got != "gzip" {
+			t.Fatalf("poll %d: Content-Encoding %q", i, got)
+		}
+		res = d.req("POST", d.poll(sid), "4x", http.Header{"Origin": {"https://a.example"}})
+		if got := res.header.Values("Vary"); res.status != 200 || !slices.Equal(got, []string{"Origin"}) {
+			t.Fatalf("post %d: %d, Vary %q", i, res.status, got)
+		}
+	}
+	for name, v := range map[string][]string{"hdrVaryOrigin": hdrVaryOrigin, "hdrVaryAE": hdrVaryAE} {
+		if len(v) != 1 {
+			t.Errorf("%s = %q", name, v)
+		}
+	}
+	if hdrVaryOrigin[0] != "Origin" || hdrVaryAE[0] != "Accept-Encoding" {
+		t.Errorf("shared values changed: %q %q", hdrVaryOrigin, hdrVaryAE)
 	}
 }
