@@ -9,6 +9,14 @@ import (
 
 const defaultCORSMethods = "GET,HEAD,PUT,PATCH,POST,DELETE"
 
+// Header values of every CORS answer, shared (net/http only reads them; an
+// append to one of these slices, which have no spare capacity, copies it).
+var (
+	hdrAnyOrigin  = []string{"*"}
+	hdrVaryOrigin = []string{"Origin"}
+	hdrTrue       = []string{"true"}
+)
+
 // allowed reports whether origin may use the server.
 func (c *CORSOptions) allowed(origin string) bool {
 	if c.AllowOrigin != nil {
@@ -29,15 +37,19 @@ func (c *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	switch {
 	case c.wildcard():
-		h.Set("Access-Control-Allow-Origin", "*")
+		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	default:
-		h.Add("Vary", "Origin")
+		if v := h["Vary"]; v == nil {
+			h["Vary"] = hdrVaryOrigin
+		} else {
+			h["Vary"] = append(v, hdrVaryOrigin[0])
+		}
 		if origin != "" && c.allowed(origin) {
-			h.Set("Access-Control-Allow-Origin", origin)
+			h["Access-Control-Allow-Origin"] = []string{origin}
 		}
 	}
 	if c.Credentials {
-		h.Set("Access-Control-Allow-Credentials", "true")
+		h["Access-Control-Allow-Credentials"] = hdrTrue
 	}
 	if len(c.ExposedHeaders) > 0 {
 		h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposedHeaders, ","))

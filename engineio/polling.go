@@ -4,7 +4,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -93,27 +95,25 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 	}
 	s.poll = nil
-	var body []byte
+	// The queue is taken under the lock and encoded after it, so that a Send
+	// (a broadcast) does not wait for the encoding.
+	var queue []Packet
+	tail, hasTail := PacketNoop, false // a packet after the queue
 	last := false
 	switch {
 	case s.websocket:
 		// Upgraded: the queue belongs to the WebSocket now.
-		body = AppendPacket(nil, Packet{Type: PacketNoop})
+		hasTail = true
 	case s.closed:
-		body = appendQueue(nil, s.out)
-		if len(body) > 0 {
-			body = append(body, recordSeparator)
-		}
-		body = AppendPacket(body, Packet{Type: s.final})
+		queue, tail, hasTail = s.out, s.final, true
 		s.out, s.outBytes = nil, 0
 		last = s.lingering
 		s.lingering = false
 	case len(s.out) > 0:
-		body = appendQueue(nil, s.out)
-		clear(s.out)
+		queue = s.out
 		s.out, s.outBytes = nil, 0
 	default:
-		body = AppendPacket(nil, Packet{Type: PacketNoop})
+		hasTail = true
 	}
 	if !s.upgrading {
 		// While the upgrade runs every poll is released (the reference sends
@@ -125,13 +125,38 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	if last {
 		s.srv.remove(s)
 	}
+	pb := getPollBuf()
+	body := appendQueue(pb.b[:0], queue)
+	if hasTail {
+		if len(body) > 0 {
+			body = append(body, recordSeparator)
+		}
+		body = AppendPacket(body, Packet{Type: tail})
+	}
+	pb.b = body
+	if len(queue) > 0 {
+		clear(queue)
+		if cap(queue) <= maxPollSpareQueue {
+			s.mu.Lock()
+			if s.out == nil && !s.closed {
+				s.out = queue[:0] // kept for the next Send
+			}
+			s.mu.Unlock()
+		}
+	}
 	encoding := ""
 	if !s.srv.opts.DisableHTTPCompression && len(body) >= s.srv.opts.HTTPCompressionThreshold {
 		encoding = acceptedEncoding(r.Header.Get("Accept-Encoding"))
 	}
 	writePollBody(w, body, encoding)
+	putPollBuf(pb)
 }
 
+// maxPollSpareQueue is the largest queue array a poll gives back to its
+// session (for the next Send, which would otherwise allocate it again).
+const maxPollSpareQueue = 16
+
+// appendQueue appends the payload encoding of ps to dst, growing it once.
 func appendQueue(dst []byte, ps []Packet) []byte {
 	if len(ps) == 0 {
 		return dst
@@ -144,10 +169,39 @@ func appendQueue(dst []byte, ps []Packet) []byte {
 			n += 1 + len(p.Data)
 		}
 	}
-	if dst == nil {
-		dst = make([]byte, 0, n)
-	}
+	dst = slices.Grow(dst, n)
 	return AppendPayload(dst, ps)
+}
+
+// pollBuf is a pooled buffer that a poll's body is built in (or compressed
+// into); net/http copies what is written, so it is reused once written.
+type pollBuf struct{ b []byte }
+
+// Write appends p (compress writes through it).
+func (pb *pollBuf) Write(p []byte) (int, error) {
+	pb.b = append(pb.b, p...)
+	return len(p), nil
+}
+
+var pollBufPool sync.Pool // *pollBuf
+
+// maxPooledPollBuf is the largest buffer put back in pollBufPool.
+const maxPooledPollBuf = 64 << 10
+
+// getPollBuf returns an empty buffer from pollBufPool (or a new one).
+func getPollBuf() *pollBuf {
+	if pb, _ := pollBufPool.Get().(*pollBuf); pb != nil {
+		return pb
+	}
+	return &pollBuf{b: make([]byte, 0, 1024)}
+}
+
+// putPollBuf gives pb back to pollBufPool unless it grew too large.
+func putPollBuf(pb *pollBuf) {
+	if cap(pb.b) <= maxPooledPollBuf {
+		pb.b = pb.b[:0]
+		pollBufPool.Put(pb)
+	}
 }
 
 // Header values shared by every polling response (net/http only reads
@@ -157,23 +211,51 @@ var (
 	hdrTextHTML  = []string{"text/html"}
 	hdrNoStore   = []string{"no-store"}
 	hdrLength2   = []string{"2"}
+	hdrGzip      = []string{"gzip"}
+	hdrDeflate   = []string{"deflate"}
+	hdrVaryAE    = []string{"Accept-Encoding"}
 )
 
-// writePollBody answers a poll (or the handshake) with a payload.
+// autoLengthMax is the largest body for which net/http computes the
+// Content-Length itself (without allocating) when the handler writes it in
+// one call and returns: it fits net/http's buffer before chunking (2 KiB, see
+// http.ResponseWriter.Write). Larger bodies get an explicit Content-Length, so
+// that no polling response is chunked.
+const autoLengthMax = 2048
+
+// writePollBody answers a poll (or the handshake) with a payload, in one Write
+// and with a Content-Length; encoding ("gzip", "deflate" or "") compresses it.
 func writePollBody(w http.ResponseWriter, body []byte, encoding string) {
 	h := w.Header()
 	h["Content-Type"] = hdrTextPlain
 	h["Cache-Control"] = hdrNoStore
 	if encoding == "" {
-		h["Content-Length"] = []string{strconv.Itoa(len(body))}
-		w.WriteHeader(http.StatusOK)
-		w.Write(body)
+		writeWithLength(w, h, body)
 		return
 	}
-	h.Set("Content-Encoding", encoding)
-	h.Add("Vary", "Accept-Encoding")
+	if encoding == "gzip" {
+		h["Content-Encoding"] = hdrGzip
+	} else {
+		h["Content-Encoding"] = hdrDeflate
+	}
+	if v := h["Vary"]; v == nil {
+		h["Vary"] = hdrVaryAE
+	} else {
+		h["Vary"] = append(v, hdrVaryAE[0]) // v has no spare capacity shared with anyone
+	}
+	zb := getPollBuf()
+	compress(zb, encoding, body)
+	writeWithLength(w, h, zb.b)
+	putPollBuf(zb)
+}
+
+// writeWithLength writes a 200 answer of body (the last write of the handler).
+func writeWithLength(w http.ResponseWriter, h http.Header, body []byte) {
+	if len(body) > autoLengthMax {
+		h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	}
 	w.WriteHeader(http.StatusOK)
-	compress(w, encoding, body)
+	w.Write(body)
 }
 
 func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
@@ -207,12 +289,12 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	body, tooLarge, err := readPostBody(r, max)
 	if err != nil {
 		s.closeWith(ReasonTransportError)
 		return
 	}
-	if len(body) > max {
+	if tooLarge {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
@@ -259,6 +341,38 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 	io.WriteString(w, "ok")
 }
+
+// readPostBody reads the body of a POST of at most max bytes. With a
+// Content-Length (checked against max by the caller) of at most
+// exactPostRead it reads into one slice of that size; the packets parsed from
+// it keep referring to it. A larger body grows its slice as it arrives, so that
+// a declared length costs no memory before the bytes come.
+//
+// The body, read to its end, is closed: net/http then writes the answer
+// without first trying to discard what remains of it.
+func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err error) {
+	if n := r.ContentLength; n >= 0 && n <= exactPostRead {
+		body = make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, false, err
+		}
+		r.Body.Close()
+		return body, false, nil
+	}
+	body, err = io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
+	if err != nil {
+		return nil, false, err
+	}
+	if len(body) > max {
+		return nil, true, nil // (closing would read the rest)
+	}
+	r.Body.Close()
+	return body, false, nil
+}
+
+// exactPostRead is the largest declared body length read into a slice made
+// at once.
+const exactPostRead = 64 << 10
 
 // clientCloseGrace is how long a client's close packet waits for a poll that the
 // client sent together with it (the official suite's "forcefully closes the

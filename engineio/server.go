@@ -126,14 +126,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c := srv.opts.CORS; c != nil && c.apply(w, r) {
 		return
 	}
-	q := parseQuery(r.URL.RawQuery)
+	q := scanQuery(r.URL.RawQuery)
 	upgrade := isWebSocketUpgrade(r)
-	transport := q.Get("transport")
+	transport := q.transport
 	if !srv.enabled(transport) {
 		writeError(w, upgrade, codeUnknownTransport, "")
 		return
 	}
-	if sid := q.Get("sid"); sid != "" {
+	if sid := q.sid; sid != "" {
 		s := srv.lookup(sid)
 		if s == nil {
 			writeError(w, upgrade, codeUnknownSID, "")
@@ -142,7 +142,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		current := s.transportLocked()
 		s.mu.Unlock()
-		if (!upgrade && transport != current) || q.Get("EIO") != "4" {
+		if (!upgrade && transport != current) || q.eio != "4" {
 			writeError(w, upgrade, codeBadRequest, "")
 			return
 		}
@@ -174,17 +174,18 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, upgrade, codeForbidden, msg)
 		return
 	}
-	if q.Get("EIO") != "4" {
+	if q.eio != "4" {
 		// (For a WebSocket the reference completes the handshake before this
 		// check and then drops the connection; refusing it outright is clearer
 		// for clients and cheaper.)
 		writeError(w, upgrade, codeUnsupportedVersion, "")
 		return
 	}
-	if transport == websocketName {
-		srv.openWebSocket(w, r, q)
+	// Only a handshake builds the url.Values (kept in its Handshake).
+	if values := parseQuery(r.URL.RawQuery); transport == websocketName {
+		srv.openWebSocket(w, r, values)
 	} else {
-		srv.openPolling(w, r, q)
+		srv.openPolling(w, r, values)
 	}
 }
 
@@ -198,8 +199,11 @@ func (srv *Server) enabled(transport string) bool {
 	return false
 }
 
+// isWebSocketUpgrade reports whether r asks for a WebSocket. Upgrade is looked
+// at first: a polling request has none, while browsers send every request with
+// "Connection: keep-alive".
 func isWebSocketUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && headerHasToken(r.Header, "Upgrade", "websocket")
+	return headerHasToken(r.Header, "Upgrade", "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
 func headerHasToken(h http.Header, key, token string) bool {
@@ -300,6 +304,38 @@ func parseQuery(raw string) url.Values {
 			v = u
 		}
 		q[k] = append(q[k], v)
+	}
+	return q
+}
+
+// routeQuery holds the query parameters that route a request.
+type routeQuery struct {
+	eio, transport, sid string
+}
+
+// scanQuery reads EIO, transport and sid (the first value of each) from a raw
+// query without building url.Values: the same values as parseQuery(raw).Get.
+// A query with an escape ('%' or '+') goes through parseQuery.
+func scanQuery(raw string) routeQuery {
+	var q routeQuery
+	if strings.ContainsAny(raw, "%+") {
+		v := parseQuery(raw)
+		q.eio, q.transport, q.sid = v.Get("EIO"), v.Get("transport"), v.Get("sid")
+		return q
+	}
+	var seen [3]bool
+	for raw != "" {
+		var pair string
+		pair, raw, _ = strings.Cut(raw, "&")
+		k, v, _ := strings.Cut(pair, "=")
+		switch {
+		case k == "EIO" && !seen[0]:
+			q.eio, seen[0] = v, true
+		case k == "transport" && !seen[1]:
+			q.transport, seen[1] = v, true
+		case k == "sid" && !seen[2]:
+			q.sid, seen[2] = v, true
+		}
 	}
 	return q
 }
