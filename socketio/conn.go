@@ -43,7 +43,8 @@ type conn struct {
 	// while calls are queued: an idle connection has no goroutine but its
 	// reader.
 	qmu      sync.Mutex
-	q        []func()      // handler calls, run in order by dispatch; nil ends them
+	q        []queued      // handler calls, run in order by dispatch; nil ends them
+	qh       int           // q[qh:] are the calls not yet taken
 	qrunning bool          // a dispatch goroutine is draining q
 	qdone    bool          // dispatch has seen nil
 	space    chan struct{} // cap 1: q lost an item; made when the reader first waits
@@ -105,19 +106,52 @@ func (c *conn) connectTimeout() {
 	}
 }
 
+// queued is a handler call waiting on the dispatcher: a call (a function)
+// or an *eventCall. Both are one pointer, so queueing one allocates nothing.
+type queued interface{ run() }
+
+// call is a function queued as a handler call.
+type call func()
+
+func (f call) run() { f() }
+
+// qKeep is the capacity of q kept while the dispatcher is idle, so that a
+// connection in a request/answer loop queues without allocating.
+const qKeep = 4
+
 // enqueue runs fn on the dispatcher goroutine, after the calls queued before
 // it. It never blocks (internal calls: acks, disconnects) and returns false
 // when the dispatcher has ended.
-func (c *conn) enqueue(fn func()) bool {
-	c.qmu.Lock()
-	if c.qdone {
+func (c *conn) enqueue(fn func()) bool { return c.enqueueCall(call(fn), false) }
+
+// enqueueCall queues fn. With wait (the reader) it waits while
+// dispatchQueueLen calls are pending, so that a slow handler slows its own
+// connection down instead of growing a buffer. It returns false when the
+// dispatcher has ended.
+func (c *conn) enqueueCall(fn queued, wait bool) bool {
+	for {
+		c.qmu.Lock()
+		if c.qdone {
+			c.qmu.Unlock()
+			return false
+		}
+		if !wait || len(c.q)-c.qh < dispatchQueueLen {
+			c.q = append(c.q, fn)
+			c.startLocked()
+			c.qmu.Unlock()
+			return true
+		}
+		if c.space == nil {
+			c.space = make(chan struct{}, 1)
+		}
+		space := c.space
 		c.qmu.Unlock()
-		return false
+		select {
+		case <-space:
+		case <-c.done:
+			return false
+		}
 	}
-	c.q = append(c.q, fn)
-	c.startLocked()
-	c.qmu.Unlock()
-	return true
 }
 
 // startLocked starts a dispatch goroutine unless one is draining q; c.qmu is held.
@@ -128,47 +162,32 @@ func (c *conn) startLocked() {
 	}
 }
 
-// enqueueEvent is enqueue for the reader: it waits while dispatchQueueLen
-// calls are pending, so that a slow handler slows its own connection down
-// instead of growing a buffer.
-func (c *conn) enqueueEvent(fn func()) bool {
-	for {
-		c.qmu.Lock()
-		n := len(c.q)
-		if n >= dispatchQueueLen && c.space == nil {
-			c.space = make(chan struct{}, 1)
-		}
-		space := c.space
-		c.qmu.Unlock()
-		if n < dispatchQueueLen {
-			return c.enqueue(fn)
-		}
-		select {
-		case <-space:
-		case <-c.done:
-			return false
-		}
-	}
-}
+// enqueueEvent is enqueueCall for the reader.
+func (c *conn) enqueueEvent(fn func()) bool { return c.enqueueCall(call(fn), true) }
 
 // dispatch runs the queued handler calls in order and returns when q is
 // empty (the next enqueue starts a new one) or after it met nil.
 func (c *conn) dispatch() {
 	for {
 		c.qmu.Lock()
-		if len(c.q) == 0 {
-			c.q = nil // no buffer kept while idle
+		if c.qh == len(c.q) {
+			if cap(c.q) <= qKeep {
+				c.q = c.q[:0]
+			} else {
+				c.q = nil // no large buffer kept while idle
+			}
+			c.qh = 0
 			c.qrunning = false
 			c.qmu.Unlock()
 			return
 		}
-		fn := c.q[0]
-		c.q[0] = nil
-		c.q = c.q[1:]
-		var rest []func()
+		fn := c.q[c.qh]
+		c.q[c.qh] = nil
+		c.qh++
+		var rest []queued
 		if fn == nil {
 			c.qdone = true
-			rest, c.q = c.q, nil
+			rest, c.q, c.qh = c.q[c.qh:], nil, 0
 		}
 		space := c.space
 		c.qmu.Unlock()
@@ -193,7 +212,7 @@ func (c *conn) dispatch() {
 
 // run calls a user handler. A panic is recovered, logged with its stack, and
 // closes the connection: every socket of it leaves with ReasonHandlerPanic.
-func (c *conn) run(fn func()) {
+func (c *conn) run(fn queued) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.srv.log.Error("socketio: panic in a handler; closing the connection",
@@ -201,7 +220,7 @@ func (c *conn) run(fn func()) {
 			c.close(ReasonHandlerPanic)
 		}
 	}()
-	fn()
+	fn.run()
 }
 
 func (c *conn) readLoop() {
@@ -313,7 +332,7 @@ func (c *conn) handlePacket(p *parser.Packet) bool {
 	}
 	switch p.Type {
 	case parser.Event, parser.BinaryEvent:
-		c.enqueueEvent(func() { s.onEvent(p) })
+		c.enqueueCall(&eventCall{s: s, p: p}, true)
 	case parser.Ack, parser.BinaryAck:
 		s.onAck(p)
 	case parser.Disconnect:

@@ -520,15 +520,28 @@ func (s *Socket) onAck(p *parser.Packet) {
 	}
 }
 
+// eventCall is one received event queued for its handler. With an ack id it
+// also holds the acknowledgement's state and packet: an acknowledged event
+// costs this and the AckFunc, nothing more.
+type eventCall struct {
+	s    *Socket
+	p    *parser.Packet
+	sent atomic.Bool   // the AckFunc was called
+	ack  parser.Packet // the ACK packet, encoded when the handler answers
+}
+
+func (e *eventCall) run() { e.s.onEvent(e) }
+
 // onEvent runs on the dispatcher goroutine.
-func (s *Socket) onEvent(p *parser.Packet) {
+func (s *Socket) onEvent(e *eventCall) {
 	if !s.Connected() {
 		return
 	}
+	p := e.p
 	args := Args(p.Args)
 	var ack AckFunc
 	if p.HasID {
-		ack = s.ackFunc(p.ID)
+		ack = e.answer
 	}
 	s.mu.Lock()
 	h := s.handlerLocked(p.Event)
@@ -557,17 +570,17 @@ func (s *Socket) onEvent(p *parser.Packet) {
 // ErrAckSent is returned by an AckFunc called a second time.
 var ErrAckSent = errors.New("socketio: acknowledgement already sent")
 
-func (s *Socket) ackFunc(id uint64) AckFunc {
-	var sent atomic.Bool
-	return func(args ...any) error {
-		if !sent.CompareAndSwap(false, true) {
-			return ErrAckSent
-		}
-		if s.closed.Load() {
-			return ErrDisconnected
-		}
-		return s.conn.sendPacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: id, HasID: true, Args: args}, false)
+// answer is the AckFunc of an event with an ack id.
+func (e *eventCall) answer(args ...any) error {
+	if !e.sent.CompareAndSwap(false, true) {
+		return ErrAckSent
 	}
+	s := e.s
+	if s.closed.Load() {
+		return ErrDisconnected
+	}
+	e.ack = parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.p.ID, HasID: true, Args: args}
+	return s.conn.sendPacket(&e.ack, false)
 }
 
 // Disconnect makes the socket leave its namespace (reason "server namespace
