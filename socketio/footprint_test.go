@@ -77,6 +77,14 @@ func TestIdleSocketFootprint(t *testing.T) {
 	if got := len(srv.Of("/").Sockets()); got != footprintConns+1 {
 		t.Errorf("%d sockets connected, want %d", got, footprintConns+1)
 	}
+	// The handshakes share their URL and query, and read as their own.
+	for _, s := range srv.Of("/").Sockets() {
+		h := s.Handshake()
+		if h.URL != "/socket.io/?EIO=4&transport=websocket" || h.Query.Get("transport") != "websocket" ||
+			h.Headers.Get("Sec-WebSocket-Version") != "13" {
+			t.Fatalf("handshake: URL %q, query %v, headers %v", h.URL, h.Query, h.Headers)
+		}
+	}
 	if g1-g0 > footprintConns {
 		t.Errorf("%d goroutines for %d idle connections", g1-g0, footprintConns)
 	}

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -161,20 +160,13 @@ func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
 		Address: h.RemoteAddr,
 		XDomain: h.Header.Get("Origin") != "",
 		Secure:  h.Secure,
-		URL:     requestURI(h.URL),
+		URL:     n.srv.requestURI(h.URL),
 		Query:   h.Query,
 	}
 	if auth != nil {
 		s.handshake.Auth = auth
 	}
 	return s
-}
-
-func requestURI(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	return u.RequestURI()
 }
 
 // newID returns 20 characters of base64url: 15 random bytes, like the reference.
