@@ -37,7 +37,7 @@ type Server struct {
 	tokens   float64
 	refilled time.Time
 
-	urls handshakeURLs // URLs and queries shared by the handshakes
+	shared handshakeShare // what the handshakes of sessions have in common
 
 	// wg counts every goroutine of ours: session handlers, websocket writers and
 	// readers, and the ServeHTTP calls in progress.
@@ -239,13 +239,13 @@ func newSessionID() string {
 // newSession creates and registers a session for the handshake request r; nil
 // when the server is shutting down or holds MaxSessions sessions (full).
 func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) (s *Session, full bool) {
-	u, q := srv.urls.share(r.URL, q)
+	u, q := srv.shared.url(r.URL, q)
 	s = &Session{
 		srv:       srv,
 		websocket: ws,
 		notify:    make(chan struct{}, 1),
 		handshake: &Handshake{
-			Header:     r.Header.Clone(),
+			Header:     srv.shared.header(r.Header),
 			Query:      q,
 			RemoteAddr: r.RemoteAddr,
 			URL:        u,
@@ -272,53 +272,6 @@ func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) (s *Sessio
 	}
 	srv.sessions[s.id] = s
 	return s, false
-}
-
-// handshakeURLs shares the URL and the query of handshakes between sessions
-// whose request had the same URL: the clients of a server send a few distinct
-// ones (e.g. "/socket.io/?EIO=4&transport=websocket"), and a copy per session
-// would cost a url.URL and a url.Values map for each idle connection.
-type handshakeURLs struct {
-	mu sync.Mutex
-	m  map[string]handshakeURL // by raw query
-}
-
-type handshakeURL struct {
-	u *url.URL
-	q url.Values
-}
-
-const (
-	// maxSharedURLs bounds the URLs remembered; when it is reached they are
-	// forgotten and the sharing starts over.
-	maxSharedURLs = 256
-	// maxSharedQuery is the longest raw query shared; a longer one is copied.
-	maxSharedQuery = 512
-)
-
-// share returns the URL and query to keep for a handshake whose request URL
-// is u and whose parsed query is q: those of an earlier handshake with the
-// same URL, or a copy of u and q, then remembered.
-func (h *handshakeURLs) share(u *url.URL, q url.Values) (*url.URL, url.Values) {
-	if u.User != nil || len(u.RawQuery) > maxSharedQuery {
-		c := *u
-		if u.User != nil {
-			uu := *u.User
-			c.User = &uu
-		}
-		return &c, q
-	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if e, ok := h.m[u.RawQuery]; ok && *e.u == *u {
-		return e.u, e.q
-	}
-	if h.m == nil || len(h.m) >= maxSharedURLs {
-		h.m = make(map[string]handshakeURL)
-	}
-	c := *u
-	h.m[u.RawQuery] = handshakeURL{&c, q}
-	return &c, q
 }
 
 // parseQuery parses a request's query string. Unlike url.ParseQuery, which
