@@ -303,12 +303,26 @@ func (m *Memory) Broadcast(_ context.Context, p *parser.Packet, opts *BroadcastO
 		return err
 	}
 	flags := &opts.Flags
-	m.withTargets(opts, func(ids []string) {
-		for _, id := range ids {
-			m.ns.Deliver(id, msgs, flags)
-		}
-	})
+	m.withTargets(opts, func(ids []string) { m.deliver(ids, msgs, flags) })
 	return nil
+}
+
+// batchDeliverer is implemented by a Namespace that delivers to many local
+// sockets at once for less than one Deliver per socket (socketio's looks
+// them all up under one lock). DeliverBatch does what Deliver does for each id.
+type batchDeliverer interface {
+	DeliverBatch(ids []string, msgs []parser.Message, flags *Flags)
+}
+
+// deliver delivers msgs to the local sockets ids.
+func (m *Memory) deliver(ids []string, msgs []parser.Message, flags *Flags) {
+	if bd, ok := m.ns.(batchDeliverer); ok {
+		bd.DeliverBatch(ids, msgs, flags)
+		return
+	}
+	for _, id := range ids {
+		m.ns.Deliver(id, msgs, flags)
+	}
 }
 
 // BroadcastWithAck implements Adapter.

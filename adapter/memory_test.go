@@ -108,3 +108,33 @@ func wantSorted(t *testing.T, what string, got, want []string) {
 		t.Fatalf("%s: got %v, want %v", what, got, want)
 	}
 }
+
+// batchNamespace is a FakeNamespace that also delivers in batches.
+type batchNamespace struct {
+	*adaptertest.FakeNamespace
+	batches int
+}
+
+func (b *batchNamespace) DeliverBatch(ids []string, msgs []parser.Message, flags *adapter.Flags) {
+	b.batches++
+	for _, id := range ids {
+		b.Deliver(id, msgs, flags)
+	}
+}
+
+// TestMemoryDeliverBatch checks that a broadcast is handed in one batch to a
+// Namespace that delivers in batches, to the same sockets as one by one.
+func TestMemoryDeliverBatch(t *testing.T) {
+	ns := &batchNamespace{FakeNamespace: adaptertest.NewFakeNamespace("/")}
+	a, _ := adapter.NewMemory(ns)
+	ns.Adapter = a
+	ns.Connect(t, "a", "r")
+	ns.Connect(t, "b", "r")
+	ns.Connect(t, "c")
+	broadcastTo(t, a, &adapter.BroadcastOptions{Rooms: []string{"r"}})
+	if ns.batches != 1 {
+		t.Fatalf("%d batches, want 1", ns.batches)
+	}
+	wantSorted(t, "received", ns.Received(1), []string{"a", "b"})
+	wantSorted(t, "not received", ns.Received(0), []string{"c"})
+}
