@@ -33,6 +33,8 @@ func BenchmarkEventAck(b *testing.B) {
 	stall := time.NewTimer(time.Hour)
 	defer stall.Stop()
 	b.ReportAllocs()
+	cpu0 := processCPU()
+	defer func() { b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		f.in <- msg
 		stall.Reset(5 * time.Second)
