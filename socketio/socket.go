@@ -517,9 +517,9 @@ func (s *Socket) onAck(p *parser.Packet) {
 // costs this and the AckFunc, nothing more.
 type eventCall struct {
 	s    *Socket
-	p    *parser.Packet
-	sent atomic.Bool   // the AckFunc was called
-	ack  parser.Packet // the ACK packet, encoded when the handler answers
+	p    *parser.Packet // the event, until its handlers run
+	sent atomic.Bool    // the AckFunc was called
+	ack  parser.Packet  // the ACK packet: ID set before the handlers run, the rest by the AckFunc
 }
 
 func (e *eventCall) run() { e.s.onEvent(e) }
@@ -530,9 +530,11 @@ func (s *Socket) onEvent(e *eventCall) {
 		return
 	}
 	p := e.p
+	e.p = nil // a kept AckFunc must not keep the received packet alive
 	args := Args(p.Args)
 	var ack AckFunc
 	if p.HasID {
+		e.ack.ID = p.ID
 		ack = e.answer
 	}
 	s.mu.Lock()
@@ -571,8 +573,10 @@ func (e *eventCall) answer(args ...any) error {
 	if s.closed.Load() {
 		return ErrDisconnected
 	}
-	e.ack = parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.p.ID, HasID: true, Args: args}
-	return s.conn.sendPacket(&e.ack, false)
+	e.ack = parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.ack.ID, HasID: true, Args: args}
+	err := s.conn.sendPacket(&e.ack, false)
+	e.ack.Args = nil // encoded: the arguments need not stay alive with the AckFunc
+	return err
 }
 
 // Disconnect makes the socket leave its namespace (reason "server namespace
