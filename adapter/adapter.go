@@ -85,6 +85,8 @@ type BroadcastOptions struct {
 
 // Handshake is what a socket's client sent when it connected. It is the
 // socket.io handshake object; fetchSockets carries it across a cluster.
+// It is read-only: the sockets whose handshake had the same URL share one
+// Query map.
 type Handshake struct {
 	Headers http.Header // the HTTP headers of the first request
 	Time    time.Time   // when the handshake happened

@@ -2,6 +2,7 @@ package adapter
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/corvid-io/corvid/parser"
@@ -11,13 +12,60 @@ import (
 // socket ids and socket id -> rooms) under one RWMutex. Lookups take the read
 // lock; the targets of an operation are collected under it and the Namespace is
 // called after it is released.
+//
+// A socket's own room (the room named by its id, which every socket of a
+// Socket.IO server is in) is a flag of the socket's entry, not a member set:
+// a set per socket for a room of one would cost more than the rest of the
+// index.
 type Memory struct {
 	ns Namespace
 
 	mu     sync.RWMutex
-	rooms  map[string]map[string]struct{} // room -> socket ids
-	sids   map[string]map[string]struct{} // socket id -> rooms
+	rooms  map[string]map[string]struct{} // room -> socket ids, own rooms excepted
+	sids   map[string]member              // socket id -> rooms
 	closed bool
+}
+
+// member is the rooms of one socket.
+type member struct {
+	own   bool                // in the room named by its id
+	rooms []string            // its other rooms, in the order joined
+	set   map[string]struct{} // rooms as a set, once there are more than memberSetMin
+}
+
+// memberSetMin is the number of rooms of a socket up to which they are
+// searched in order; beyond it a set is kept beside them.
+const memberSetMin = 16
+
+func (mb *member) has(room string) bool {
+	if mb.set != nil {
+		_, ok := mb.set[room]
+		return ok
+	}
+	return slices.Contains(mb.rooms, room)
+}
+
+func (mb *member) add(room string) {
+	mb.rooms = append(mb.rooms, room)
+	if mb.set != nil {
+		mb.set[room] = struct{}{}
+	} else if len(mb.rooms) > memberSetMin {
+		mb.set = make(map[string]struct{}, len(mb.rooms))
+		for _, r := range mb.rooms {
+			mb.set[r] = struct{}{}
+		}
+	}
+}
+
+func (mb *member) del(room string) {
+	i := slices.Index(mb.rooms, room)
+	if i < 0 {
+		return
+	}
+	mb.rooms = slices.Delete(mb.rooms, i, i+1)
+	if mb.set != nil {
+		delete(mb.set, room)
+	}
 }
 
 var _ Adapter = (*Memory)(nil)
@@ -27,7 +75,7 @@ func NewMemory(ns Namespace) (Adapter, error) {
 	return &Memory{
 		ns:    ns,
 		rooms: make(map[string]map[string]struct{}),
-		sids:  make(map[string]map[string]struct{}),
+		sids:  make(map[string]member),
 	}, nil
 }
 
@@ -43,13 +91,16 @@ func (m *Memory) AddAll(_ context.Context, id string, rooms []string) error {
 }
 
 func (m *Memory) addLocked(id string, rooms []string) {
-	set := m.sids[id]
-	if set == nil {
-		set = make(map[string]struct{}, len(rooms))
-		m.sids[id] = set
-	}
+	mb := m.sids[id]
 	for _, r := range rooms {
-		set[r] = struct{}{}
+		if r == id {
+			mb.own = true
+			continue
+		}
+		if mb.has(r) {
+			continue
+		}
+		mb.add(r)
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[string]struct{}, 1)
@@ -57,6 +108,7 @@ func (m *Memory) addLocked(id string, rooms []string) {
 		}
 		members[id] = struct{}{}
 	}
+	m.sids[id] = mb
 }
 
 // Del implements Adapter.
@@ -68,8 +120,13 @@ func (m *Memory) Del(_ context.Context, id, room string) error {
 }
 
 func (m *Memory) delLocked(id, room string) {
-	if set := m.sids[id]; set != nil {
-		delete(set, room)
+	if mb, ok := m.sids[id]; ok {
+		if room == id {
+			mb.own = false
+		} else {
+			mb.del(room)
+		}
+		m.sids[id] = mb
 	}
 	if members := m.rooms[room]; members != nil {
 		delete(members, id)
@@ -83,7 +140,7 @@ func (m *Memory) delLocked(id, room string) {
 func (m *Memory) DelAll(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for r := range m.sids[id] {
+	for _, r := range m.sids[id].rooms {
 		if members := m.rooms[r]; members != nil {
 			delete(members, id)
 			if len(members) == 0 {
@@ -99,15 +156,15 @@ func (m *Memory) DelAll(_ context.Context, id string) error {
 func (m *Memory) SocketRooms(id string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	set, ok := m.sids[id]
+	mb, ok := m.sids[id]
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(set))
-	for r := range set {
-		out = append(out, r)
+	out := make([]string, 0, len(mb.rooms)+1)
+	if mb.own {
+		out = append(out, id)
 	}
-	return out
+	return append(out, mb.rooms...)
 }
 
 // Sockets implements Adapter.
@@ -120,64 +177,93 @@ func (m *Memory) Sockets(_ context.Context, rooms []string) ([]string, error) {
 func (m *Memory) Rooms(context.Context) ([]string, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	out := make([]string, 0, len(m.rooms))
+	out := make([]string, 0, len(m.rooms)+len(m.sids))
 	for r := range m.rooms {
 		out = append(out, r)
+	}
+	for id, mb := range m.sids {
+		if _, dup := m.rooms[id]; mb.own && !dup {
+			out = append(out, id)
+		}
 	}
 	return out, nil
 }
 
 var idsPool = sync.Pool{New: func() any { s := make([]string, 0, 64); return &s }}
 
+// roomSet is the members of one room: the sockets that joined it and, when
+// the room is a socket's own room, that socket.
+type roomSet struct {
+	members map[string]struct{}
+	self    string
+	hasSelf bool
+}
+
+// roomLocked returns the members of room r; false when it has none. m.mu is held.
+func (m *Memory) roomLocked(r string) (roomSet, bool) {
+	rs := roomSet{members: m.rooms[r]}
+	if mb, ok := m.sids[r]; ok && mb.own {
+		rs.self, rs.hasSelf = r, true
+	}
+	return rs, rs.hasSelf || len(rs.members) > 0
+}
+
+func (rs *roomSet) has(id string) bool {
+	if rs.hasSelf && id == rs.self {
+		return true
+	}
+	_, ok := rs.members[id]
+	return ok
+}
+
 // targets appends to dst the local socket ids selected by opts. Membership
 // tests use the member sets of the rooms involved (small and hot in cache),
-// not the per-socket room sets, and allocate nothing for up to 4 rooms.
+// not the per-socket rooms, and allocate nothing for up to 4 rooms.
 func (m *Memory) targets(opts *BroadcastOptions, dst []string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	var exBuf [4]map[string]struct{}
+	var exBuf [4]roomSet
 	ex := exBuf[:0]
 	for _, r := range opts.Except {
-		if members := m.rooms[r]; members != nil {
-			ex = append(ex, members)
+		if rs, ok := m.roomLocked(r); ok {
+			ex = append(ex, rs)
 		}
 	}
-	switch len(opts.Rooms) {
-	case 0:
+	if len(opts.Rooms) == 0 {
 		for id := range m.sids {
 			if !inAny(ex, id) {
 				dst = append(dst, id)
 			}
 		}
-	case 1:
-		for id := range m.rooms[opts.Rooms[0]] {
-			if !inAny(ex, id) {
+		return dst
+	}
+	// A socket in several of the rooms is sent to once: it is taken in the
+	// first of opts.Rooms that holds it.
+	var inBuf [4]roomSet
+	in := inBuf[:0]
+	for _, r := range opts.Rooms {
+		rs, ok := m.roomLocked(r)
+		if !ok {
+			continue
+		}
+		if rs.hasSelf && !inAny(ex, rs.self) && !inAny(in, rs.self) {
+			dst = append(dst, rs.self)
+		}
+		for id := range rs.members {
+			if !inAny(ex, id) && !inAny(in, id) {
 				dst = append(dst, id)
 			}
 		}
-	default:
-		// A socket in several of the rooms is sent to once: it is taken in the
-		// first of opts.Rooms that holds it.
-		var inBuf [4]map[string]struct{}
-		in := inBuf[:0]
-		for _, r := range opts.Rooms {
-			members := m.rooms[r]
-			for id := range members {
-				if !inAny(ex, id) && !inAny(in, id) {
-					dst = append(dst, id)
-				}
-			}
-			if members != nil {
-				in = append(in, members)
-			}
+		if len(opts.Rooms) > 1 {
+			in = append(in, rs)
 		}
 	}
 	return dst
 }
 
-func inAny(sets []map[string]struct{}, id string) bool {
-	for _, set := range sets {
-		if _, ok := set[id]; ok {
+func inAny(sets []roomSet, id string) bool {
+	for i := range sets {
+		if sets[i].has(id) {
 			return true
 		}
 	}
@@ -217,12 +303,26 @@ func (m *Memory) Broadcast(_ context.Context, p *parser.Packet, opts *BroadcastO
 		return err
 	}
 	flags := &opts.Flags
-	m.withTargets(opts, func(ids []string) {
-		for _, id := range ids {
-			m.ns.Deliver(id, msgs, flags)
-		}
-	})
+	m.withTargets(opts, func(ids []string) { m.deliver(ids, msgs, flags) })
 	return nil
+}
+
+// batchDeliverer is implemented by a Namespace that delivers to many local
+// sockets at once for less than one Deliver per socket (socketio's looks
+// them all up under one lock). DeliverBatch does what Deliver does for each id.
+type batchDeliverer interface {
+	DeliverBatch(ids []string, msgs []parser.Message, flags *Flags)
+}
+
+// deliver delivers msgs to the local sockets ids.
+func (m *Memory) deliver(ids []string, msgs []parser.Message, flags *Flags) {
+	if bd, ok := m.ns.(batchDeliverer); ok {
+		bd.DeliverBatch(ids, msgs, flags)
+		return
+	}
+	for _, id := range ids {
+		m.ns.Deliver(id, msgs, flags)
+	}
 }
 
 // BroadcastWithAck implements Adapter.

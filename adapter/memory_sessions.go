@@ -159,11 +159,7 @@ func (m *MemorySessions) Broadcast(ctx context.Context, p *parser.Packet, opts *
 	m.trimLocked(now)
 	// Delivered under logMu: every socket's queue gets the packets in log order.
 	flags := &opts.Flags
-	m.withTargets(opts, func(ids []string) {
-		for _, id := range ids {
-			m.ns.Deliver(id, msgs, flags)
-		}
-	})
+	m.withTargets(opts, func(ids []string) { m.deliver(ids, msgs, flags) })
 	return nil
 }
 

@@ -1,12 +1,140 @@
 package adapter_test
 
 import (
+	"context"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/adapter/adaptertest"
+	"github.com/corvid-io/corvid/parser"
 )
 
 func TestMemoryContract(t *testing.T) {
 	adaptertest.Run(t, func(*testing.T) adapter.Factory { return adapter.NewMemory })
+}
+
+// TestMemoryOwnRooms covers the rooms a socket's id names: the socket itself
+// is a member without a member set, another socket may join the same room,
+// and the socket may leave its own room.
+func TestMemoryOwnRooms(t *testing.T) {
+	ctx := context.Background()
+	ns := adaptertest.NewFakeNamespace("/")
+	a, _ := adapter.NewMemory(ns)
+	ns.Adapter = a
+	ns.Connect(t, "a")
+	ns.Connect(t, "b", "a") // b joins the room named by a's id
+	ns.Connect(t, "c", "r")
+	got, _ := a.Sockets(ctx, []string{"a"})
+	wantSorted(t, "sockets in a", got, []string{"a", "b"})
+	rooms, _ := a.Rooms(ctx)
+	wantSorted(t, "rooms", rooms, []string{"a", "b", "c", "r"})
+	got, _ = a.Sockets(ctx, []string{"a", "b", "r"})
+	wantSorted(t, "sockets in a, b, r", got, []string{"a", "b", "c"})
+	broadcastTo(t, a, &adapter.BroadcastOptions{Except: []string{"a"}})
+	wantSorted(t, "all but room a", ns.Received(1), []string{"c"})
+	broadcastTo(t, a, &adapter.BroadcastOptions{Rooms: []string{"a", "c"}, Except: []string{"b"}})
+	wantSorted(t, "rooms a and c but room b: twice", ns.Received(2), []string{"c"})
+	wantSorted(t, "rooms a and c but room b: once", ns.Received(1), []string{"a"})
+	wantSorted(t, "rooms a and c but room b: never", ns.Received(0), []string{"b"})
+
+	if err := a.Del(ctx, "a", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if r := a.SocketRooms("a"); len(r) != 0 {
+		t.Fatalf("rooms of a after leaving its own: %v", r)
+	}
+	got, _ = a.Sockets(ctx, []string{"a"})
+	wantSorted(t, "sockets in a after a left it", got, []string{"b"})
+	got, _ = a.Sockets(ctx, nil)
+	wantSorted(t, "all sockets", got, []string{"a", "b", "c"})
+	if err := a.DelAll(ctx, "b"); err != nil {
+		t.Fatal(err)
+	}
+	rooms, _ = a.Rooms(ctx)
+	wantSorted(t, "rooms after b left", rooms, []string{"c", "r"})
+}
+
+// TestMemoryManyRooms joins one socket to more rooms than are searched in
+// order, twice each, and leaves them one by one.
+func TestMemoryManyRooms(t *testing.T) {
+	ctx := context.Background()
+	ns := adaptertest.NewFakeNamespace("/")
+	a, _ := adapter.NewMemory(ns)
+	ns.Adapter = a
+	ns.Connect(t, "s")
+	want := []string{"s"}
+	for i := range 40 {
+		r := "room-" + strconv.Itoa(i)
+		want = append(want, r)
+		if err := a.AddAll(ctx, "s", []string{r, r, "s"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantSorted(t, "rooms of s", a.SocketRooms("s"), want)
+	for i := range 40 {
+		r := "room-" + strconv.Itoa(i)
+		if err := a.Del(ctx, "s", r); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := a.Sockets(ctx, []string{r}); len(got) != 0 {
+			t.Fatalf("sockets in %s after s left: %v", r, got)
+		}
+		if err := a.AddAll(ctx, "s", []string{r}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := a.Sockets(ctx, []string{r}); len(got) != 1 {
+			t.Fatalf("sockets in %s after s joined again: %v", r, got)
+		}
+	}
+	wantSorted(t, "rooms of s at the end", a.SocketRooms("s"), want)
+}
+
+func broadcastTo(t *testing.T, a adapter.Adapter, opts *adapter.BroadcastOptions) {
+	t.Helper()
+	p := &parser.Packet{Type: parser.Event, Event: "ev", Args: []any{1}}
+	if err := a.Broadcast(context.Background(), p, opts); err != nil {
+		t.Fatalf("Broadcast: %v", err)
+	}
+}
+
+func wantSorted(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	got, want = slices.Clone(got), slices.Clone(want)
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("%s: got %v, want %v", what, got, want)
+	}
+}
+
+// batchNamespace is a FakeNamespace that also delivers in batches.
+type batchNamespace struct {
+	*adaptertest.FakeNamespace
+	batches int
+}
+
+func (b *batchNamespace) DeliverBatch(ids []string, msgs []parser.Message, flags *adapter.Flags) {
+	b.batches++
+	for _, id := range ids {
+		b.Deliver(id, msgs, flags)
+	}
+}
+
+// TestMemoryDeliverBatch checks that a broadcast is handed in one batch to a
+// Namespace that delivers in batches, to the same sockets as one by one.
+func TestMemoryDeliverBatch(t *testing.T) {
+	ns := &batchNamespace{FakeNamespace: adaptertest.NewFakeNamespace("/")}
+	a, _ := adapter.NewMemory(ns)
+	ns.Adapter = a
+	ns.Connect(t, "a", "r")
+	ns.Connect(t, "b", "r")
+	ns.Connect(t, "c")
+	broadcastTo(t, a, &adapter.BroadcastOptions{Rooms: []string{"r"}})
+	if ns.batches != 1 {
+		t.Fatalf("%d batches, want 1", ns.batches)
+	}
+	wantSorted(t, "received", ns.Received(1), []string{"a", "b"})
+	wantSorted(t, "not received", ns.Received(0), []string{"c"})
 }

@@ -37,6 +37,8 @@ type Server struct {
 	tokens   float64
 	refilled time.Time
 
+	shared handshakeShare // what the handshakes of sessions have in common
+
 	// wg counts every goroutine of ours: session handlers, websocket writers and
 	// readers, and the ServeHTTP calls in progress.
 	wg sync.WaitGroup
@@ -241,20 +243,16 @@ func newSessionID() string {
 // newSession creates and registers a session for the handshake request r; nil
 // when the server is shutting down or holds MaxSessions sessions (full).
 func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) (s *Session, full bool) {
-	u := *r.URL
-	if u.User != nil {
-		uu := *u.User
-		u.User = &uu
-	}
+	u, q := srv.shared.url(r.URL, q)
 	s = &Session{
 		srv:       srv,
 		websocket: ws,
 		notify:    make(chan struct{}, 1),
 		handshake: &Handshake{
-			Header:     r.Header.Clone(),
+			Header:     srv.shared.header(r.Header),
 			Query:      q,
 			RemoteAddr: r.RemoteAddr,
-			URL:        &u,
+			URL:        u,
 			Secure:     r.TLS != nil,
 			Time:       time.Now(),
 		},

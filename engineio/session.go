@@ -12,6 +12,9 @@ import (
 
 // Handshake describes the request that opened a session. The server keeps this
 // copy, never the *http.Request itself. Cookies are read from Header.
+//
+// A Handshake is read-only: sessions whose handshake had the same URL share
+// one URL and one Query.
 type Handshake struct {
 	Header     http.Header
 	Query      url.Values

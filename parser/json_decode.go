@@ -3,6 +3,7 @@ package parser
 import (
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -11,17 +12,36 @@ import (
 // binary one is an error, and collecting (pending != nil), where binary
 // messages are taken as attachments until the declared count is reached and a
 // text message is an error. Any error returns it to idle.
+//
+// A decoder is kept per connection, so it holds little while idle: the
+// scanner and its scratch come from a pool for the time of one Add, and the
+// state of a binary packet exists while it collects.
 type jsonDecoder struct {
 	maxAtt int
-	sc     scanner
-	spans  []span // scratch: the argument elements of the packet being decoded
-
-	pending *Packet     // binary packet waiting for its attachments
-	vals    []jsonValue // the pending packet's values, completed with atts
-	want    int         // attachments declared by the pending packet
-	atts    [][]byte
+	sc     *scanner       // during decodeText: the scratch's scanner
+	scr    *decodeScratch // during decodeText
+	bin    *binaryState   // made by the first binary packet; collecting while bin.pending != nil
 
 	names map[string]string // interned event names and namespaces
+}
+
+// decodeScratch is the working memory of one decodeText call.
+type decodeScratch struct {
+	sc    scanner
+	spans []span // the argument elements of the packet being decoded
+}
+
+var decodeScratchPool = sync.Pool{New: func() any { return new(decodeScratch) }}
+
+// maxPooledSpans bounds the spans a pooled scratch keeps.
+const maxPooledSpans = 64
+
+// binaryState is a binary packet waiting for its attachments.
+type binaryState struct {
+	pending *Packet     // the packet
+	vals    []jsonValue // its values, completed with atts
+	want    int         // attachments it declares
+	atts    [][]byte
 }
 
 type span struct {
@@ -35,36 +55,47 @@ const maxInterned = 256
 
 func (d *jsonDecoder) Add(m Message) (*Packet, error) {
 	if m.Binary {
-		if d.pending == nil {
+		b := d.bin
+		if b == nil || b.pending == nil {
 			return nil, newError(ErrUnexpectedBinary, "")
 		}
-		d.atts = append(d.atts, m.Data)
-		if len(d.atts) < d.want {
+		b.atts = append(b.atts, m.Data)
+		if len(b.atts) < b.want {
 			return nil, nil
 		}
-		p, vals, atts := d.pending, d.vals, d.atts
+		p, vals, atts := b.pending, b.vals, b.atts
 		d.reset()
 		for i := range vals {
 			vals[i].atts = atts
 		}
 		return p, nil
 	}
-	if d.pending != nil {
+	if d.bin != nil && d.bin.pending != nil {
 		d.reset()
 		return nil, newError(ErrUnexpectedText, "")
 	}
+	scr := decodeScratchPool.Get().(*decodeScratch)
+	d.scr, d.sc = scr, &scr.sc
 	p, vals, n, err := d.decodeText(m.Data)
-	d.sc.data = nil // keep no reference to the message
+	d.scr, d.sc = nil, nil
+	scr.sc.data = nil // keep no reference to the message
+	if cap(scr.spans) <= maxPooledSpans {
+		decodeScratchPool.Put(scr)
+	}
 	if err != nil || n == 0 {
 		return p, err
 	}
-	d.pending, d.vals, d.want = p, vals, n
-	d.atts = make([][]byte, 0, n)
+	if d.bin == nil {
+		d.bin = new(binaryState)
+	}
+	*d.bin = binaryState{pending: p, vals: vals, want: n, atts: make([][]byte, 0, n)}
 	return nil, nil
 }
 
 func (d *jsonDecoder) reset() {
-	d.pending, d.vals, d.want, d.atts = nil, nil, 0, nil
+	if d.bin != nil {
+		*d.bin = binaryState{}
+	}
 }
 
 func (d *jsonDecoder) intern(b []byte) string {
@@ -154,7 +185,7 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 		}
 		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" needs a payload")
 	}
-	s := &d.sc
+	s := d.sc
 	s.reset(b, n)
 	j := s.skipWS(i)
 	switch base {
@@ -184,7 +215,7 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" payload must be an array")
 	}
 	s.depth = 1
-	spans := d.spans[:0]
+	spans := d.scr.spans[:0]
 	var event string
 	j = s.skipWS(j + 1)
 	if j < len(b) && b[j] == ']' {
@@ -227,7 +258,7 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 			j = s.skipWS(j + 1)
 		}
 	}
-	d.spans = spans
+	d.scr.spans = spans
 	if err := d.end(j); err != nil {
 		return nil, nil, 0, err
 	}
@@ -295,7 +326,7 @@ func (d *jsonDecoder) end(i int) error {
 // eventName decodes the first element of an EVENT payload at data[i]: a string
 // that is not a reserved name, or a number (which the reference accepts too).
 func (d *jsonDecoder) eventName(i int) (name string, end int, err error) {
-	s := &d.sc
+	s := d.sc
 	b := s.data
 	if i >= len(b) {
 		return "", i, syntaxError("unterminated array")

@@ -21,6 +21,21 @@ func BenchmarkBroadcast1000(b *testing.B) {
 	}
 }
 
+// BenchmarkBroadcast10 is BenchmarkBroadcast1000 with 10 sockets: the
+// allocations per broadcast are the same (none per target).
+func BenchmarkBroadcast10(b *testing.B) {
+	srv := newTestServer(b, nil)
+	connectMany(b, srv, 10)
+	nsp := srv.Of("/")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := nsp.Emit("tick", 1, "two"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkBroadcastRoom1000 broadcasts to a room of 1,000 of 2,000 sockets,
 // except one room.
 func BenchmarkBroadcastRoom1000(b *testing.B) {

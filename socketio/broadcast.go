@@ -101,9 +101,7 @@ func (b BroadcastOperator) notifyOutgoing(n *Namespace, event string, args []any
 		if s == nil {
 			continue
 		}
-		s.mu.Lock()
-		hs := s.anyOut
-		s.mu.Unlock()
+		hs := s.anyOutHandlers()
 		if len(hs) == 0 || (len(b.except) > 0 && slices.ContainsFunc(s.Rooms(), func(r string) bool {
 			return slices.Contains(b.except, r)
 		})) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 	"unsafe"
@@ -42,26 +43,53 @@ type conn struct {
 	// while calls are queued: an idle connection has no goroutine but its
 	// reader.
 	qmu      sync.Mutex
-	q        []func()      // handler calls, run in order by dispatch; nil ends them
+	q        []queued      // handler calls, run in order by dispatch; nil ends them
+	qh       int           // q[qh:] are the calls not yet taken
 	qrunning bool          // a dispatch goroutine is draining q
 	qdone    bool          // dispatch has seen nil
-	space    chan struct{} // cap 1: q lost an item
+	space    chan struct{} // cap 1: q lost an item; made when the reader first waits
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name; nil entry = connecting
+	sockets []nsSocket // one per namespace; a connection has few
 	closed  bool
-	timer   *time.Timer // connect timeout
+	timer   *time.Timer // connect timeout, until the first socket connects
+}
+
+// nsSocket is the socket of a connection in one namespace; s is nil while
+// it is connecting.
+type nsSocket struct {
+	name string
+	s    *Socket
+}
+
+// findLocked returns the index of namespace name in c.sockets, or -1; c.mu is held.
+func (c *conn) findLocked(name string) int {
+	for i := range c.sockets {
+		if c.sockets[i].name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// socketsLocked returns the connected sockets; c.mu is held.
+func (c *conn) socketsLocked() []*Socket {
+	out := make([]*Socket, 0, len(c.sockets))
+	for _, e := range c.sockets {
+		if e.s != nil {
+			out = append(out, e.s)
+		}
+	}
+	return out
 }
 
 func newConn(srv *Server, sess session) *conn {
 	c := &conn{
-		srv:     srv,
-		sess:    sess,
-		dec:     srv.opts.Parser.NewDecoder(),
-		space:   make(chan struct{}, 1),
-		done:    make(chan struct{}),
-		sockets: make(map[string]*Socket),
+		srv:  srv,
+		sess: sess,
+		dec:  srv.opts.Parser.NewDecoder(),
+		done: make(chan struct{}),
 	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.opts.ConnectTimeout, c.connectTimeout)
@@ -78,19 +106,52 @@ func (c *conn) connectTimeout() {
 	}
 }
 
+// queued is a handler call waiting on the dispatcher: a call (a function)
+// or an *eventCall. Both are one pointer, so queueing one allocates nothing.
+type queued interface{ run() }
+
+// call is a function queued as a handler call.
+type call func()
+
+func (f call) run() { f() }
+
+// qKeep is the capacity of q kept while the dispatcher is idle, so that a
+// connection in a request/answer loop queues without allocating.
+const qKeep = 4
+
 // enqueue runs fn on the dispatcher goroutine, after the calls queued before
 // it. It never blocks (internal calls: acks, disconnects) and returns false
 // when the dispatcher has ended.
-func (c *conn) enqueue(fn func()) bool {
-	c.qmu.Lock()
-	if c.qdone {
+func (c *conn) enqueue(fn func()) bool { return c.enqueueCall(call(fn), false) }
+
+// enqueueCall queues fn. With wait (the reader) it waits while
+// dispatchQueueLen calls are pending, so that a slow handler slows its own
+// connection down instead of growing a buffer. It returns false when the
+// dispatcher has ended.
+func (c *conn) enqueueCall(fn queued, wait bool) bool {
+	for {
+		c.qmu.Lock()
+		if c.qdone {
+			c.qmu.Unlock()
+			return false
+		}
+		if !wait || len(c.q)-c.qh < dispatchQueueLen {
+			c.q = append(c.q, fn)
+			c.startLocked()
+			c.qmu.Unlock()
+			return true
+		}
+		if c.space == nil {
+			c.space = make(chan struct{}, 1)
+		}
+		space := c.space
 		c.qmu.Unlock()
-		return false
+		select {
+		case <-space:
+		case <-c.done:
+			return false
+		}
 	}
-	c.q = append(c.q, fn)
-	c.startLocked()
-	c.qmu.Unlock()
-	return true
 }
 
 // startLocked starts a dispatch goroutine unless one is draining q; c.qmu is held.
@@ -101,48 +162,40 @@ func (c *conn) startLocked() {
 	}
 }
 
-// enqueueEvent is enqueue for the reader: it waits while dispatchQueueLen
-// calls are pending, so that a slow handler slows its own connection down
-// instead of growing a buffer.
-func (c *conn) enqueueEvent(fn func()) bool {
-	for {
-		c.qmu.Lock()
-		n := len(c.q)
-		c.qmu.Unlock()
-		if n < dispatchQueueLen {
-			return c.enqueue(fn)
-		}
-		select {
-		case <-c.space:
-		case <-c.done:
-			return false
-		}
-	}
-}
+// enqueueEvent is enqueueCall for the reader.
+func (c *conn) enqueueEvent(fn func()) bool { return c.enqueueCall(call(fn), true) }
 
 // dispatch runs the queued handler calls in order and returns when q is
 // empty (the next enqueue starts a new one) or after it met nil.
 func (c *conn) dispatch() {
 	for {
 		c.qmu.Lock()
-		if len(c.q) == 0 {
-			c.q = nil // no buffer kept while idle
+		if c.qh == len(c.q) {
+			if cap(c.q) <= qKeep {
+				c.q = c.q[:0]
+			} else {
+				c.q = nil // no large buffer kept while idle
+			}
+			c.qh = 0
 			c.qrunning = false
 			c.qmu.Unlock()
 			return
 		}
-		fn := c.q[0]
-		c.q[0] = nil
-		c.q = c.q[1:]
-		var rest []func()
+		fn := c.q[c.qh]
+		c.q[c.qh] = nil
+		c.qh++
+		var rest []queued
 		if fn == nil {
 			c.qdone = true
-			rest, c.q = c.q, nil
+			rest, c.q, c.qh = c.q[c.qh:], nil, 0
 		}
+		space := c.space
 		c.qmu.Unlock()
-		select {
-		case c.space <- struct{}{}:
-		default:
+		if space != nil {
+			select {
+			case space <- struct{}{}:
+			default:
+			}
 		}
 		if fn == nil {
 			for _, f := range rest {
@@ -159,7 +212,7 @@ func (c *conn) dispatch() {
 
 // run calls a user handler. A panic is recovered, logged with its stack, and
 // closes the connection: every socket of it leaves with ReasonHandlerPanic.
-func (c *conn) run(fn func()) {
+func (c *conn) run(fn queued) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.srv.log.Error("socketio: panic in a handler; closing the connection",
@@ -167,7 +220,7 @@ func (c *conn) run(fn func()) {
 			c.close(ReasonHandlerPanic)
 		}
 	}()
-	fn()
+	fn.run()
 }
 
 func (c *conn) readLoop() {
@@ -225,22 +278,14 @@ func (c *conn) process(m engineio.Message) (reason DisconnectReason, ok bool) {
 // dispatcher.
 func (c *conn) reportError(err error) {
 	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		if s != nil {
-			sockets = append(sockets, s)
-		}
-	}
+	sockets := c.socketsLocked()
 	c.mu.Unlock()
 	// The handlers are looked up on the dispatcher, after the handlers queued
 	// before (the connection handler that registers them, for a packet that
 	// arrives right after CONNECT), as the reference's synchronous events do.
 	for _, s := range sockets {
 		c.enqueue(func() {
-			s.mu.Lock()
-			hs := s.onErr
-			s.mu.Unlock()
-			for _, h := range hs {
+			for _, h := range s.hooksCopy().onErr {
 				h(s, err)
 			}
 		})
@@ -266,13 +311,17 @@ func disconnectReason(err error) DisconnectReason {
 // breaks the protocol and the connection must close, as the reference does.
 func (c *conn) handlePacket(p *parser.Packet) bool {
 	c.mu.Lock()
-	s, joined := c.sockets[p.Namespace]
+	var s *Socket
+	i := c.findLocked(p.Namespace)
+	if i >= 0 {
+		s = c.sockets[i].s
+	}
 	if p.Type == parser.Connect {
-		if joined {
+		if i >= 0 {
 			c.mu.Unlock()
 			return false // a second CONNECT for a joined namespace
 		}
-		c.sockets[p.Namespace] = nil // connecting
+		c.sockets = append(c.sockets, nsSocket{name: p.Namespace}) // connecting
 		c.mu.Unlock()
 		name, auth := p.Namespace, p.Data
 		return c.enqueueEvent(func() { c.connect(name, auth) })
@@ -283,7 +332,7 @@ func (c *conn) handlePacket(p *parser.Packet) bool {
 	}
 	switch p.Type {
 	case parser.Event, parser.BinaryEvent:
-		c.enqueueEvent(func() { s.onEvent(p) })
+		c.enqueueCall(&eventCall{s: s, p: p}, true)
 	case parser.Ack, parser.BinaryAck:
 		s.onAck(p)
 	case parser.Disconnect:
@@ -311,8 +360,8 @@ func (c *conn) connect(name string, authData any) {
 // forget drops a namespace entry that never became a socket.
 func (c *conn) forget(name string) {
 	c.mu.Lock()
-	if s, ok := c.sockets[name]; ok && s == nil {
-		delete(c.sockets, name)
+	if i := c.findLocked(name); i >= 0 && c.sockets[i].s == nil {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -321,18 +370,30 @@ func (c *conn) forget(name string) {
 func (c *conn) attach(s *Socket) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	i := c.findLocked(s.nsp.name)
 	if c.closed {
-		delete(c.sockets, s.nsp.name)
+		if i >= 0 {
+			c.sockets = slices.Delete(c.sockets, i, i+1)
+		}
 		return false
 	}
-	c.sockets[s.nsp.name] = s
+	if i >= 0 {
+		c.sockets[i].s = s
+	} else {
+		c.sockets = append(c.sockets, nsSocket{name: s.nsp.name, s: s})
+	}
+	// As the reference, the connect timeout ends with the first socket.
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 	return true
 }
 
 func (c *conn) detach(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := c.findLocked(s.nsp.name); i >= 0 && c.sockets[i].s == s {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -341,12 +402,7 @@ func (c *conn) detach(s *Socket) {
 // ReasonServerNamespaceDisconnect and closes the session.
 func (c *conn) disconnectAll() {
 	c.mu.Lock()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		if s != nil {
-			sockets = append(sockets, s)
-		}
-	}
+	sockets := c.socketsLocked()
 	c.mu.Unlock()
 	for _, s := range sockets {
 		s.disconnect()
@@ -368,13 +424,11 @@ func (c *conn) closeAll(reason DisconnectReason) {
 		return
 	}
 	c.closed = true
-	c.timer.Stop()
-	sockets := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		if s != nil {
-			sockets = append(sockets, s)
-		}
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
 	}
+	sockets := c.socketsLocked()
 	c.mu.Unlock()
 	for _, s := range sockets {
 		s.onClose(reason)

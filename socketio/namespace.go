@@ -276,6 +276,35 @@ func (v adapterView) Deliver(id string, msgs []parser.Message, flags *adapter.Fl
 	return s.conn.send(msgs, flags.Volatile) == nil
 }
 
+// socketsPool holds the slices DeliverBatch collects its sockets in.
+var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
+
+// maxPooledSockets bounds the capacity of a slice put back in socketsPool.
+const maxPooledSockets = 1 << 16
+
+// DeliverBatch is Deliver for every id (the adapter's batch delivery): the
+// sockets are looked up under one read lock, then the messages are queued on
+// each outside it.
+func (v adapterView) DeliverBatch(ids []string, msgs []parser.Message, flags *adapter.Flags) {
+	p := socketsPool.Get().(*[]*Socket)
+	ss := (*p)[:0]
+	v.n.mu.RLock()
+	for _, id := range ids {
+		if s := v.n.sockets[id]; s != nil {
+			ss = append(ss, s)
+		}
+	}
+	v.n.mu.RUnlock()
+	for _, s := range ss {
+		_ = s.conn.send(msgs, flags.Volatile)
+	}
+	clear(ss)
+	if cap(ss) <= maxPooledSockets {
+		*p = ss[:0]
+		socketsPool.Put(p)
+	}
+}
+
 func (v adapterView) NextAckID() uint64 { return v.n.ids.Add(1) - 1 }
 
 func (v adapterView) DeliverWithAck(ctx context.Context, id string, msgs []parser.Message,

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -63,9 +62,6 @@ type Socket struct {
 	conn      *conn
 	handshake *Handshake
 
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-
 	connected atomic.Bool
 	closed    atomic.Bool
 	left      atomic.Bool // left its rooms (Join refused)
@@ -74,17 +70,75 @@ type Socket struct {
 	pid       string // private session id ("" when recovery is off)
 	recovered bool
 
-	mu              sync.Mutex
-	handlers        map[string]EventHandler
+	mu       sync.Mutex
+	handlers []eventHandler // by event name, in the order first set
+	hooks    *socketHooks   // nil until a hook is added
+	watching bool           // counted in nsp.outWatchers
+	acks     map[uint64]*pendingAck
+	data     any
+	// The context is made on first use (Context, EmitWithAck); reason is
+	// set when the socket closes and cancels it.
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	reason DisconnectReason
+}
+
+// eventHandler is the handler of one event. A socket has few, so they are
+// kept in a slice, searched in order, rather than in a map.
+type eventHandler struct {
+	event string
+	h     EventHandler
+}
+
+// socketHooks are the handler lists of a socket, apart from its event
+// handlers: most sockets have none, so they live behind one pointer. Each
+// list is copy-on-write (cowAppend), so a copy taken under Socket.mu stays
+// valid after it is released.
+type socketHooks struct {
 	anyIn           []AnyHandler
 	anyOut          []AnyOutgoingHandler
-	watching        bool // counted in nsp.outWatchers
 	mws             []PacketMiddleware
 	onErr           []ErrorHandler
 	onDisconnecting []DisconnectHandler
 	onDisconnect    []DisconnectHandler
-	acks            map[uint64]*pendingAck
-	data            any
+}
+
+// hooksLocked returns the socket's hooks, made on first use; s.mu is held.
+func (s *Socket) hooksLocked() *socketHooks {
+	if s.hooks == nil {
+		s.hooks = &socketHooks{}
+	}
+	return s.hooks
+}
+
+// hooksCopy returns a copy of the socket's hooks (zero when there are none).
+func (s *Socket) hooksCopy() socketHooks {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return socketHooks{}
+	}
+	return *s.hooks
+}
+
+// anyOutHandlers returns the socket's OnAnyOutgoing handlers.
+func (s *Socket) anyOutHandlers() []AnyOutgoingHandler {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.hooks == nil {
+		return nil
+	}
+	return s.hooks.anyOut
+}
+
+// handlerLocked returns the handler of event, or nil; s.mu is held.
+func (s *Socket) handlerLocked(event string) EventHandler {
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			return s.handlers[i].h
+		}
+	}
+	return nil
 }
 
 type pendingAck struct {
@@ -99,7 +153,6 @@ func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
 	// handlers and acks are made on first use: most sockets of a large
 	// server have few handlers and no acks pending.
 	s := &Socket{id: newID(), nsp: n, conn: c}
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	h := c.sess.Handshake()
 	s.handshake = &Handshake{
 		Headers: h.Header,
@@ -107,20 +160,13 @@ func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
 		Address: h.RemoteAddr,
 		XDomain: h.Header.Get("Origin") != "",
 		Secure:  h.Secure,
-		URL:     requestURI(h.URL),
+		URL:     n.srv.requestURI(h.URL),
 		Query:   h.Query,
 	}
 	if auth != nil {
 		s.handshake.Auth = auth
 	}
 	return s
-}
-
-func requestURI(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	return u.RequestURI()
 }
 
 // newID returns 20 characters of base64url: 15 random bytes, like the reference.
@@ -148,7 +194,17 @@ func (s *Socket) Transport() string { return s.conn.sess.Transport() }
 
 // Context is cancelled when the socket disconnects; context.Cause gives the
 // DisconnectReason.
-func (s *Socket) Context() context.Context { return s.ctx }
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.reason != "" {
+			s.cancel(s.reason)
+		}
+	}
+	return s.ctx
+}
 
 // Connected reports whether the socket is connected.
 func (s *Socket) Connected() bool { return s.connected.Load() && !s.closed.Load() }
@@ -171,49 +227,58 @@ func (s *Socket) SetData(v any) {
 // On sets the handler of event (replacing any earlier one).
 func (s *Socket) On(event string, h EventHandler) {
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string]EventHandler)
+	defer s.mu.Unlock()
+	for i := range s.handlers {
+		if s.handlers[i].event == event {
+			// A new slice: onEvent may hold the old one.
+			s.handlers = slices.Clone(s.handlers)
+			s.handlers[i].h = h
+			return
+		}
 	}
-	s.handlers[event] = h
-	s.mu.Unlock()
+	s.handlers = cowAppend(s.handlers, eventHandler{event, h})
 }
 
 // Off removes the handler of event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
+	s.handlers = slices.DeleteFunc(slices.Clone(s.handlers), func(e eventHandler) bool { return e.event == event })
 	s.mu.Unlock()
 }
 
 // OnAny adds a handler that sees every incoming event.
 func (s *Socket) OnAny(h AnyHandler) {
 	s.mu.Lock()
-	s.anyIn = cowAppend(s.anyIn, h)
+	hk := s.hooksLocked()
+	hk.anyIn = cowAppend(hk.anyIn, h)
 	s.mu.Unlock()
 }
 
 // OnAnyOutgoing adds a handler that sees every event the socket emits.
 func (s *Socket) OnAnyOutgoing(h AnyOutgoingHandler) {
 	s.mu.Lock()
-	if len(s.anyOut) == 0 && !s.closed.Load() {
+	hk := s.hooksLocked()
+	if len(hk.anyOut) == 0 && !s.closed.Load() {
 		s.nsp.outWatchers.Add(1)
 		s.watching = true
 	}
-	s.anyOut = cowAppend(s.anyOut, h)
+	hk.anyOut = cowAppend(hk.anyOut, h)
 	s.mu.Unlock()
 }
 
 // Use adds a packet middleware.
 func (s *Socket) Use(m PacketMiddleware) {
 	s.mu.Lock()
-	s.mws = cowAppend(s.mws, m)
+	hk := s.hooksLocked()
+	hk.mws = cowAppend(hk.mws, m)
 	s.mu.Unlock()
 }
 
 // OnError adds a handler for the errors of packet middleware.
 func (s *Socket) OnError(h ErrorHandler) {
 	s.mu.Lock()
-	s.onErr = cowAppend(s.onErr, h)
+	hk := s.hooksLocked()
+	hk.onErr = cowAppend(hk.onErr, h)
 	s.mu.Unlock()
 }
 
@@ -221,14 +286,16 @@ func (s *Socket) OnError(h ErrorHandler) {
 // in its rooms.
 func (s *Socket) OnDisconnecting(h DisconnectHandler) {
 	s.mu.Lock()
-	s.onDisconnecting = cowAppend(s.onDisconnecting, h)
+	hk := s.hooksLocked()
+	hk.onDisconnecting = cowAppend(hk.onDisconnecting, h)
 	s.mu.Unlock()
 }
 
 // OnDisconnect adds a handler run once the socket has left its namespace.
 func (s *Socket) OnDisconnect(h DisconnectHandler) {
 	s.mu.Lock()
-	s.onDisconnect = cowAppend(s.onDisconnect, h)
+	hk := s.hooksLocked()
+	hk.onDisconnect = cowAppend(hk.onDisconnect, h)
 	s.mu.Unlock()
 }
 
@@ -320,10 +387,7 @@ func (s *Socket) EmitVolatile(event string, args ...any) error {
 }
 
 func (s *Socket) notifyOutgoing(event string, args []any) {
-	s.mu.Lock()
-	hs := s.anyOut
-	s.mu.Unlock()
-	for _, h := range hs {
+	for _, h := range s.anyOutHandlers() {
 		h(s, event, args)
 	}
 }
@@ -356,7 +420,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 			return nil, ErrAckTimeout
 		}
 		return nil, ctx.Err()
-	case <-s.ctx.Done():
+	case <-s.Context().Done():
 		s.dropAck(id)
 		select {
 		case a := <-pa.ch:
@@ -448,28 +512,45 @@ func (s *Socket) onAck(p *parser.Packet) {
 	}
 }
 
+// eventCall is one received event queued for its handler. With an ack id it
+// also holds the acknowledgement's state and packet: an acknowledged event
+// costs this and the AckFunc, nothing more.
+type eventCall struct {
+	s    *Socket
+	p    *parser.Packet // the event, until its handlers run
+	sent atomic.Bool    // the AckFunc was called
+	ack  parser.Packet  // the ACK packet: ID set before the handlers run, the rest by the AckFunc
+}
+
+func (e *eventCall) run() { e.s.onEvent(e) }
+
 // onEvent runs on the dispatcher goroutine.
-func (s *Socket) onEvent(p *parser.Packet) {
+func (s *Socket) onEvent(e *eventCall) {
 	if !s.Connected() {
 		return
 	}
+	p := e.p
+	e.p = nil // a kept AckFunc must not keep the received packet alive
 	args := Args(p.Args)
 	var ack AckFunc
 	if p.HasID {
-		ack = s.ackFunc(p.ID)
+		e.ack.ID = p.ID
+		ack = e.answer
 	}
 	s.mu.Lock()
-	anyIn, mws, h := s.anyIn, s.mws, s.handlers[p.Event]
+	h := s.handlerLocked(p.Event)
+	var anyIn []AnyHandler
+	var mws []PacketMiddleware
+	if s.hooks != nil {
+		anyIn, mws = s.hooks.anyIn, s.hooks.mws
+	}
 	s.mu.Unlock()
 	for _, a := range anyIn {
 		a(s, p.Event, args)
 	}
 	for _, m := range mws {
 		if err := m(s, p.Event, args); err != nil {
-			s.mu.Lock()
-			hs := s.onErr
-			s.mu.Unlock()
-			for _, eh := range hs {
+			for _, eh := range s.hooksCopy().onErr {
 				eh(s, err)
 			}
 			return
@@ -483,17 +564,19 @@ func (s *Socket) onEvent(p *parser.Packet) {
 // ErrAckSent is returned by an AckFunc called a second time.
 var ErrAckSent = errors.New("socketio: acknowledgement already sent")
 
-func (s *Socket) ackFunc(id uint64) AckFunc {
-	var sent atomic.Bool
-	return func(args ...any) error {
-		if !sent.CompareAndSwap(false, true) {
-			return ErrAckSent
-		}
-		if s.closed.Load() {
-			return ErrDisconnected
-		}
-		return s.conn.sendPacket(&parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: id, HasID: true, Args: args}, false)
+// answer is the AckFunc of an event with an ack id.
+func (e *eventCall) answer(args ...any) error {
+	if !e.sent.CompareAndSwap(false, true) {
+		return ErrAckSent
 	}
+	s := e.s
+	if s.closed.Load() {
+		return ErrDisconnected
+	}
+	e.ack = parser.Packet{Type: parser.Ack, Namespace: s.nsp.name, ID: e.ack.ID, HasID: true, Args: args}
+	err := s.conn.sendPacket(&e.ack, false)
+	e.ack.Args = nil // encoded: the arguments need not stay alive with the AckFunc
+	return err
 }
 
 // Disconnect makes the socket leave its namespace (reason "server namespace
@@ -528,7 +611,12 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	if !s.closed.CompareAndSwap(false, true) {
 		return
 	}
-	s.cancel(reason)
+	s.mu.Lock()
+	s.reason = reason
+	if s.cancel != nil {
+		s.cancel(reason)
+	}
+	s.mu.Unlock()
 	s.conn.detach(s)
 	s.nsp.remove(s)
 	s.mu.Lock()
@@ -556,9 +644,8 @@ func (s *Socket) onClose(reason DisconnectReason) {
 		return
 	}
 	finish := func() {
-		s.mu.Lock()
-		ding, dis := s.onDisconnecting, s.onDisconnect
-		s.mu.Unlock()
+		hk := s.hooksCopy()
+		ding, dis := hk.onDisconnecting, hk.onDisconnect
 		func() {
 			defer s.leaveAndPersist(reason)
 			for _, h := range ding {

@@ -1,0 +1,112 @@
+package engineio
+
+import (
+	"net/http"
+	"net/url"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+// TestHandshakeURLsShared checks that handshakes with the same URL share one
+// URL and query, and that any difference, user info or a long query gets a
+// copy of its own.
+func TestHandshakeURLsShared(t *testing.T) {
+	var h handshakeShare
+	parse := func(s string) (*url.URL, url.Values) {
+		u, err := url.ParseRequestURI(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u, parseQuery(u.RawQuery)
+	}
+	u1, q1 := parse("/engine.io/?EIO=4&transport=websocket")
+	a, qa := h.url(u1, q1)
+	if a == u1 || *a != *u1 || qa.Get("transport") != "websocket" {
+		t.Fatalf("first handshake: got %v %v, want a copy of %v", a, qa, u1)
+	}
+	u2, q2 := parse("/engine.io/?EIO=4&transport=websocket")
+	b, qb := h.url(u2, q2)
+	if b != a {
+		t.Fatalf("same URL: got a new URL %p, want the first one %p", b, a)
+	}
+	qb.Set("probe", "x") // shared: visible through the first handshake's query
+	if qa.Get("probe") != "x" {
+		t.Fatal("same URL: the query is not the first handshake's")
+	}
+	qb.Del("probe")
+
+	u3, q3 := parse("/other/?EIO=4&transport=websocket")
+	c, qc := h.url(u3, q3)
+	if c == a || c.Path != "/other/" || qc.Get("EIO") != "4" {
+		t.Fatalf("other path, same query: got %v, want its own copy", c)
+	}
+
+	u4, q4 := parse("/engine.io/?EIO=4&transport=websocket")
+	u4.User = url.UserPassword("u", "p")
+	d, _ := h.url(u4, q4)
+	if d == u4 || d.User == u4.User || d.User.String() != "u:p" {
+		t.Fatalf("user info: got %v, want a deep copy", d)
+	}
+
+	long := "/engine.io/?EIO=4&transport=websocket&pad=" + strings.Repeat("x", maxSharedQuery)
+	u5, q5 := parse(long)
+	e1, _ := h.url(u5, q5)
+	u6, q6 := parse(long)
+	e2, _ := h.url(u6, q6)
+	if e1 == e2 || e1.String() != long {
+		t.Fatalf("long query: got %p and %p (%v), want two copies", e1, e2, e1)
+	}
+
+	for i := range 2 * maxSharedURLs {
+		u, q := parse("/engine.io/?EIO=4&n=" + strconv.Itoa(i))
+		h.url(u, q)
+	}
+	if len(h.urls) > maxSharedURLs {
+		t.Fatalf("%d URLs remembered, want at most %d", len(h.urls), maxSharedURLs)
+	}
+}
+
+// TestHandshakeHeaderShared checks that the header kept for a session reads
+// as a copy of the request's (Header.Clone), that names and values repeated
+// across handshakes are one string, and that Sec-WebSocket-Key is not remembered.
+func TestHandshakeHeaderShared(t *testing.T) {
+	var h handshakeShare
+	req := func(key string) http.Header {
+		return http.Header{
+			"Upgrade":               {"websocket"},
+			"X-Many":                {"a", "b", strings.Repeat("l", maxSharedString+1)},
+			"X-Nil":                 nil,
+			"Sec-Websocket-Key":     {key},
+			"Sec-Websocket-Version": {"13"},
+		}
+	}
+	r1, r2 := req("a2V5LW9uZQ=="), req("a2V5LXR3bw==")
+	h1, h2 := h.header(r1), h.header(r2)
+	if !reflect.DeepEqual(h1, r1.Clone()) || !reflect.DeepEqual(h2, r2.Clone()) {
+		t.Fatalf("got %v and %v, want copies of %v and %v", h1, h2, r1, r2)
+	}
+	same := func(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
+	if !same(h1.Get("Upgrade"), h2.Get("Upgrade")) || !same(h1["X-Many"][1], h2["X-Many"][1]) {
+		t.Error("repeated values are not shared")
+	}
+	if same(h1["X-Many"][2], h2["X-Many"][2]) {
+		t.Error("a value over maxSharedString is shared")
+	}
+	if len(h.strs) > 0 {
+		for s := range h.strs {
+			if strings.HasPrefix(s, "a2V5") {
+				t.Errorf("Sec-WebSocket-Key %q is remembered", s)
+			}
+		}
+	}
+	h1.Add("X-Many", "c") // the copies are distinct slices
+	if len(h2["X-Many"]) != 3 || len(r1["X-Many"]) != 3 {
+		t.Error("adding to one copy changed another")
+	}
+	if h.header(nil) != nil {
+		t.Error("nil header: want nil")
+	}
+}

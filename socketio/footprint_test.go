@@ -1,0 +1,140 @@
+package socketio
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/corvid-io/corvid/engineio"
+)
+
+// footprintConns is the number of idle connections TestIdleSocketFootprint
+// holds: enough for the per-connection figure to dwarf the fixed costs.
+const footprintConns = 500
+
+// TestIdleSocketFootprint opens idle WebSocket connections to a server with the
+// harness's handlers (three events per socket), each joined to the main
+// namespace, and logs the heap and stack bytes and the goroutines per
+// connection (`go test -run TestIdleSocketFootprint -v ./socketio/`). The
+// clients are raw TCP connections of this process that speak the handshake by
+// hand (no goroutine, no buffers), so the heap counted is the server's. It
+// asserts what does not depend on timing: every socket connected, and at most
+// one goroutine per idle connection.
+func TestIdleSocketFootprint(t *testing.T) {
+	srv := newTestServer(t, &ServerOptions{Engine: &engineio.ServerOptions{
+		PingInterval: time.Hour, PingTimeout: time.Hour,
+	}})
+	joined := make(chan struct{}, footprintConns+1)
+	srv.OnConnection(func(s *Socket) {
+		nop := func(*Socket, Args, AckFunc) {}
+		s.On("echo", nop)
+		s.On("bcast", nop)
+		s.On("toroom", nop)
+		joined <- struct{}{}
+	})
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	host := strings.TrimPrefix(hs.URL, "http://")
+
+	// One warm-up connection, so that lazily allocated globals are not counted.
+	warm := rawSocketIO(t, host)
+	defer warm.Close()
+	<-joined
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	g0 := runtime.NumGoroutine()
+	conns := make([]net.Conn, footprintConns)
+	for i := range conns {
+		conns[i] = rawSocketIO(t, host)
+	}
+	for range conns {
+		<-joined
+	}
+	// The writers of the CONNECT replies exit once their frames are written.
+	deadline := time.Now().Add(10 * time.Second)
+	for runtime.NumGoroutine()-g0 > footprintConns && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	g1 := runtime.NumGoroutine()
+	n := float64(footprintConns)
+	t.Logf("idle socket.io connections: %d", footprintConns)
+	t.Logf("goroutines per connection: %.2f", float64(g1-g0)/n)
+	t.Logf("heap bytes per connection: %.0f", float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/n)
+	t.Logf("heap objects per connection: %.1f", float64(int64(after.HeapObjects)-int64(before.HeapObjects))/n)
+	t.Logf("stack bytes per connection: %.0f", float64(int64(after.StackInuse)-int64(before.StackInuse))/n)
+	if got := len(srv.Of("/").Sockets()); got != footprintConns+1 {
+		t.Errorf("%d sockets connected, want %d", got, footprintConns+1)
+	}
+	// The handshakes share their URL and query, and read as their own.
+	for _, s := range srv.Of("/").Sockets() {
+		h := s.Handshake()
+		if h.URL != "/socket.io/?EIO=4&transport=websocket" || h.Query.Get("transport") != "websocket" ||
+			h.Headers.Get("Sec-WebSocket-Version") != "13" {
+			t.Fatalf("handshake: URL %q, query %v, headers %v", h.URL, h.Query, h.Headers)
+		}
+	}
+	if g1-g0 > footprintConns {
+		t.Errorf("%d goroutines for %d idle connections", g1-g0, footprintConns)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// rawSocketIO opens a WebSocket-only Engine.IO session by hand, joins the main
+// namespace and reads the open packet and the CONNECT reply.
+func rawSocketIO(t testing.TB, host string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := c.Write([]byte(req)); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReaderSize(c, 512)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", res, err)
+	}
+	if p := readTextFrame(t, br); !strings.HasPrefix(p, "0{") {
+		t.Fatalf("open frame %q", p)
+	}
+	// "40", masked with the all-zero key.
+	if _, err := c.Write([]byte{0x81, 0x82, 0, 0, 0, 0, '4', '0'}); err != nil {
+		t.Fatal(err)
+	}
+	if p := readTextFrame(t, br); !strings.HasPrefix(p, "40{") {
+		t.Fatalf("connect reply %q", p)
+	}
+	return c
+}
+
+// readTextFrame reads one unmasked server frame with a 7-bit length.
+func readTextFrame(t testing.TB, br *bufio.Reader) string {
+	t.Helper()
+	var hdr [2]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		t.Fatal(err)
+	}
+	payload := make([]byte, hdr[1]&0x7f)
+	if _, err := io.ReadFull(br, payload); err != nil {
+		t.Fatal(err)
+	}
+	return string(payload)
+}
