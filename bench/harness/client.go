@@ -12,8 +12,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // client is one load-generator connection: Engine.IO v4 + Socket.IO v5 on the
@@ -21,13 +19,12 @@ import (
 // polling, so that it is the same for every server.
 type client struct {
 	transport string
-	ws        *websocket.Conn
+	ws        *wsConn
 
-	hc     *http.Client // websocket dials
-	url    string       // polling: the session URL (with sid)
-	getC   *httpConn    // polling: the connection of the GETs (the reader's)
-	postC  *httpConn    // polling: the connection of the POSTs, under postMu
-	postMu sync.Mutex   // polling: one POST at a time
+	url    string     // polling: the session URL (with sid)
+	getC   *httpConn  // polling: the connection of the GETs (the reader's)
+	postC  *httpConn  // polling: the connection of the POSTs, under postMu
+	postMu sync.Mutex // polling: one POST at a time
 
 	// onEvent receives the EVENT packets ("42..." without the leading "42").
 	// It runs on the client's reader goroutine.
@@ -49,12 +46,11 @@ type dialOptions struct {
 	base    string // "http://127.0.0.1:port"
 	query   string // extra query, "&room=r1"
 	polling bool
-	hc      *http.Client
 	onEvent func(b []byte)
 }
 
 func dial(ctx context.Context, o dialOptions) (*client, error) {
-	c := &client{onEvent: o.onEvent, acks: make(chan struct{}, 1), done: make(chan struct{}), hc: o.hc}
+	c := &client{onEvent: o.onEvent, acks: make(chan struct{}, 1), done: make(chan struct{})}
 	if c.onEvent == nil {
 		c.onEvent = func([]byte) {}
 	}
@@ -68,28 +64,30 @@ func dial(ctx context.Context, o dialOptions) (*client, error) {
 
 func (c *client) dialWS(ctx context.Context, o dialOptions) error {
 	u := "ws" + strings.TrimPrefix(o.base, "http") + "/socket.io/?EIO=4&transport=websocket" + o.query
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPClient: o.hc})
+	ws, err := dialWebSocket(ctx, u)
 	if err != nil {
 		return err
 	}
-	ws.SetReadLimit(1 << 24)
 	c.ws = ws
 	fail := func(err error) error {
-		ws.CloseNow()
+		ws.close()
 		return err
 	}
-	_, b, err := ws.Read(ctx)
+	stop := context.AfterFunc(ctx, ws.close)
+	defer stop()
+	var buf bytes.Buffer
+	_, b, err := ws.read(&buf)
 	if err != nil {
 		return fail(err)
 	}
 	if len(b) == 0 || b[0] != '0' {
 		return fail(fmt.Errorf("%w: open %q", errHandshake, b))
 	}
-	if err := ws.Write(ctx, websocket.MessageText, []byte("40")); err != nil {
+	if err := ws.write(opText, []byte("40")); err != nil {
 		return fail(err)
 	}
 	for {
-		_, b, err := ws.Read(ctx)
+		_, b, err := ws.read(&buf)
 		if err != nil {
 			return fail(err)
 		}
@@ -97,7 +95,7 @@ func (c *client) dialWS(ctx context.Context, o dialOptions) error {
 			break
 		}
 		if bytes.Equal(b, []byte("2")) {
-			ws.Write(ctx, websocket.MessageText, []byte("3"))
+			ws.write(opText, []byte("3"))
 			continue
 		}
 		return fail(fmt.Errorf("%w: connect %q", errHandshake, b))
@@ -108,24 +106,18 @@ func (c *client) dialWS(ctx context.Context, o dialOptions) error {
 
 func (c *client) readWS() {
 	defer close(c.done)
-	ctx := context.Background()
 	var buf bytes.Buffer
 	for {
-		typ, r, err := c.ws.Reader(ctx)
+		op, b, err := c.ws.read(&buf)
 		if err != nil {
 			return
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			return
-		}
-		b := buf.Bytes()
-		if typ == websocket.MessageBinary {
+		if op == opBinary {
 			c.attachment()
 			continue
 		}
 		if len(b) == 1 && b[0] == '2' {
-			c.ws.Write(ctx, websocket.MessageText, []byte("3"))
+			c.ws.write(opText, []byte("3"))
 			continue
 		}
 		c.packet(b)
@@ -176,15 +168,12 @@ func (c *client) ack() {
 // send writes Engine.IO messages: text ones as strings, binary as []byte.
 func (c *client) send(ctx context.Context, text []byte, bins ...[]byte) error {
 	if c.ws != nil {
-		// Writes take no deadline: with a cancellable context coder/websocket
-		// registers a context.AfterFunc per write, a cost of the load
-		// generator that is not the server's. Closing the conn ends them.
-		bg := context.Background()
-		if err := c.ws.Write(bg, websocket.MessageText, text); err != nil {
+		// Writes take no deadline (closing the conn ends them).
+		if err := c.ws.write(opText, text); err != nil {
 			return err
 		}
 		for _, b := range bins {
-			if err := c.ws.Write(bg, websocket.MessageBinary, b); err != nil {
+			if err := c.ws.write(opBinary, b); err != nil {
 				return err
 			}
 		}
@@ -319,7 +308,7 @@ func (c *client) close() {
 		return
 	}
 	if c.ws != nil {
-		c.ws.CloseNow()
+		c.ws.close()
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.post(ctx, []byte("1"))

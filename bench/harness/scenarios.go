@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/http"
 	"strconv"
 	"time"
 )
@@ -92,16 +90,6 @@ func ScenarioNames() []string {
 	return n
 }
 
-// httpClient returns a client for n connections to one host.
-func httpClient(n int) *http.Client {
-	return &http.Client{Transport: &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: 10 * time.Second}).DialContext,
-		MaxIdleConns:        2*n + 16,
-		MaxIdleConnsPerHost: 2*n + 16,
-		IdleConnTimeout:     time.Minute,
-	}}
-}
-
 // results builds the Results of one measured stretch.
 type results struct {
 	scenario, server string
@@ -145,8 +133,6 @@ func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			defer s.stop()
 			sleepCtx(ctx, 500*time.Millisecond)
 			before := s.rss()
-			hc := httpClient(r.sz.ConnectConcurrency)
-			defer hc.CloseIdleConnections()
 			base := s.base(0)
 			waitProf := func() {}
 			if n == r.sz.Idle[len(r.sz.Idle)-1] {
@@ -155,7 +141,7 @@ func runIdle(ctx context.Context, r *runner, srv string) ([]Result, error) {
 			}
 			win := startWindow(s)
 			clients, elapsed, err := connectAll(ctx, n, r.sz.ConnectConcurrency, func(int) dialOptions {
-				return dialOptions{base: base, hc: hc}
+				return dialOptions{base: base}
 			})
 			win.end()
 			waitProf()
@@ -204,22 +190,20 @@ func (r *runner) setup(ctx context.Context, srv string, nodes int, redisAddr str
 		return nil, err
 	}
 	defer s.stop()
-	hc := httpClient(n + 1)
-	defer hc.CloseIdleConnections()
 	st := &setup{s: s, flow: newFlow(n + 1)}
 	clients, _, err := connectAll(ctx, n, r.sz.ConnectConcurrency, func(i int) dialOptions {
 		q := ""
 		if query != nil {
 			q = query(i)
 		}
-		return dialOptions{base: s.base(i), query: q, polling: polling, hc: hc, onEvent: st.flow.receiver(i)}
+		return dialOptions{base: s.base(i), query: q, polling: polling, onEvent: st.flow.receiver(i)}
 	})
 	if err != nil {
 		return nil, err
 	}
 	defer closeAll(clients)
 	st.clients = clients
-	ctrl, err := dial(ctx, dialOptions{base: s.base(0), polling: polling, hc: hc, onEvent: st.flow.receiver(n)})
+	ctrl, err := dial(ctx, dialOptions{base: s.base(0), polling: polling, onEvent: st.flow.receiver(n)})
 	if err != nil {
 		return nil, err
 	}
