@@ -40,10 +40,10 @@ type Session struct {
 	mu        sync.Mutex
 	closed    bool
 	reason    Reason
-	websocket bool            // the current transport is websocket
-	ws        *websocket.Conn // when websocket
-	cork      *corkWriter     // under ws: gathers a batch's frames into one write
-	probe     *websocket.Conn // the WebSocket of an upgrade in progress
+	websocket bool        // the current transport is websocket
+	ws        wsTransport // when websocket
+	cork      *corkWriter // under ws: gathers a batch's frames into one write
+	probe     wsTransport // the WebSocket of an upgrade in progress
 	upgrading bool
 
 	// outgoing packets not yet written
@@ -65,6 +65,13 @@ type Session struct {
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
 	reading   bool
 	bgReading bool
+
+	// push mode (Receive)
+	push    bool
+	onMsg   func(Message)
+	onEnd   func(error)
+	pushing bool // a goroutine is running onMsg
+	ended   bool // onEnd has been called
 
 	// heartbeat
 	timer        *time.Timer
@@ -332,8 +339,8 @@ func (s *Session) closeWith(r Reason) {
 		s.outBytes = 0
 	}
 	removeNow := true
-	var abort []*websocket.Conn
-	var probe *websocket.Conn // closed with a handshake
+	var abort []wsTransport
+	var probe wsTransport // closed with a handshake
 	if s.probe != nil {
 		// The client may already have sent the upgrade packet and moved to the
 		// probe: as the reference, a graceful close closes the probe with a close
@@ -356,7 +363,7 @@ func (s *Session) closeWith(r Reason) {
 			// The running writer sends what is queued, then the close frame; should
 			// it be stuck on a peer that does not read, the connection is dropped.
 			conn := s.ws
-			time.AfterFunc(wsCloseTimeout, func() { conn.CloseNow() })
+			time.AfterFunc(wsCloseTimeout, conn.closeNow)
 		default:
 			s.startWriterLocked()
 		}
@@ -382,15 +389,16 @@ func (s *Session) closeWith(r Reason) {
 	if removeNow {
 		s.srv.remove(s)
 	}
+	s.pump(false)
 	for _, c := range abort {
-		c.CloseNow()
+		c.closeNow()
 	}
 	if probe != nil {
 		// The upgrade handler reading the probe holds a count of srv.wg.
 		s.srv.wg.Add(1)
 		go func() {
 			defer s.srv.wg.Done()
-			probe.Close(websocket.StatusNormalClosure, "")
+			probe.close(websocket.StatusNormalClosure, "")
 		}()
 	}
 }

@@ -1,0 +1,226 @@
+//go:build linux
+
+package engineio
+
+import (
+	"sync"
+	"syscall"
+)
+
+// parkSupported: idle WebSocket connections in push mode wait in an epoll set
+// instead of a goroutine each.
+const parkSupported = true
+
+// wsPark is a connection's registration with the poller.
+type wsPark struct {
+	token uint64 // its key in poller.conns; 0 when not registered (poller.mu)
+	ready func() // starts Session.readReady on a new goroutine; set before registering
+}
+
+// poller is the process's one epoll set of parked connections. Its goroutine
+// runs while connections are registered: the last one to leave wakes it
+// (through a pipe) so that it ends.
+var poller struct {
+	mu      sync.Mutex
+	inited  bool
+	err     error // of the set's creation, kept
+	epfd    int
+	wake    [2]int // pipe; its read end is registered with token 0
+	conns   map[uint64]*wsConn
+	next    uint64
+	running bool
+}
+
+const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+func pollerInitLocked() error {
+	if poller.inited {
+		return poller.err
+	}
+	poller.inited = true
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		poller.err = err
+		return err
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		syscall.Close(epfd)
+		poller.err = err
+		return err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		poller.err = err
+		return err
+	}
+	poller.epfd, poller.wake = epfd, p
+	poller.conns = make(map[uint64]*wsConn)
+	return nil
+}
+
+// parkFor registers c, armed once: its first readable event runs
+// s.readReady, which reads and re-arms it.
+func (c *wsConn) parkFor(s *Session) error {
+	srv := s.srv
+	c.park.ready = func() {
+		srv.mu.Lock()
+		if srv.closed {
+			// Shutdown closes every session; their writers do the closing
+			// handshakes.
+			srv.mu.Unlock()
+			return
+		}
+		srv.wg.Add(1)
+		srv.mu.Unlock()
+		go func() {
+			defer srv.wg.Done()
+			s.readReady(c)
+		}()
+	}
+	return c.arm(syscall.EPOLL_CTL_ADD)
+}
+
+// rearm arms a parked connection for its next readable event.
+func (c *wsConn) rearm() error { return c.arm(syscall.EPOLL_CTL_MOD) }
+
+func (c *wsConn) arm(op int) error {
+	poller.mu.Lock()
+	if err := pollerInitLocked(); err != nil {
+		poller.mu.Unlock()
+		return err
+	}
+	if op == syscall.EPOLL_CTL_ADD {
+		poller.next++
+		c.park.token = poller.next
+		poller.conns[c.park.token] = c
+	}
+	token := c.park.token
+	if token == 0 {
+		poller.mu.Unlock()
+		return errWSClosed // unparked: closed meanwhile
+	}
+	if !poller.running {
+		poller.running = true
+		go pollLoop()
+	}
+	epfd := poller.epfd
+	poller.mu.Unlock()
+	var cerr error
+	err := c.rc.Control(func(fd uintptr) {
+		// The token, not the fd (which may be reused after a close), finds
+		// the connection.
+		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
+	})
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		c.unpark()
+	}
+	return err
+}
+
+// unpark removes c from the poller; the last one wakes the poller to end.
+func (c *wsConn) unpark() {
+	if c.rc == nil {
+		return
+	}
+	poller.mu.Lock()
+	token := c.park.token
+	if token == 0 {
+		poller.mu.Unlock()
+		return
+	}
+	c.park.token = 0
+	delete(poller.conns, token)
+	wake := len(poller.conns) == 0 && poller.running
+	epfd := poller.epfd
+	poller.mu.Unlock()
+	c.rc.Control(func(fd uintptr) {
+		syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	if wake {
+		syscall.Write(poller.wake[1], []byte{0})
+	}
+}
+
+// pollLoop waits for parked connections to become readable and starts their
+// readers; it ends when no connection is registered.
+func pollLoop() {
+	var events [128]syscall.EpollEvent
+	var ready []*wsConn
+	for {
+		n, err := syscall.EpollWait(poller.epfd, events[:], -1)
+		if err != nil {
+			n = 0 // EINTR
+		}
+		poller.mu.Lock()
+		for _, ev := range events[:n] {
+			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			if token == 0 {
+				var b [64]byte
+				syscall.Read(poller.wake[0], b[:])
+				continue
+			}
+			if c := poller.conns[token]; c != nil {
+				ready = append(ready, c)
+			}
+		}
+		if len(poller.conns) == 0 {
+			poller.running = false
+			poller.mu.Unlock()
+			return
+		}
+		poller.mu.Unlock()
+		for i, c := range ready {
+			c.park.ready()
+			ready[i] = nil
+		}
+		ready = ready[:0]
+	}
+}
+
+// readAvailable is readMessage without blocking: it returns a whole data
+// message, or wsNeedMore when the socket has no more bytes for now (the bytes
+// of an incomplete frame stay buffered). rmu is held.
+func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
+	for {
+		res, binary, data, need, err := c.next()
+		if err != nil {
+			return 0, false, nil, c.fail(err)
+		}
+		if res == wsMessage {
+			return res, binary, data, nil
+		}
+		if c.isClosed() {
+			return 0, false, nil, errWSClosed
+		}
+		p := c.space(need)
+		var n int
+		var rerr error
+		err = c.rc.Read(func(fd uintptr) bool {
+			n, rerr = syscall.Read(int(fd), p)
+			return true // never wait: the poller does
+		})
+		if n < 0 {
+			n = 0
+		}
+		c.filled(n)
+		switch {
+		case err != nil:
+			c.closeNow()
+			return 0, false, nil, errWSClosed
+		case rerr == syscall.EAGAIN:
+			return wsNeedMore, false, nil, nil
+		case rerr == syscall.EINTR:
+		case rerr != nil || n == 0:
+			c.closeNow()
+			return 0, false, nil, errWSClosed
+		}
+	}
+}
