@@ -47,6 +47,10 @@ type conn struct {
 	qdone    bool          // dispatch has seen nil
 	space    chan struct{} // cap 1: q lost an item
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
+	onDone   func()        // push mode: run after done is closed
+
+	// push mode: set by the session's callbacks, which never run concurrently
+	stopped bool // the connection has ended; later messages are ignored
 
 	mu      sync.Mutex
 	sockets map[string]*Socket // by namespace name; nil entry = connecting
@@ -151,6 +155,9 @@ func (c *conn) dispatch() {
 				}
 			}
 			close(c.done)
+			if c.onDone != nil {
+				c.onDone()
+			}
 			return
 		}
 		c.run(fn)
