@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -105,7 +106,8 @@ func BenchmarkPollingRoundTrip(b *testing.B) {
 }
 
 // TestIdleWebSocketFootprint prints the goroutines and heap bytes per idle
-// WebSocket session. It runs only with EIO_IDLE_SESSIONS set to the number of
+// WebSocket session, for a handler that reads with Read and for one in push
+// mode (Receive). It runs only with EIO_IDLE_SESSIONS set to the number of
 // sessions (e.g. 1000):
 //
 //	EIO_IDLE_SESSIONS=1000 go test -run TestIdleWebSocketFootprint -v ./engineio/
@@ -117,7 +119,20 @@ func TestIdleWebSocketFootprint(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set EIO_IDLE_SESSIONS=<n> to measure")
 	}
-	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+	t.Run("read", func(t *testing.T) { idleFootprint(t, n, stEcho, 1) })
+	t.Run("push", func(t *testing.T) {
+		perSession := 1.0
+		if parkSupported {
+			perSession = 0
+		}
+		idleFootprint(t, n, func(s *Session) {
+			s.Receive(func(m Message) { s.Send(m) }, func(error) {})
+		}, perSession)
+	})
+}
+
+func idleFootprint(t *testing.T, n int, handler func(*Session), perSession float64) {
+	d := stStart(t, handler, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
 	u, _ := url.Parse(d.hs.URL)
 	// One warm-up session, so that lazily allocated globals are not counted.
 	warm := rawWebSocket(t, u.Host)
@@ -140,11 +155,18 @@ func TestIdleWebSocketFootprint(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	g1 := runtime.NumGoroutine()
+	if path := os.Getenv("EIO_IDLE_HEAPPROFILE"); path != "" {
+		// With -memprofilerate=1: what the idle sessions hold.
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	heap := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-	stacks := float64(after.StackInuse-before.StackInuse) / float64(n)
-	fmt.Printf("idle websocket sessions: %d\ngoroutines per session: %.2f\nheap bytes per session: %.0f\nstack bytes per session: %.0f\n",
-		n, float64(g1-g0)/float64(n), heap, stacks)
-	if g1-g0 > n+5 {
+	stacks := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
+	fmt.Printf("%s: idle websocket sessions: %d\ngoroutines per session: %.2f\nheap bytes per session: %.0f\nstack bytes per session: %.0f\n",
+		t.Name(), n, float64(g1-g0)/float64(n), heap, stacks)
+	if float64(g1-g0) > perSession*float64(n)+0.05*float64(n)+5 {
 		t.Errorf("%d goroutines for %d idle sessions", g1-g0, n)
 	}
 	for _, c := range conns {
