@@ -19,7 +19,8 @@ import (
 // mux.Handle("/engine.io/", srv).
 //
 // Each new session runs the handler given to NewServer in its own goroutine; the
-// session is closed when the handler returns.
+// session is closed when the handler returns, unless the handler called
+// Session.Receive (push mode).
 //
 // A polling GET is held until there is something to send, at most about
 // PingInterval, so an http.Server's WriteTimeout (and any proxy timeout) must be

@@ -23,9 +23,11 @@ type Handshake struct {
 
 // Session is one Engine.IO session on the server.
 //
-// The handler given to NewServer owns reading: it calls Read in a loop (a
-// WebSocket session is read directly by that call, so heartbeats are processed
-// only while someone reads). Send, TrySend, Close, ID, Transport, Handshake and
+// The handler given to NewServer owns reading: either it calls Read in a loop
+// (a WebSocket session is read directly by that call, so heartbeats are
+// processed only while someone reads), or it calls Receive once and the
+// server's goroutines push each message to it (push mode: no goroutine waits
+// for an idle session). Send, TrySend, Close, ID, Transport, Handshake and
 // Context are safe for concurrent use.
 //
 // The session's state is guarded by one mutex; no call holds it while doing I/O or
