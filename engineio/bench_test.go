@@ -74,8 +74,19 @@ func BenchmarkParsePayload(b *testing.B) {
 
 // BenchmarkWebSocketEcho measures one message round trip through the server
 // (client write, server Read, Send, writer goroutine, client read) over loopback.
-func BenchmarkWebSocketEcho(b *testing.B) {
-	d := stStart(b, stEcho, &ServerOptions{PingInterval: time.Minute})
+func BenchmarkWebSocketEcho(b *testing.B) { benchWebSocketEcho(b, stEcho) }
+
+// BenchmarkWebSocketEchoPush is BenchmarkWebSocketEcho with a push-mode
+// handler (Receive): on linux each message wakes the parked connection
+// through the poller.
+func BenchmarkWebSocketEchoPush(b *testing.B) {
+	benchWebSocketEcho(b, func(s *Session) {
+		s.Receive(func(m Message) { s.Send(m) }, func(error) {})
+	})
+}
+
+func benchWebSocketEcho(b *testing.B, handler func(*Session)) {
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Minute})
 	c := d.dialOpen()
 	msg := []byte(`42["chat",{"user":"ana","text":"hello, world"}]`)
 	ctx := context.Background()

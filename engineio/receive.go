@@ -77,7 +77,16 @@ func (s *Session) deliverPushed(m Message) bool {
 		s.mu.Unlock()
 		return false
 	}
-	s.deliverLocked(m)
+	if !s.pushing && len(s.in) == 0 {
+		// The common case: delivered at once, without the queue.
+		s.pushing = true
+		s.mu.Unlock()
+		s.onMsg(m)
+		s.mu.Lock()
+		s.pushing = false
+	} else {
+		s.deliverLocked(m)
+	}
 	s.mu.Unlock()
 	s.pump(true)
 	return true
@@ -95,7 +104,7 @@ func (s *Session) receiveWebSocket(conn wsTransport) {
 			if buffered {
 				// Bytes that came with the handshake or behind the upgrade
 				// packet: nobody would wake for them.
-				c.park.ready()
+				c.ready()
 			}
 			return
 		}

@@ -14,7 +14,17 @@ const parkSupported = true
 // wsPark is a connection's registration with the poller.
 type wsPark struct {
 	token uint64 // its key in poller.conns; 0 when not registered (poller.mu)
-	ready func() // starts Session.readReady on a new goroutine; set before registering
+	sess *Session
+	run  func() // Session.readReady; made once, so that a wake allocates nothing
+
+	// The callbacks given to RawConn, made once, and their arguments and
+	// results (used under rmu, or before the first registration).
+	readFn func(fd uintptr) bool
+	armFn  func(fd uintptr)
+	buf    []byte
+	n      int
+	op     int
+	err    error
 }
 
 // poller is the process's one epoll set of parked connections. Its goroutine
@@ -66,22 +76,45 @@ func pollerInitLocked() error {
 // s.readReady, which reads and re-arms it.
 func (c *wsConn) parkFor(s *Session) error {
 	srv := s.srv
-	c.park.ready = func() {
-		srv.mu.Lock()
-		if srv.closed {
-			// Shutdown closes every session; their writers do the closing
-			// handshakes.
-			srv.mu.Unlock()
+	pk := &c.park
+	pk.run = func() {
+		defer srv.wg.Done()
+		s.readReady(c)
+	}
+	pk.sess = s
+	pk.readFn = func(fd uintptr) bool {
+		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
+		return true // never wait: the poller does
+	}
+	pk.armFn = func(fd uintptr) {
+		poller.mu.Lock()
+		token, epfd := pk.token, poller.epfd
+		poller.mu.Unlock()
+		if token == 0 {
+			pk.err = errWSClosed // unparked meanwhile
 			return
 		}
-		srv.wg.Add(1)
-		srv.mu.Unlock()
-		go func() {
-			defer srv.wg.Done()
-			s.readReady(c)
-		}()
+		// The token, not the fd (which may be reused after a close), finds
+		// the connection.
+		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+		pk.err = syscall.EpollCtl(epfd, pk.op, int(fd), &ev)
 	}
 	return c.arm(syscall.EPOLL_CTL_ADD)
+}
+
+// ready starts the parked reader on a new goroutine.
+func (c *wsConn) ready() {
+	srv := c.park.sess.srv
+	srv.mu.Lock()
+	if srv.closed {
+		// Shutdown closes every session; their writers do the closing
+		// handshakes.
+		srv.mu.Unlock()
+		return
+	}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	go c.park.run()
 }
 
 // rearm arms a parked connection for its next readable event.
@@ -107,17 +140,11 @@ func (c *wsConn) arm(op int) error {
 		poller.running = true
 		go pollLoop()
 	}
-	epfd := poller.epfd
 	poller.mu.Unlock()
-	var cerr error
-	err := c.rc.Control(func(fd uintptr) {
-		// The token, not the fd (which may be reused after a close), finds
-		// the connection.
-		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
-		cerr = syscall.EpollCtl(epfd, op, int(fd), &ev)
-	})
+	c.park.op = op
+	err := c.rc.Control(c.park.armFn)
 	if err == nil {
-		err = cerr
+		err = c.park.err
 	}
 	if err != nil {
 		c.unpark()
@@ -178,7 +205,7 @@ func pollLoop() {
 		}
 		poller.mu.Unlock()
 		for i, c := range ready {
-			c.park.ready()
+			c.ready()
 			ready[i] = nil
 		}
 		ready = ready[:0]
@@ -200,13 +227,11 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 		if c.isClosed() {
 			return 0, false, nil, errWSClosed
 		}
-		p := c.space(need)
-		var n int
-		var rerr error
-		err = c.rc.Read(func(fd uintptr) bool {
-			n, rerr = syscall.Read(int(fd), p)
-			return true // never wait: the poller does
-		})
+		pk := &c.park
+		pk.buf = c.space(need)
+		err = c.rc.Read(pk.readFn)
+		n, rerr := pk.n, pk.err
+		pk.buf, pk.err = nil, nil
 		if n < 0 {
 			n = 0
 		}

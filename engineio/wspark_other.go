@@ -8,13 +8,14 @@ import "errors"
 // a goroutine that reads its connection.
 const parkSupported = false
 
-type wsPark struct{ ready func() }
+type wsPark struct{}
 
 var errNoPark = errors.New("engineio: parking not supported")
 
 func (c *wsConn) parkFor(*Session) error { return errNoPark }
 func (c *wsConn) rearm() error           { return errNoPark }
 func (c *wsConn) unpark()                {}
+func (c *wsConn) ready()                 {}
 
 func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 	return 0, false, nil, errNoPark
