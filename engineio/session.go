@@ -163,6 +163,16 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 		s.closeWith(ReasonSlowConsumer)
 		return false, &sessionClosedError{reason: ReasonSlowConsumer}
 	}
+	if len(s.out) == 0 && !s.writing && s.websocket && n <= maxInlineBytes {
+		if c, ok := s.ws.(*wsConn); ok && parkSupported && c.rc != nil {
+			// Nothing queued and no writer: write on the caller's goroutine.
+			s.writing = true
+			cork := s.cork
+			s.mu.Unlock()
+			s.writeInline(c, cork, msgs)
+			return true, nil
+		}
+	}
 	for _, m := range msgs {
 		s.out = append(s.out, Packet{Type: PacketMessage, Binary: m.Binary, Data: m.Data})
 	}

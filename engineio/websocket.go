@@ -37,6 +37,14 @@ func (s *Session) writeLoop(conn wsTransport) {
 	}()
 	buf := (*bufp)[:0]
 	var spare []Packet
+	s.mu.Lock()
+	cork0 := s.cork
+	s.mu.Unlock()
+	if err := cork0.setCorked(false); err != nil {
+		// The rest of a frame that an inline write could not finish.
+		s.writeFailed(conn)
+		return
+	}
 	for {
 		s.mu.Lock()
 		batch := s.out
@@ -94,16 +102,60 @@ func (s *Session) writeLoop(conn wsTransport) {
 			}
 			if err != nil {
 				cork.setCorked(false)
-				s.closeWith(ReasonTransportError)
-				s.mu.Lock()
-				s.writing = false
-				s.out, s.outBytes = nil, 0
-				s.mu.Unlock()
-				conn.closeNow()
+				s.writeFailed(conn)
 				return
 			}
 		}
 	}
+}
+
+// writeFailed ends the session after a write error of the writer.
+func (s *Session) writeFailed(conn wsTransport) {
+	s.closeWith(ReasonTransportError)
+	s.mu.Lock()
+	s.writing = false
+	s.out, s.outBytes = nil, 0
+	s.mu.Unlock()
+	conn.closeNow()
+}
+
+// maxInlineBytes bounds the payload of a Send written inline (writeInline).
+const maxInlineBytes = 8 << 10
+
+// writeInline writes msgs on the caller's goroutine with one non-blocking
+// write, for a Send that finds no writer running and nothing queued (s.writing
+// has been set for it): a delivery then starts no goroutine. What the socket
+// does not take at once stays in cork for a writer goroutine, which is also
+// started when packets were queued meanwhile or the session closed.
+func (s *Session) writeInline(c *wsConn, cork *corkWriter, msgs []Message) {
+	bufp := writeBufPool.Get().(*[]byte)
+	buf := (*bufp)[:0]
+	for _, m := range msgs {
+		if m.Binary {
+			buf = appendFrameHeader(buf, opBinary, len(m.Data))
+		} else {
+			buf = appendFrameHeader(buf, opText, 1+len(m.Data))
+			buf = append(buf, '0'+byte(PacketMessage))
+		}
+		buf = append(buf, m.Data...)
+	}
+	pending, err := cork.writeInline(c, buf)
+	if cap(buf) <= maxPooledWriteBuf {
+		*bufp = buf[:0]
+		writeBufPool.Put(bufp)
+	}
+	if err != nil {
+		s.writeFailed(c)
+		return
+	}
+	s.mu.Lock()
+	if len(s.out) > 0 || s.closed || pending {
+		s.srv.wg.Add(1)
+		go s.writeLoop(s.ws)
+	} else {
+		s.writing = false
+	}
+	s.mu.Unlock()
 }
 
 // rawFrames reports whether the session writer frames data messages itself
@@ -484,8 +536,35 @@ func (w *corkWriter) writeNow(p []byte) error {
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
+	if !w.corked && w.buf != nil {
+		corkPool.Put(w.buf)
+		w.buf = nil
+	}
 	_, err := w.conn.Write(p)
 	return err
+}
+
+// writeInline writes b without blocking; the bytes the socket did not take
+// are kept (pending) to be written, before anything else, by the next flush.
+func (w *corkWriter) writeInline(c *wsConn, b []byte) (pending bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf != nil && len(*w.buf) > 0 {
+		*w.buf = append(*w.buf, b...) // behind an earlier rest
+		return true, nil
+	}
+	n, err := c.writeNonBlocking(b)
+	if err != nil {
+		return false, err
+	}
+	if n == len(b) {
+		return false, nil
+	}
+	if w.buf == nil {
+		w.buf = corkPool.Get().(*[]byte)
+	}
+	*w.buf = append((*w.buf)[:0], b[n:]...)
+	return true, nil
 }
 
 func (w *corkWriter) flushLocked() error {

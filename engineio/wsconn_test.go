@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -287,5 +288,49 @@ func TestParseFrameIncomplete(t *testing.T) {
 	fr, n, _, err := parseFrame(append([]byte(nil), f...), 1000)
 	if err != nil || n != len(f) || !fr.fin || fr.op != opBinary || !bytes.Equal(fr.payload, bytes.Repeat([]byte{7}, 300)) {
 		t.Fatalf("whole frame: %v %d %v", fr, n, err)
+	}
+}
+
+// TestWSInlineWritesKeepFramesWhole fills the socket of a client that does
+// not read, so that Sends written inline leave rests for the writer, while
+// the client's pings make the reader write pongs in between: every frame
+// must arrive whole and in order.
+func TestWSInlineWritesKeepFramesWhole(t *testing.T) {
+	opts := stOptions()
+	opts.MaxSendQueueBytes = 64 << 20
+	opts.MaxSendQueueLen = 1 << 20
+	p := newPushRecorder()
+	d := stStart(t, p.handler, opts)
+	w := rawWSOpen(t, d, nil)
+	s := <-p.sessions
+	const n = 2000
+	payload := bytes.Repeat([]byte("y"), 6000)
+	for i := range n {
+		m := append([]byte(strconv.Itoa(i)+":"), payload...)
+		if err := s.Send(Message{Data: m}); err != nil {
+			t.Fatal(err)
+		}
+		if i%50 == 0 {
+			w.write(clientFrame(0x89, []byte("p"+strconv.Itoa(i)), true))
+		}
+	}
+	pongs := 0
+	for i := 0; i < n; {
+		op, p := w.read()
+		if op == opPong {
+			pongs++
+			continue
+		}
+		want := "4" + strconv.Itoa(i) + ":" + string(payload)
+		if op != opText || string(p) != want {
+			t.Fatalf("frame %d: op %x, %d bytes %.20q", i, op, len(p), p)
+		}
+		i++
+	}
+	for pongs < n/50 {
+		if op, _ := w.read(); op != opPong {
+			t.Fatalf("unexpected frame %x", op)
+		}
+		pongs++
 	}
 }

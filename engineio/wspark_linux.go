@@ -14,8 +14,8 @@ const parkSupported = true
 // wsPark is a connection's registration with the poller.
 type wsPark struct {
 	token uint64 // its key in poller.conns; 0 when not registered (poller.mu)
-	sess *Session
-	run  func() // Session.readReady; made once, so that a wake allocates nothing
+	sess  *Session
+	run   func() // Session.readReady; made once, so that a wake allocates nothing
 
 	// The callbacks given to RawConn, made once, and their arguments and
 	// results (used under rmu, or before the first registration).
@@ -25,6 +25,13 @@ type wsPark struct {
 	n      int
 	op     int
 	err    error
+
+	// writeNonBlocking's callback (made on first use) and its argument and
+	// results, used under the corkWriter's lock.
+	writeFn func(fd uintptr) bool
+	wbuf    []byte
+	wn      int
+	werr    error
 }
 
 // poller is the process's one epoll set of parked connections. Its goroutine
@@ -210,6 +217,32 @@ func pollLoop() {
 		}
 		ready = ready[:0]
 	}
+}
+
+// writeNonBlocking writes what the socket takes of b at once. The caller
+// holds the connection's corkWriter lock.
+func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
+	pk := &c.park
+	if pk.writeFn == nil {
+		pk.writeFn = func(fd uintptr) bool {
+			pk.wn, pk.werr = syscall.Write(int(fd), pk.wbuf)
+			return true // never wait: the rest goes to the writer goroutine
+		}
+	}
+	pk.wbuf = b
+	err := c.rc.Write(pk.writeFn)
+	n, werr := pk.wn, pk.werr
+	pk.wbuf, pk.werr = nil, nil
+	if err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		n = 0
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		werr = nil
+	}
+	return n, werr
 }
 
 // readAvailable is readMessage without blocking: it returns a whole data

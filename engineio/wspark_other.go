@@ -17,6 +17,8 @@ func (c *wsConn) rearm() error           { return errNoPark }
 func (c *wsConn) unpark()                {}
 func (c *wsConn) ready()                 {}
 
+func (c *wsConn) writeNonBlocking([]byte) (int, error) { return 0, errNoPark }
+
 func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 	return 0, false, nil, errNoPark
 }
