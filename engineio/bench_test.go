@@ -242,3 +242,36 @@ func BenchmarkWebSocketBurst(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWebSocketFanout sends one small message to each of 100 idle
+// sessions per iteration (a broadcast's deliveries) and reads it on every
+// client: with inline writes a delivery starts no writer goroutine.
+func BenchmarkWebSocketFanout(b *testing.B) {
+	const n = 100
+	sessions, handler := newSTSessions(nil)
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Minute})
+	u, _ := url.Parse(d.hs.URL)
+	clients := make([]*bufio.Reader, n)
+	targets := make([]*Session, n)
+	for i := range clients {
+		c := rawWebSocket(b, u.Host)
+		defer c.Close()
+		clients[i] = bufio.NewReader(c)
+		targets[i] = sessions.next(b)
+	}
+	msg := Message{Data: []byte(`2["tick",{"n":12345,"ok":true}]`)}
+	frame := make([]byte, 2+1+len(msg.Data))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range targets {
+			if err := s.Send(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, br := range clients {
+			if _, err := io.ReadFull(br, frame); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
