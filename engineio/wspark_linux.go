@@ -18,13 +18,14 @@ type wsPark struct {
 	run   func() // Session.readReady; made once, so that a wake allocates nothing
 
 	// The callbacks given to RawConn, made once, and their arguments and
-	// results (used under rmu, or before the first registration).
+	// results (used under rmu).
 	readFn func(fd uintptr) bool
 	armFn  func(fd uintptr)
 	buf    []byte
 	n      int
-	op     int
 	err    error
+	op     int
+	armErr error
 
 	// writeNonBlocking's callback (made on first use) and its argument and
 	// results, used under the corkWriter's lock.
@@ -98,14 +99,18 @@ func (c *wsConn) parkFor(s *Session) error {
 		token, epfd := pk.token, poller.epfd
 		poller.mu.Unlock()
 		if token == 0 {
-			pk.err = errWSClosed // unparked meanwhile
+			pk.armErr = errWSClosed // unparked meanwhile
 			return
 		}
 		// The token, not the fd (which may be reused after a close), finds
 		// the connection.
 		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
-		pk.err = syscall.EpollCtl(epfd, pk.op, int(fd), &ev)
+		pk.armErr = syscall.EpollCtl(epfd, pk.op, int(fd), &ev)
 	}
+	// Under rmu: the reader that the first event starts waits for the
+	// registration to be complete.
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
 	return c.arm(syscall.EPOLL_CTL_ADD)
 }
 
@@ -124,9 +129,10 @@ func (c *wsConn) ready() {
 	go c.park.run()
 }
 
-// rearm arms a parked connection for its next readable event.
+// rearm arms a parked connection for its next readable event; rmu is held.
 func (c *wsConn) rearm() error { return c.arm(syscall.EPOLL_CTL_MOD) }
 
+// arm registers (ADD) or re-arms (MOD) c; rmu is held.
 func (c *wsConn) arm(op int) error {
 	poller.mu.Lock()
 	if err := pollerInitLocked(); err != nil {
@@ -151,7 +157,7 @@ func (c *wsConn) arm(op int) error {
 	c.park.op = op
 	err := c.rc.Control(c.park.armFn)
 	if err == nil {
-		err = c.park.err
+		err = c.park.armErr
 	}
 	if err != nil {
 		c.unpark()
