@@ -505,7 +505,7 @@ func (c *wsConn) fail(err error) error {
 	}
 	c.msg, c.msgOp = nil, 0
 	c.releaseBuffer()
-	if c.writeClose(pe.code, "") {
+	if sent, err := c.writeClose(pe.code, ""); sent && err == nil {
 		c.awaitClose()
 	}
 	c.closeNow()
@@ -545,9 +545,9 @@ func (c *wsConn) writeControl(op byte, payload []byte) error {
 	return c.cork.writeNow(f)
 }
 
-// writeClose sends our close frame once; false when it was already sent or
-// the connection is closed.
-func (c *wsConn) writeClose(code websocket.StatusCode, reason string) bool {
+// writeClose sends our close frame once; sent is false when it was already
+// sent or the connection is closed.
+func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool, err error) {
 	var p [125]byte
 	b := append(p[:0], byte(code>>8), byte(code))
 	if len(reason) > 123 {
@@ -557,16 +557,16 @@ func (c *wsConn) writeClose(code websocket.StatusCode, reason string) bool {
 	return c.writeCloseFrame(b)
 }
 
-func (c *wsConn) writeCloseFrame(payload []byte) bool {
+func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
 	c.mu.Lock()
 	if c.closeSent || c.closed {
 		c.mu.Unlock()
-		return false
+		return false, nil
 	}
 	c.closeSent = true
 	c.mu.Unlock()
 	c.conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
-	return c.writeControl(opClose, payload) == nil
+	return true, c.writeControl(opClose, payload)
 }
 
 // awaitClose reads, at most wsCloseTimeout, until the peer's close frame;
@@ -610,7 +610,12 @@ func (c *wsConn) writeMessage(binary bool, data []byte) error {
 
 // close is our side of the closing handshake.
 func (c *wsConn) close(code websocket.StatusCode, reason string) {
-	if !c.writeClose(code, reason) {
+	sent, err := c.writeClose(code, reason)
+	if !sent {
+		return // whoever sent it closes the connection
+	}
+	if err != nil {
+		c.closeNow()
 		return
 	}
 	// A blocked reader ends by the deadline, or by the peer's close frame.

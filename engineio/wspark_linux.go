@@ -119,9 +119,11 @@ func (c *wsConn) ready() {
 	srv := c.park.sess.srv
 	srv.mu.Lock()
 	if srv.closed {
-		// Shutdown closes every session; their writers do the closing
-		// handshakes.
+		// Shutdown has closed every session and waits for our goroutines:
+		// the peer's answer to a close frame, or its reset, ends the
+		// connection here.
 		srv.mu.Unlock()
+		c.closeNow()
 		return
 	}
 	srv.wg.Add(1)
