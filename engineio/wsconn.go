@@ -231,6 +231,8 @@ type wsConn struct {
 	rb    *[]byte // unparsed bytes (pooled); nil when none
 	msg   []byte  // the fragments received so far of a fragmented message
 	msgOp byte    // the opcode of that message; 0 when none
+	// closeRcvd: the peer's close frame has arrived (no other will follow)
+	closeRcvd bool
 
 	mu        sync.Mutex
 	closeSent bool
@@ -505,7 +507,7 @@ func (c *wsConn) fail(err error) error {
 	}
 	c.msg, c.msgOp = nil, 0
 	c.releaseBuffer()
-	if sent, err := c.writeClose(pe.code, ""); sent && err == nil {
+	if sent, err := c.writeClose(pe.code, ""); sent && err == nil && !c.closeRcvd {
 		c.awaitClose()
 	}
 	c.closeNow()
@@ -515,6 +517,7 @@ func (c *wsConn) fail(err error) error {
 // onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
 // then the TCP connection is closed. rmu is held.
 func (c *wsConn) onClose(p []byte) error {
+	c.closeRcvd = true
 	code := websocket.StatusNoStatusRcvd
 	if len(p) == 1 {
 		return errWSCloseCode

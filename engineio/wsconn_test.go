@@ -245,6 +245,23 @@ func TestWSProtocolErrors(t *testing.T) {
 	}
 }
 
+func TestWSBadCloseFrameIsNotAwaited(t *testing.T) {
+	// The peer's close frame, even a bad one, is the last it sends: the
+	// server answers 1002 and closes the TCP connection without waiting for
+	// another.
+	wsModes(t, stOptions(), func(t *testing.T, d *stDriver, closed func() error) {
+		w := rawWSOpen(t, d, nil)
+		w.write(clientFrame(0x88, []byte{0x03}, true))
+		if op, p := w.read(); op != opClose || len(p) < 2 || int(binary.BigEndian.Uint16(p)) != 1002 {
+			t.Fatalf("want close 1002, got op %x %q", op, p)
+		}
+		w.expectEOF() // at once (the test's run time shows it; no timed check)
+		if err := closed(); !errors.Is(err, ReasonTransportError) {
+			t.Fatalf("session closed with %v", err)
+		}
+	})
+}
+
 func TestWSServerClose(t *testing.T) {
 	sessions, h := newSTSessions(nil)
 	d := stStart(t, h, stOptions())
