@@ -1,6 +1,9 @@
 package engineio
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Receive switches the session to push mode: instead of a goroutine blocked
 // in Read, the server's own goroutines hand each message to onMessage (the
@@ -125,14 +128,28 @@ func (s *Session) receiveWebSocket(conn wsTransport) {
 	}()
 }
 
+// wsLinger is how long the reader of a parked connection that has just
+// delivered a message waits, with the runtime's poller, for the next one
+// before parking the connection again: a busy connection keeps its reader
+// (as in Read mode) instead of paying a park and a wake per message; an idle
+// one holds no goroutine after this.
+const wsLinger = 100 * time.Millisecond
+
 // readReady runs when the poller saw a parked connection readable: it reads
 // what the socket holds without blocking, delivers the whole messages, and
 // parks the connection again (keeping only the bytes of an incomplete frame).
 func (s *Session) readReady(c *wsConn) {
 	c.rmu.Lock()
+	active := false
 	for {
 		res, binary, data, err := c.readAvailable()
 		if err == nil && res == wsNeedMore {
+			if active && c.rb == nil {
+				active = false
+				if c.awaitReadable(wsLinger) {
+					continue
+				}
+			}
 			err = c.rearm()
 			if err == nil {
 				c.rmu.Unlock()
@@ -153,5 +170,6 @@ func (s *Session) readReady(c *wsConn) {
 			c.rmu.Unlock()
 			return
 		}
+		active = active || ok
 	}
 }

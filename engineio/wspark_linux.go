@@ -5,6 +5,7 @@ package engineio
 import (
 	"sync"
 	"syscall"
+	"time"
 )
 
 // parkSupported: idle WebSocket connections in push mode wait in an epoll set
@@ -26,6 +27,8 @@ type wsPark struct {
 	err    error
 	op     int
 	armErr error
+	waitFn func(fd uintptr) bool // awaitReadable's: false once (wait), then true
+	waited bool
 
 	// writeNonBlocking's callback (made on first use) and its argument and
 	// results, used under the corkWriter's lock.
@@ -93,6 +96,13 @@ func (c *wsConn) parkFor(s *Session) error {
 	pk.readFn = func(fd uintptr) bool {
 		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
 		return true // never wait: the poller does
+	}
+	pk.waitFn = func(uintptr) bool {
+		if !pk.waited {
+			pk.waited = true
+			return false
+		}
+		return true
 	}
 	pk.armFn = func(fd uintptr) {
 		poller.mu.Lock()
@@ -251,6 +261,16 @@ func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
 		werr = nil
 	}
 	return n, werr
+}
+
+// awaitReadable waits at most d, with the runtime's poller, until the
+// connection is readable (or closed); rmu is held.
+func (c *wsConn) awaitReadable(d time.Duration) bool {
+	c.conn.SetReadDeadline(time.Now().Add(d))
+	c.park.waited = false
+	err := c.rc.Read(c.park.waitFn)
+	c.conn.SetReadDeadline(time.Time{})
+	return err == nil && !c.isClosed()
 }
 
 // readAvailable is readMessage without blocking: it returns a whole data

@@ -2,7 +2,10 @@
 
 package engineio
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // parkSupported: elsewhere than linux a WebSocket session in push mode keeps
 // a goroutine that reads its connection.
@@ -16,6 +19,8 @@ func (c *wsConn) parkFor(*Session) error { return errNoPark }
 func (c *wsConn) rearm() error           { return errNoPark }
 func (c *wsConn) unpark()                {}
 func (c *wsConn) ready()                 {}
+
+func (c *wsConn) awaitReadable(time.Duration) bool { return false }
 
 func (c *wsConn) writeNonBlocking([]byte) (int, error) { return 0, errNoPark }
 

@@ -66,7 +66,12 @@ func TestIdleSocketFootprint(t *testing.T) {
 		conns[i] = rawSocket(t, u.Host)
 		<-connected
 	}
-	time.Sleep(200 * time.Millisecond) // let the writers and dispatchers exit
+	// Let the writers, dispatchers and the readers that linger after the
+	// CONNECT exit (engineio parks a connection 100 ms after its last message).
+	for i := 0; i < 100 && runtime.NumGoroutine() > g0+n/20; i++ {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond)
 	runtime.GC()
 	runtime.GC()
 	runtime.ReadMemStats(&after)
