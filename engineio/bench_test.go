@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"testing"
@@ -73,8 +74,19 @@ func BenchmarkParsePayload(b *testing.B) {
 
 // BenchmarkWebSocketEcho measures one message round trip through the server
 // (client write, server Read, Send, writer goroutine, client read) over loopback.
-func BenchmarkWebSocketEcho(b *testing.B) {
-	d := stStart(b, stEcho, &ServerOptions{PingInterval: time.Minute})
+func BenchmarkWebSocketEcho(b *testing.B) { benchWebSocketEcho(b, stEcho) }
+
+// BenchmarkWebSocketEchoPush is BenchmarkWebSocketEcho with a push-mode
+// handler (Receive): on linux each message wakes the parked connection
+// through the poller.
+func BenchmarkWebSocketEchoPush(b *testing.B) {
+	benchWebSocketEcho(b, func(s *Session) {
+		s.Receive(func(m Message) { s.Send(m) }, func(error) {})
+	})
+}
+
+func benchWebSocketEcho(b *testing.B, handler func(*Session)) {
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Minute})
 	c := d.dialOpen()
 	msg := []byte(`42["chat",{"user":"ana","text":"hello, world"}]`)
 	ctx := context.Background()
@@ -105,7 +117,8 @@ func BenchmarkPollingRoundTrip(b *testing.B) {
 }
 
 // TestIdleWebSocketFootprint prints the goroutines and heap bytes per idle
-// WebSocket session. It runs only with EIO_IDLE_SESSIONS set to the number of
+// WebSocket session, for a handler that reads with Read and for one in push
+// mode (Receive). It runs only with EIO_IDLE_SESSIONS set to the number of
 // sessions (e.g. 1000):
 //
 //	EIO_IDLE_SESSIONS=1000 go test -run TestIdleWebSocketFootprint -v ./engineio/
@@ -117,7 +130,20 @@ func TestIdleWebSocketFootprint(t *testing.T) {
 	if n <= 0 {
 		t.Skip("set EIO_IDLE_SESSIONS=<n> to measure")
 	}
-	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+	t.Run("read", func(t *testing.T) { idleFootprint(t, n, stEcho, 1) })
+	t.Run("push", func(t *testing.T) {
+		perSession := 1.0
+		if parkSupported {
+			perSession = 0
+		}
+		idleFootprint(t, n, func(s *Session) {
+			s.Receive(func(m Message) { s.Send(m) }, func(error) {})
+		}, perSession)
+	})
+}
+
+func idleFootprint(t *testing.T, n int, handler func(*Session), perSession float64) {
+	d := stStart(t, handler, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
 	u, _ := url.Parse(d.hs.URL)
 	// One warm-up session, so that lazily allocated globals are not counted.
 	warm := rawWebSocket(t, u.Host)
@@ -140,11 +166,18 @@ func TestIdleWebSocketFootprint(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	g1 := runtime.NumGoroutine()
+	if path := os.Getenv("EIO_IDLE_HEAPPROFILE"); path != "" {
+		// With -memprofilerate=1: what the idle sessions hold.
+		if f, err := os.Create(path); err == nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	heap := float64(after.HeapAlloc-before.HeapAlloc) / float64(n)
-	stacks := float64(after.StackInuse-before.StackInuse) / float64(n)
-	fmt.Printf("idle websocket sessions: %d\ngoroutines per session: %.2f\nheap bytes per session: %.0f\nstack bytes per session: %.0f\n",
-		n, float64(g1-g0)/float64(n), heap, stacks)
-	if g1-g0 > n+5 {
+	stacks := float64(int64(after.StackInuse)-int64(before.StackInuse)) / float64(n)
+	fmt.Printf("%s: idle websocket sessions: %d\ngoroutines per session: %.2f\nheap bytes per session: %.0f\nstack bytes per session: %.0f\n",
+		t.Name(), n, float64(g1-g0)/float64(n), heap, stacks)
+	if float64(g1-g0) > perSession*float64(n)+0.05*float64(n)+5 {
 		t.Errorf("%d goroutines for %d idle sessions", g1-g0, n)
 	}
 	for _, c := range conns {
@@ -204,6 +237,39 @@ func BenchmarkWebSocketBurst(b *testing.B) {
 		}
 		for range msgs {
 			if _, _, err := c.Read(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+// BenchmarkWebSocketFanout sends one small message to each of 100 idle
+// sessions per iteration (a broadcast's deliveries) and reads it on every
+// client: with inline writes a delivery starts no writer goroutine.
+func BenchmarkWebSocketFanout(b *testing.B) {
+	const n = 100
+	sessions, handler := newSTSessions(nil)
+	d := stStart(b, handler, &ServerOptions{PingInterval: time.Minute})
+	u, _ := url.Parse(d.hs.URL)
+	clients := make([]*bufio.Reader, n)
+	targets := make([]*Session, n)
+	for i := range clients {
+		c := rawWebSocket(b, u.Host)
+		defer c.Close()
+		clients[i] = bufio.NewReader(c)
+		targets[i] = sessions.next(b)
+	}
+	msg := Message{Data: []byte(`2["tick",{"n":12345,"ok":true}]`)}
+	frame := make([]byte, 2+1+len(msg.Data))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, s := range targets {
+			if err := s.Send(msg); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for _, br := range clients {
+			if _, err := io.ReadFull(br, frame); err != nil {
 				b.Fatal(err)
 			}
 		}

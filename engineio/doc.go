@@ -20,9 +20,15 @@
 //	}, nil)
 //	http.Handle("/engine.io/", srv)
 //
+// A handler may instead call Session.Receive and return: the server then pushes
+// each message to a callback (push mode), and no goroutine waits for an idle
+// session.
+//
 // Both transports are served: HTTP long-polling (GET and POST, packets joined by
 // 0x1e, binary as "b" + base64, gzip/deflate for large responses) and WebSocket
-// (github.com/coder/websocket; one packet per message, binary as binary frames),
+// (one packet per message, binary as binary frames; the handshake and framing
+// are ours on a hijacked connection, github.com/coder/websocket serves
+// permessage-deflate and writers that cannot be hijacked),
 // and polling sessions upgrade to WebSocket (probe "2probe"/"3probe", the pending
 // poll released with a noop, "5"). The server pings every PingInterval and closes
 // a session whose pong is more than PingTimeout late (ReasonPingTimeout). Refused
@@ -34,15 +40,22 @@
 // Session.Send only queues (bounded by ServerOptions.MaxSendQueueBytes and
 // MaxSendQueueLen; over the bound the session closes with ReasonSlowConsumer, while
 // TrySend drops instead). A WebSocket session's queue is written by a goroutine
-// started when the queue becomes non-empty and ending once it is drained; its
-// reads are done by the handler's own Read call. An idle WebSocket session thus
-// holds one goroutine of ours, the handler's, plus a runtime timer for the
-// heartbeat, and the connection keeps small read and write buffers. A session's
-// state is guarded by one mutex that is never held across I/O or user code.
+// started when the queue becomes non-empty and ending once it is drained (on
+// linux a Send that finds nothing queued first tries one non-blocking write on
+// the caller's goroutine). Its reads are done by the handler's own Read call, or
+// in push mode by the server: on linux the idle connection then waits in one
+// epoll set shared by the process (one poller goroutine while connections are
+// parked), and a short-lived goroutine reads when bytes arrive; elsewhere one
+// goroutine per session reads. An idle WebSocket session in push mode on linux
+// thus holds no goroutine, no read or write buffer (a pooled buffer is held only
+// while a frame is incomplete), and a runtime timer for the heartbeat. A
+// session's state is guarded by one mutex that is never held across I/O or user
+// code.
 //
 // What a client can make the server hold is bounded: inbound by
 // MaxHTTPBufferSize (a POST waits while a buffer's worth of messages is unread; a
-// WebSocket frame is read only when the handler asks), outbound by the send
+// WebSocket frame is read only when the handler asks, or in push mode when the
+// previous message's callback has returned), outbound by the send
 // queue, and the number of sessions by MaxSessions and HandshakeRate (both
 // unlimited by default, as in the reference). RELIABILITY.md at the repository
 // root lists every limit and how it is tested.

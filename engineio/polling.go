@@ -314,6 +314,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 			}
 			s.deliverLocked(m)
 			s.mu.Unlock()
+			s.pump(true)
 		}
 		return nil
 	})

@@ -19,7 +19,8 @@ import (
 // mux.Handle("/engine.io/", srv).
 //
 // Each new session runs the handler given to NewServer in its own goroutine; the
-// session is closed when the handler returns.
+// session is closed when the handler returns, unless the handler called
+// Session.Receive (push mode).
 //
 // A polling GET is held until there is something to send, at most about
 // PingInterval, so an http.Server's WriteTimeout (and any proxy timeout) must be
@@ -399,8 +400,13 @@ func (s *Session) start() {
 	s.mu.Unlock()
 	go func() {
 		defer s.srv.wg.Done()
-		defer s.closeWith(ReasonForcedClose)
 		s.srv.handler(s)
+		s.mu.Lock()
+		push := s.push
+		s.mu.Unlock()
+		if !push {
+			s.closeWith(ReasonForcedClose)
+		}
 	}()
 }
 
@@ -439,23 +445,22 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	if !srv.originAllowed(w, r) {
 		return
 	}
-	conn, cork, err := srv.accept(w, r)
+	conn, err := srv.accept(w, r)
 	if err != nil {
-		return // Accept answered the request
+		return // accept answered the request
 	}
-	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
 	s, full := srv.newSession(r, q, true)
 	if full {
-		conn.Close(websocket.StatusTryAgainLater, msgTooManySessions)
+		conn.close(websocket.StatusTryAgainLater, msgTooManySessions)
 		return
 	}
 	if s == nil {
-		conn.Close(websocket.StatusGoingAway, "")
+		conn.close(websocket.StatusGoingAway, "")
 		return
 	}
 	s.mu.Lock()
 	s.ws = conn
-	s.cork = cork
+	s.cork = conn.corkWriter()
 	s.out = append(s.out, Packet{Type: PacketOpen, Data: srv.openPacket(s, true)[1:]})
 	s.startWriterLocked()
 	s.mu.Unlock()

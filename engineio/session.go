@@ -26,9 +26,11 @@ type Handshake struct {
 
 // Session is one Engine.IO session on the server.
 //
-// The handler given to NewServer owns reading: it calls Read in a loop (a
-// WebSocket session is read directly by that call, so heartbeats are processed
-// only while someone reads). Send, TrySend, Close, ID, Transport, Handshake and
+// The handler given to NewServer owns reading: either it calls Read in a loop
+// (a WebSocket session is read directly by that call, so heartbeats are
+// processed only while someone reads), or it calls Receive once and the
+// server's goroutines push each message to it (push mode: no goroutine waits
+// for an idle session). Send, TrySend, Close, ID, Transport, Handshake and
 // Context are safe for concurrent use.
 //
 // The session's state is guarded by one mutex; no call holds it while doing I/O or
@@ -43,10 +45,10 @@ type Session struct {
 	mu        sync.Mutex
 	closed    bool
 	reason    Reason
-	websocket bool            // the current transport is websocket
-	ws        *websocket.Conn // when websocket
-	cork      *corkWriter     // under ws: gathers a batch's frames into one write
-	probe     *websocket.Conn // the WebSocket of an upgrade in progress
+	websocket bool        // the current transport is websocket
+	ws        wsTransport // when websocket
+	cork      *corkWriter // under ws: gathers a batch's frames into one write
+	probe     wsTransport // the WebSocket of an upgrade in progress
 	upgrading bool
 
 	// outgoing packets not yet written
@@ -68,6 +70,13 @@ type Session struct {
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
 	reading   bool
 	bgReading bool
+
+	// push mode (Receive)
+	push    bool
+	onMsg   func(Message)
+	onEnd   func(error)
+	pushing bool // a goroutine is running onMsg
+	ended   bool // onEnd has been called
 
 	// heartbeat
 	timer        *time.Timer
@@ -156,6 +165,16 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 		}
 		s.closeWith(ReasonSlowConsumer)
 		return false, &sessionClosedError{reason: ReasonSlowConsumer}
+	}
+	if len(s.out) == 0 && !s.writing && s.websocket && n <= maxInlineBytes {
+		if c, ok := s.ws.(*wsConn); ok && parkSupported && c.rc != nil {
+			// Nothing queued and no writer: write on the caller's goroutine.
+			s.writing = true
+			cork := s.cork
+			s.mu.Unlock()
+			s.writeInline(c, cork, msgs)
+			return true, nil
+		}
 	}
 	for _, m := range msgs {
 		s.out = append(s.out, Packet{Type: PacketMessage, Binary: m.Binary, Data: m.Data})
@@ -335,8 +354,8 @@ func (s *Session) closeWith(r Reason) {
 		s.outBytes = 0
 	}
 	removeNow := true
-	var abort []*websocket.Conn
-	var probe *websocket.Conn // closed with a handshake
+	var abort []wsTransport
+	var probe wsTransport // closed with a handshake
 	if s.probe != nil {
 		// The client may already have sent the upgrade packet and moved to the
 		// probe: as the reference, a graceful close closes the probe with a close
@@ -359,7 +378,7 @@ func (s *Session) closeWith(r Reason) {
 			// The running writer sends what is queued, then the close frame; should
 			// it be stuck on a peer that does not read, the connection is dropped.
 			conn := s.ws
-			time.AfterFunc(wsCloseTimeout, func() { conn.CloseNow() })
+			time.AfterFunc(wsCloseTimeout, conn.closeNow)
 		default:
 			s.startWriterLocked()
 		}
@@ -385,15 +404,16 @@ func (s *Session) closeWith(r Reason) {
 	if removeNow {
 		s.srv.remove(s)
 	}
+	s.pump(false)
 	for _, c := range abort {
-		c.CloseNow()
+		c.closeNow()
 	}
 	if probe != nil {
 		// The upgrade handler reading the probe holds a count of srv.wg.
 		s.srv.wg.Add(1)
 		go func() {
 			defer s.srv.wg.Done()
-			probe.Close(websocket.StatusNormalClosure, "")
+			probe.close(websocket.StatusNormalClosure, "")
 		}()
 	}
 }

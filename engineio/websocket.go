@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/coder/websocket"
 )
@@ -28,7 +27,7 @@ func (s *Session) startWriterLocked() {
 
 // writeLoop writes the queued packets back to back until the queue is empty; on
 // a closed session it then closes the WebSocket.
-func (s *Session) writeLoop(conn *websocket.Conn) {
+func (s *Session) writeLoop(conn wsTransport) {
 	defer s.srv.wg.Done()
 	bufp := writeBufPool.Get().(*[]byte)
 	defer func() {
@@ -38,6 +37,14 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 	}()
 	buf := (*bufp)[:0]
 	var spare []Packet
+	s.mu.Lock()
+	cork0 := s.cork
+	s.mu.Unlock()
+	if err := cork0.setCorked(false); err != nil {
+		// The rest of a frame that an inline write could not finish.
+		s.writeFailed(conn)
+		return
+	}
 	for {
 		s.mu.Lock()
 		batch := s.out
@@ -50,7 +57,7 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 			closed := s.closed
 			s.mu.Unlock()
 			if closed {
-				conn.Close(websocket.StatusNormalClosure, "")
+				conn.close(websocket.StatusNormalClosure, "")
 			}
 			return
 		}
@@ -78,10 +85,10 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 				buf = AppendPacket(buf[:maxFrameHeader], p)
 				_, err = cork.Write(frameInPlace(buf, opText))
 			case p.Binary:
-				err = conn.Write(context.Background(), websocket.MessageBinary, p.Data)
+				err = conn.writeMessage(true, p.Data)
 			default:
 				buf = AppendPacket(buf[:0], p)
-				err = conn.Write(context.Background(), websocket.MessageText, buf)
+				err = conn.writeMessage(false, buf)
 			}
 			batch[i] = Packet{}
 			if i == len(batch)-1 {
@@ -95,16 +102,60 @@ func (s *Session) writeLoop(conn *websocket.Conn) {
 			}
 			if err != nil {
 				cork.setCorked(false)
-				s.closeWith(ReasonTransportError)
-				s.mu.Lock()
-				s.writing = false
-				s.out, s.outBytes = nil, 0
-				s.mu.Unlock()
-				conn.CloseNow()
+				s.writeFailed(conn)
 				return
 			}
 		}
 	}
+}
+
+// writeFailed ends the session after a write error of the writer.
+func (s *Session) writeFailed(conn wsTransport) {
+	s.closeWith(ReasonTransportError)
+	s.mu.Lock()
+	s.writing = false
+	s.out, s.outBytes = nil, 0
+	s.mu.Unlock()
+	conn.closeNow()
+}
+
+// maxInlineBytes bounds the payload of a Send written inline (writeInline).
+const maxInlineBytes = 8 << 10
+
+// writeInline writes msgs on the caller's goroutine with one non-blocking
+// write, for a Send that finds no writer running and nothing queued (s.writing
+// has been set for it): a delivery then starts no goroutine. What the socket
+// does not take at once stays in cork for a writer goroutine, which is also
+// started when packets were queued meanwhile or the session closed.
+func (s *Session) writeInline(c *wsConn, cork *corkWriter, msgs []Message) {
+	bufp := writeBufPool.Get().(*[]byte)
+	buf := (*bufp)[:0]
+	for _, m := range msgs {
+		if m.Binary {
+			buf = appendFrameHeader(buf, opBinary, len(m.Data))
+		} else {
+			buf = appendFrameHeader(buf, opText, 1+len(m.Data))
+			buf = append(buf, '0'+byte(PacketMessage))
+		}
+		buf = append(buf, m.Data...)
+	}
+	pending, err := cork.writeInline(c, buf)
+	if cap(buf) <= maxPooledWriteBuf {
+		*bufp = buf[:0]
+		writeBufPool.Put(bufp)
+	}
+	if err != nil {
+		s.writeFailed(c)
+		return
+	}
+	s.mu.Lock()
+	if len(s.out) > 0 || s.closed || pending {
+		s.srv.wg.Add(1)
+		go s.writeLoop(s.ws)
+	} else {
+		s.writing = false
+	}
+	s.mu.Unlock()
 }
 
 // rawFrames reports whether the session writer frames data messages itself
@@ -164,8 +215,8 @@ const maxPooledReadBuf = 256 << 10
 // pooled buffer, and returns a copy of the exact size: one allocation per
 // message instead of io.ReadAll's growth from 512 bytes, and no buffer kept
 // while the connection is idle.
-func readMessage(conn *websocket.Conn) (websocket.MessageType, []byte, error) {
-	typ, r, err := conn.Reader(context.Background())
+func readMessage(ctx context.Context, conn *websocket.Conn) (websocket.MessageType, []byte, error) {
+	typ, r, err := conn.Reader(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -195,32 +246,10 @@ func readMessage(conn *websocket.Conn) (websocket.MessageType, []byte, error) {
 }
 
 // readWebSocket reads frames until a message arrives or the session closes.
-func (s *Session) readWebSocket(conn *websocket.Conn) (Message, error) {
+func (s *Session) readWebSocket(conn wsTransport) (Message, error) {
 	for {
-		typ, data, err := readMessage(conn)
-		if err != nil {
-			r := ReasonTransportClose
-			if errors.Is(err, websocket.ErrMessageTooBig) {
-				r = ReasonTransportError
-			}
-			s.closeWith(r)
-			return Message{}, s.closedErr()
-		}
-		var p Packet
-		if typ == websocket.MessageBinary {
-			p = Packet{Type: PacketMessage, Binary: true, Data: data}
-		} else if !utf8.Valid(data) {
-			// RFC 6455 8.1: fail the connection with 1007, as the reference's
-			// ws library does. (Close waits for the peer's close frame at most
-			// a few seconds; this goroutine serves only this session.)
-			conn.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
-			s.closeWith(ReasonTransportError)
-			return Message{}, s.closedErr()
-		} else if p, err = ParsePacket(data); err != nil {
-			s.closeWith(ReasonParseError)
-			return Message{}, s.closedErr()
-		}
-		m, ok, open := s.handlePacket(p)
+		binary, data, err := conn.readMessage(context.Background())
+		m, ok, open := s.receivedWS(binary, data, err)
 		if !open {
 			return Message{}, s.closedErr()
 		}
@@ -230,6 +259,27 @@ func (s *Session) readWebSocket(conn *websocket.Conn) (Message, error) {
 	}
 }
 
+// receivedWS processes the result of reading a WebSocket message, as
+// handlePacket does; a read error closes the session.
+func (s *Session) receivedWS(binary bool, data []byte, err error) (Message, bool, bool) {
+	if err != nil {
+		r := ReasonTransportClose
+		if errors.Is(err, errWSFailed) {
+			r = ReasonTransportError
+		}
+		s.closeWith(r)
+		return Message{}, false, false
+	}
+	var p Packet
+	if binary {
+		p = Packet{Type: PacketMessage, Binary: true, Data: data}
+	} else if p, err = ParsePacket(data); err != nil {
+		s.closeWith(ReasonParseError)
+		return Message{}, false, false
+	}
+	return s.handlePacket(p)
+}
+
 func (s *Session) closedErr() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -237,7 +287,7 @@ func (s *Session) closedErr() error {
 }
 
 // readBackground reads one message for a Read whose ctx may end first.
-func (s *Session) readBackground(conn *websocket.Conn) {
+func (s *Session) readBackground(conn wsTransport) {
 	defer s.srv.wg.Done()
 	m, err := s.readWebSocket(conn)
 	s.mu.Lock()
@@ -261,7 +311,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		s.upgrading = true
 	}
 	s.mu.Unlock()
-	conn, cork, err := srv.accept(w, r)
+	conn, err := srv.accept(w, r)
 	if err != nil {
 		if !dup {
 			s.mu.Lock()
@@ -272,15 +322,14 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	}
 	if dup {
 		// As the reference: complete the handshake, then close.
-		conn.Close(websocket.StatusNormalClosure, "")
+		conn.close(websocket.StatusNormalClosure, "")
 		return
 	}
-	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
 	s.mu.Lock()
 	if s.closed {
 		s.upgrading = false
 		s.mu.Unlock()
-		conn.CloseNow()
+		conn.closeNow()
 		return
 	}
 	s.probe = conn
@@ -294,23 +343,23 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		s.upgrading = false
 		s.noop = false
 		s.mu.Unlock()
-		conn.Close(websocket.StatusNormalClosure, "")
+		conn.close(websocket.StatusNormalClosure, "")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), srv.opts.UpgradeTimeout)
 	defer cancel()
 	for {
-		typ, data, err := conn.Read(ctx)
+		binary, data, err := conn.readMessage(ctx)
 		if err != nil {
 			fail()
 			return
 		}
-		if typ != websocket.MessageText {
+		if binary {
 			fail()
 			return
 		}
 		switch string(data) {
 		case "2probe":
-			if err := conn.Write(ctx, websocket.MessageText, []byte("3probe")); err != nil {
+			if err := conn.writeMessage(false, []byte("3probe")); err != nil {
 				fail()
 				return
 			}
@@ -329,21 +378,25 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 	s.mu.Lock()
 	if s.closed || s.probe != conn {
 		s.mu.Unlock()
-		conn.CloseNow()
+		conn.closeNow()
 		return
 	}
 	s.probe = nil
 	s.upgrading = false
 	s.websocket = true
 	s.ws = conn
-	s.cork = cork
+	s.cork = conn.corkWriter()
 	s.noop = false
 	signal(s.poll)
 	if len(s.out) > 0 {
 		s.startWriterLocked()
 	}
 	signal(s.notify)
+	push := s.push
 	s.mu.Unlock()
+	if push {
+		s.receiveWebSocket(conn)
+	}
 }
 
 // The writer's encoding buffer is pooled; a small queue slice is kept by an idle
@@ -412,21 +465,6 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
 func (w *smallBuffers) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// accept upgrades r with our options and buffer sizes.
-func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (*websocket.Conn, *corkWriter, error) {
-	if !canHijack(w) {
-		// HTTP/2 and other non-hijackable writers: Accept refuses them itself.
-		conn, err := websocket.Accept(w, r, srv.acceptOpts)
-		return conn, nil, err
-	}
-	sb := &smallBuffers{ResponseWriter: w, wsize: wsWriteBufferSize}
-	if !srv.opts.PerMessageDeflate { // see rawFrames
-		sb.wsize = wsControlBufferSize
-	}
-	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
-	return conn, sb.cork, err
-}
-
 // corkLimit bounds the bytes a corked writer holds before writing them.
 const corkLimit = 64 << 10
 
@@ -488,6 +526,45 @@ func (w *corkWriter) writeFrame(hdr, payload []byte) error {
 	bufs := net.Buffers{hdr, payload}
 	_, err := bufs.WriteTo(w.conn)
 	return err
+}
+
+// writeNow writes a whole frame at once: what a batch gathered so far goes
+// first, the frame right behind it (control frames: pong, close).
+func (w *corkWriter) writeNow(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.flushLocked(); err != nil {
+		return err
+	}
+	if !w.corked && w.buf != nil {
+		corkPool.Put(w.buf)
+		w.buf = nil
+	}
+	_, err := w.conn.Write(p)
+	return err
+}
+
+// writeInline writes b without blocking; the bytes the socket did not take
+// are kept (pending) to be written, before anything else, by the next flush.
+func (w *corkWriter) writeInline(c *wsConn, b []byte) (pending bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.buf != nil && len(*w.buf) > 0 {
+		*w.buf = append(*w.buf, b...) // behind an earlier rest
+		return true, nil
+	}
+	n, err := c.writeNonBlocking(b)
+	if err != nil {
+		return false, err
+	}
+	if n == len(b) {
+		return false, nil
+	}
+	if w.buf == nil {
+		w.buf = corkPool.Get().(*[]byte)
+	}
+	*w.buf = append((*w.buf)[:0], b[n:]...)
+	return true, nil
 }
 
 func (w *corkWriter) flushLocked() error {

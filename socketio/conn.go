@@ -49,6 +49,10 @@ type conn struct {
 	qdone    bool          // dispatch has seen nil
 	space    chan struct{} // cap 1: q lost an item; made when the reader first waits
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
+	onDone   func()        // push mode: run after done is closed
+
+	// push mode: set by the session's callbacks, which never run concurrently
+	stopped bool // the connection has ended; later messages are ignored
 
 	mu      sync.Mutex
 	sockets []nsSocket // one per namespace; a connection has few
@@ -204,6 +208,9 @@ func (c *conn) dispatch() {
 				}
 			}
 			close(c.done)
+			if c.onDone != nil {
+				c.onDone()
+			}
 			return
 		}
 		c.run(fn)

@@ -24,8 +24,9 @@ const footprintConns = 500
 // connection (`go test -run TestIdleSocketFootprint -v ./socketio/`). The
 // clients are raw TCP connections of this process that speak the handshake by
 // hand (no goroutine, no buffers), so the heap counted is the server's. It
-// asserts what does not depend on timing: every socket connected, and at most
-// one goroutine per idle connection.
+// asserts what does not depend on timing: every socket connected, and on linux
+// (where engineio parks idle WebSocket connections in its epoll set) no
+// goroutine held per idle connection; elsewhere at most one.
 func TestIdleSocketFootprint(t *testing.T) {
 	srv := newTestServer(t, &ServerOptions{Engine: &engineio.ServerOptions{
 		PingInterval: time.Hour, PingTimeout: time.Hour,
@@ -59,9 +60,10 @@ func TestIdleSocketFootprint(t *testing.T) {
 	for range conns {
 		<-joined
 	}
-	// The writers of the CONNECT replies exit once their frames are written.
+	// The writers of the CONNECT replies exit once their frames are written,
+	// and the readers park 100 ms after a connection's last message.
 	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine()-g0 > footprintConns && time.Now().Before(deadline) {
+	for runtime.NumGoroutine()-g0 > maxIdleGoroutines(footprintConns) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	runtime.GC()
@@ -85,12 +87,20 @@ func TestIdleSocketFootprint(t *testing.T) {
 			t.Fatalf("handshake: URL %q, query %v, headers %v", h.URL, h.Query, h.Headers)
 		}
 	}
-	if g1-g0 > footprintConns {
-		t.Errorf("%d goroutines for %d idle connections", g1-g0, footprintConns)
+	if g1-g0 > maxIdleGoroutines(footprintConns) {
+		t.Errorf("%d goroutines for %d idle connections, want at most %d", g1-g0, footprintConns, maxIdleGoroutines(footprintConns))
 	}
 	for _, c := range conns {
 		c.Close()
 	}
+}
+
+// maxIdleGoroutines is how many goroutines n idle connections may hold.
+func maxIdleGoroutines(n int) int {
+	if runtime.GOOS == "linux" {
+		return n / 20
+	}
+	return n
 }
 
 // rawSocketIO opens a WebSocket-only Engine.IO session by hand, joins the main

@@ -289,11 +289,18 @@ func (s *Server) serveSession(sess session) {
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
+	done := func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		s.wg.Done()
+	}
+	if r, ok := sess.(receiver); ok {
+		c.receive(r, done) // returns at once; done runs at the end
+		return
+	}
 	c.readLoop() // returns after the last handler call has run
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
-	s.wg.Done()
+	done()
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the

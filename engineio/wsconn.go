@@ -1,0 +1,654 @@
+package engineio
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/coder/websocket"
+)
+
+// This file is the server side of WebSocket (RFC 6455) for the common case: a
+// hijackable connection and no permessage-deflate. The handshake and the
+// reading of frames are ours; data frames are written by the session writer
+// (appendFrameHeader, corkWriter) as before. Compared with a coder/websocket
+// Conn an idle connection keeps no bufio buffers, no goroutine of its own and
+// no read buffer: bytes are read into a pooled buffer that is held only while a
+// frame is incomplete. With Session.Receive on linux, an idle connection is
+// parked in an epoll set (wspark_linux.go) and holds no goroutine either.
+
+// wsTransport is a server WebSocket connection of a session: ours (wsConn) or
+// coder/websocket's (coderConn, for permessage-deflate and writers that cannot
+// be hijacked).
+type wsTransport interface {
+	// readMessage blocks until a data message arrives. An error wrapping
+	// errWSFailed means the connection failed (the peer broke the protocol or
+	// a limit, and was told so with a close code): ReasonTransportError. Any
+	// other error means it closed: ReasonTransportClose. ctx bounds the wait
+	// (the upgrade's probe only).
+	readMessage(ctx context.Context) (binary bool, data []byte, err error)
+	// writeMessage writes one whole data message (the probe's answer, and data
+	// messages when the session writer does not frame them itself).
+	writeMessage(binary bool, data []byte) error
+	// close starts the closing handshake with code and waits, at most
+	// wsCloseTimeout, for the peer's close frame before closing the TCP
+	// connection.
+	close(code websocket.StatusCode, reason string)
+	// closeNow closes the TCP connection without a closing handshake.
+	closeNow()
+	// corkWriter returns the writer under the connection (nil when not hijacked).
+	corkWriter() *corkWriter
+}
+
+// errWSFailed marks a connection failed by a protocol violation or a limit.
+var errWSFailed = errors.New("engineio: websocket failed")
+
+// errWSClosed is the end of a connection closed by the peer or by us.
+var errWSClosed = errors.New("engineio: websocket closed")
+
+// coderConn adapts a coder/websocket Conn.
+type coderConn struct {
+	c    *websocket.Conn
+	cork *corkWriter
+}
+
+func (c *coderConn) readMessage(ctx context.Context) (bool, []byte, error) {
+	typ, data, err := readMessage(ctx, c.c)
+	if err != nil {
+		if errors.Is(err, websocket.ErrMessageTooBig) {
+			return false, nil, errWSFailed
+		}
+		return false, nil, err
+	}
+	if typ == websocket.MessageText && !utf8.Valid(data) {
+		// RFC 6455 8.1: fail the connection with 1007, as the reference's
+		// ws library does.
+		c.c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
+		return false, nil, errWSFailed
+	}
+	return typ == websocket.MessageBinary, data, nil
+}
+
+func (c *coderConn) writeMessage(binary bool, data []byte) error {
+	typ := websocket.MessageText
+	if binary {
+		typ = websocket.MessageBinary
+	}
+	return c.c.Write(context.Background(), typ, data)
+}
+
+func (c *coderConn) close(code websocket.StatusCode, reason string) { c.c.Close(code, reason) }
+func (c *coderConn) closeNow()                                      { c.c.CloseNow() }
+func (c *coderConn) corkWriter() *corkWriter                        { return c.cork }
+
+// accept upgrades r: with our own handshake and framing when w can be hijacked
+// and permessage-deflate is off, else with coder/websocket. On error the
+// request has been answered.
+func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (wsTransport, error) {
+	if canHijack(w) && !srv.opts.PerMessageDeflate {
+		return srv.acceptOwn(w, r)
+	}
+	if !canHijack(w) {
+		// HTTP/2 and other non-hijackable writers: Accept refuses them itself.
+		conn, err := websocket.Accept(w, r, srv.acceptOpts)
+		if err != nil {
+			return nil, err
+		}
+		conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
+		return &coderConn{c: conn}, nil
+	}
+	sb := &smallBuffers{ResponseWriter: w, wsize: wsWriteBufferSize}
+	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
+	if err != nil {
+		return nil, err
+	}
+	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
+	return &coderConn{c: conn, cork: sb.cork}, nil
+}
+
+// wsGUID is RFC 6455's key suffix for Sec-WebSocket-Accept.
+const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// errHandshake is returned when the upgrade request was refused (answered).
+var errHandshake = errors.New("engineio: websocket handshake refused")
+
+// acceptOwn checks the opening handshake (RFC 6455 4.2.1), answers 101 on the
+// hijacked connection and returns our wsConn. The refusals answer as
+// coder/websocket did (and, for the cases a client can reach, as the
+// reference's ws library does: 405 for a method other than GET, 400 for a bad
+// key, 400 with "Sec-WebSocket-Version: 13" for another version).
+func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTransport, error) {
+	h := r.Header
+	switch {
+	case !r.ProtoAtLeast(1, 1) || !headerHasToken(h, "Connection", "upgrade") || !headerHasToken(h, "Upgrade", "websocket"):
+		w.Header().Set("Connection", "Upgrade")
+		w.Header().Set("Upgrade", "websocket")
+		http.Error(w, "engineio: not a WebSocket handshake", http.StatusUpgradeRequired)
+		return nil, errHandshake
+	case r.Method != http.MethodGet:
+		http.Error(w, "engineio: WebSocket handshake must be a GET", http.StatusMethodNotAllowed)
+		return nil, errHandshake
+	case h.Get("Sec-WebSocket-Version") != "13":
+		w.Header().Set("Sec-WebSocket-Version", "13")
+		http.Error(w, "engineio: unsupported WebSocket version", http.StatusBadRequest)
+		return nil, errHandshake
+	}
+	keys := h.Values("Sec-WebSocket-Key")
+	var key string
+	if len(keys) == 1 {
+		key = strings.TrimSpace(keys[0])
+	}
+	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 {
+		http.Error(w, "engineio: missing or invalid Sec-WebSocket-Key", http.StatusBadRequest)
+		return nil, errHandshake
+	}
+	if srv.opts.CORS == nil {
+		// coder/websocket's default rule, kept: a browser's Origin must be
+		// the server's own host.
+		if origin := h.Get("Origin"); origin != "" {
+			u, err := url.Parse(origin)
+			if err != nil || !strings.EqualFold(u.Host, r.Host) {
+				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
+				return nil, errHandshake
+			}
+		}
+	}
+	conn, brw, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return nil, err
+	}
+	// Bytes the client sent right behind its request (frames) are kept;
+	// net/http's 4 KiB buffers are not.
+	var early []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		p, _ := brw.Reader.Peek(n)
+		early = append(make([]byte, 0, max(n, wsReadBufferInit)), p...)
+	}
+	conn.SetDeadline(time.Time{})
+	sum := sha1.Sum([]byte(key + wsGUID))
+	res := make([]byte, 0, 256)
+	res = append(res, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: "...)
+	res = base64.StdEncoding.AppendEncode(res, sum[:])
+	res = append(res, "\r\n"...)
+	for k, vs := range w.Header() {
+		switch k {
+		case "Upgrade", "Connection", "Sec-Websocket-Accept", "Content-Length", "Content-Type":
+			continue
+		}
+		for _, v := range vs {
+			res = append(append(append(append(res, k...), ": "...), v...), "\r\n"...)
+		}
+	}
+	res = append(res, "\r\n"...)
+	if _, err := conn.Write(res); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	c := &wsConn{
+		conn:  conn,
+		cork:  &corkWriter{conn: conn},
+		limit: srv.opts.MaxHTTPBufferSize,
+	}
+	if sc, ok := conn.(syscall.Conn); ok {
+		c.rc, _ = sc.SyscallConn()
+	}
+	if early != nil {
+		c.rb = &early
+	}
+	return c, nil
+}
+
+// WebSocket opcodes and close codes we use beyond websocket.go's.
+const (
+	opContinuation = 0x0
+	opClose        = 0x8
+	opPing         = 0x9
+	opPong         = 0xA
+
+	wsReadBufferInit = 1024 // a pooled read buffer's initial size
+)
+
+// wsConn is our server WebSocket connection.
+type wsConn struct {
+	conn  net.Conn
+	rc    syscall.RawConn // nil when conn has no file descriptor (TLS)
+	cork  *corkWriter
+	limit int // the largest message accepted (MaxHTTPBufferSize)
+
+	// rmu is held by whoever reads: a blocking reader, the parked reader
+	// woken by the poller, or a closing handshake waiting for the peer.
+	rmu   sync.Mutex
+	rb    *[]byte // unparsed bytes (pooled); nil when none
+	msg   []byte  // the fragments received so far of a fragmented message
+	msgOp byte    // the opcode of that message; 0 when none
+	// closeRcvd: the peer's close frame has arrived (no other will follow)
+	closeRcvd bool
+
+	mu        sync.Mutex
+	closeSent bool
+	closed    bool
+
+	park wsPark // registration with the poller (linux)
+}
+
+func (c *wsConn) corkWriter() *corkWriter { return c.cork }
+
+// wsFrame is one parsed frame; payload aliases the read buffer.
+type wsFrame struct {
+	fin     bool
+	op      byte
+	payload []byte
+}
+
+// wsProtocolError fails the connection with a close code.
+type wsProtocolError struct {
+	code websocket.StatusCode
+	msg  string
+}
+
+func (e *wsProtocolError) Error() string { return "engineio: websocket: " + e.msg }
+func (e *wsProtocolError) Unwrap() error { return errWSFailed }
+
+var (
+	errWSUnmasked  = &wsProtocolError{websocket.StatusProtocolError, "unmasked client frame"}
+	errWSReserved  = &wsProtocolError{websocket.StatusProtocolError, "reserved bits or opcode"}
+	errWSControl   = &wsProtocolError{websocket.StatusProtocolError, "bad control frame"}
+	errWSSequence  = &wsProtocolError{websocket.StatusProtocolError, "unexpected continuation"}
+	errWSCloseCode = &wsProtocolError{websocket.StatusProtocolError, "bad close frame"}
+	errWSTooBig    = &wsProtocolError{websocket.StatusMessageTooBig, "message too big"}
+	errWSUTF8      = &wsProtocolError{websocket.StatusInvalidFramePayloadData, "invalid UTF-8"}
+)
+
+// parseFrame parses the frame at the start of b. It returns the frame and its
+// size, 0 and the size needed so far when b holds only part of it, or an error.
+// The payload is unmasked in place.
+func parseFrame(b []byte, limit int) (f wsFrame, n, need int, err error) {
+	if len(b) < 2 {
+		return f, 0, 2, nil
+	}
+	b0, b1 := b[0], b[1]
+	if b0&0x70 != 0 {
+		return f, 0, 0, errWSReserved
+	}
+	if b1&0x80 == 0 {
+		return f, 0, 0, errWSUnmasked
+	}
+	f.fin = b0&0x80 != 0
+	f.op = b0 & 0x0F
+	switch f.op {
+	case opContinuation, opText, opBinary:
+	case opClose, opPing, opPong:
+		if !f.fin || b1&0x7F > 125 {
+			return f, 0, 0, errWSControl
+		}
+	default:
+		return f, 0, 0, errWSReserved
+	}
+	hl := 2
+	plen := uint64(b1 & 0x7F)
+	switch plen {
+	case 126:
+		hl = 4
+	case 127:
+		hl = 10
+	}
+	if len(b) < hl+4 {
+		return f, 0, hl + 4, nil
+	}
+	switch hl {
+	case 4:
+		plen = uint64(b[2])<<8 | uint64(b[3])
+	case 10:
+		plen = 0
+		for _, x := range b[2:10] {
+			plen = plen<<8 | uint64(x)
+		}
+		if plen>>63 != 0 {
+			return f, 0, 0, errWSReserved
+		}
+	}
+	if plen > uint64(limit) {
+		return f, 0, 0, errWSTooBig
+	}
+	total := hl + 4 + int(plen)
+	if len(b) < total {
+		return f, 0, total, nil
+	}
+	var key [4]byte
+	copy(key[:], b[hl:hl+4])
+	f.payload = b[hl+4 : total]
+	for i := range f.payload {
+		f.payload[i] ^= key[i&3]
+	}
+	return f, total, 0, nil
+}
+
+// validCloseCode reports whether a peer may send code (RFC 6455 7.4).
+func validCloseCode(code int) bool {
+	switch {
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+		return true
+	}
+	return false
+}
+
+// wsResult is what the frame reader found in the buffered bytes.
+type wsResult int
+
+const (
+	wsNeedMore wsResult = iota // no whole message buffered
+	wsMessage                  // a data message
+)
+
+// next parses the buffered frames up to the first whole data message,
+// answering control frames on the way. rmu is held.
+func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err error) {
+	for {
+		if c.rb == nil {
+			return wsNeedMore, false, nil, 2, nil
+		}
+		b := *c.rb
+		f, n, need, err := parseFrame(b, c.limit)
+		if err != nil {
+			return 0, false, nil, 0, err
+		}
+		if n == 0 {
+			return wsNeedMore, false, nil, need, nil
+		}
+		switch f.op {
+		case opPing:
+			err = c.writeControl(opPong, f.payload)
+		case opPong:
+		case opClose:
+			err = c.onClose(f.payload)
+		case opText, opBinary:
+			if c.msgOp != 0 {
+				err = errWSSequence
+				break
+			}
+			if f.fin {
+				data = append([]byte(nil), f.payload...)
+				binary = f.op == opBinary
+				res = wsMessage
+				break
+			}
+			c.msgOp = f.op
+			c.msg = append([]byte(nil), f.payload...)
+		case opContinuation:
+			if c.msgOp == 0 {
+				err = errWSSequence
+				break
+			}
+			if len(c.msg)+len(f.payload) > c.limit {
+				err = errWSTooBig
+				break
+			}
+			c.msg = append(c.msg, f.payload...)
+			if f.fin {
+				data, binary, res = c.msg, c.msgOp == opBinary, wsMessage
+				c.msg, c.msgOp = nil, 0
+			}
+		}
+		c.consume(n)
+		if err != nil {
+			return 0, false, nil, 0, err
+		}
+		if res == wsMessage {
+			if !binary && !utf8.Valid(data) {
+				return 0, false, nil, 0, errWSUTF8
+			}
+			return res, binary, data, 0, nil
+		}
+	}
+}
+
+// consume drops the first n buffered bytes; an emptied buffer goes back to
+// the pool.
+func (c *wsConn) consume(n int) {
+	b := *c.rb
+	if n == len(b) {
+		c.releaseBuffer()
+		return
+	}
+	m := copy(b, b[n:])
+	*c.rb = b[:m]
+}
+
+func (c *wsConn) releaseBuffer() {
+	if c.rb == nil {
+		return
+	}
+	if cap(*c.rb) <= maxPooledReadBuf {
+		*c.rb = (*c.rb)[:0]
+		readBufPool.Put(c.rb)
+	}
+	c.rb = nil
+}
+
+// space returns the free tail of the read buffer, grown to hold need bytes.
+func (c *wsConn) space(need int) []byte {
+	if c.rb == nil {
+		c.rb = readBufPool.Get().(*[]byte)
+	}
+	b := *c.rb
+	if need > cap(b) {
+		nb := make([]byte, len(b), need)
+		copy(nb, b)
+		if cap(b) <= maxPooledReadBuf {
+			*c.rb = b[:0]
+			readBufPool.Put(c.rb)
+		}
+		c.rb = &nb
+		b = nb
+	}
+	if len(b) == cap(b) {
+		b = append(b, 0)[:len(b)]
+		*c.rb = b
+	}
+	return b[len(b):cap(b)]
+}
+
+// filled records n bytes read into space's tail; an empty buffer is released.
+func (c *wsConn) filled(n int) {
+	if n > 0 {
+		*c.rb = (*c.rb)[:len(*c.rb)+n]
+	} else if len(*c.rb) == 0 {
+		c.releaseBuffer()
+	}
+}
+
+// readMessage reads with blocking reads until a data message arrives.
+func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
+	if ctx.Done() != nil {
+		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+		defer func() {
+			if stop() {
+				c.conn.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	for {
+		res, binary, data, need, err := c.next()
+		if err != nil {
+			return false, nil, c.fail(err)
+		}
+		if res == wsMessage {
+			return binary, data, nil
+		}
+		p := c.space(need)
+		n, err := c.conn.Read(p)
+		c.filled(n)
+		if err != nil {
+			c.closeNow()
+			return false, nil, errWSClosed
+		}
+	}
+}
+
+// fail ends the connection after a read error: a protocol error is answered
+// with its close code, then the peer's close frame is awaited. rmu is held.
+func (c *wsConn) fail(err error) error {
+	var pe *wsProtocolError
+	if !errors.As(err, &pe) {
+		c.closeNow()
+		return err
+	}
+	c.msg, c.msgOp = nil, 0
+	c.releaseBuffer()
+	if sent, err := c.writeClose(pe.code, ""); sent && err == nil && !c.closeRcvd {
+		c.awaitClose()
+	}
+	c.closeNow()
+	return err
+}
+
+// onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
+// then the TCP connection is closed. rmu is held.
+func (c *wsConn) onClose(p []byte) error {
+	c.closeRcvd = true
+	code := websocket.StatusNoStatusRcvd
+	if len(p) == 1 {
+		return errWSCloseCode
+	}
+	if len(p) >= 2 {
+		code = websocket.StatusCode(int(p[0])<<8 | int(p[1]))
+		if !validCloseCode(int(code)) {
+			return errWSCloseCode
+		}
+		if !utf8.Valid(p[2:]) {
+			return errWSUTF8
+		}
+	}
+	if code == websocket.StatusNoStatusRcvd {
+		c.writeCloseFrame(nil)
+	} else {
+		c.writeClose(code, "")
+	}
+	c.closeNow()
+	return errWSClosed
+}
+
+// writeControl writes a control frame at once (past a batch being gathered).
+func (c *wsConn) writeControl(op byte, payload []byte) error {
+	var b [2 + 125]byte
+	f := append(b[:0], 0x80|op, byte(len(payload)))
+	f = append(f, payload...)
+	return c.cork.writeNow(f)
+}
+
+// writeClose sends our close frame once; sent is false when it was already
+// sent or the connection is closed.
+func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool, err error) {
+	var p [125]byte
+	b := append(p[:0], byte(code>>8), byte(code))
+	if len(reason) > 123 {
+		reason = reason[:123]
+	}
+	b = append(b, reason...)
+	return c.writeCloseFrame(b)
+}
+
+func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
+	c.mu.Lock()
+	if c.closeSent || c.closed {
+		c.mu.Unlock()
+		return false, nil
+	}
+	c.closeSent = true
+	c.mu.Unlock()
+	c.conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+	return true, c.writeControl(opClose, payload)
+}
+
+// awaitClose reads, at most wsCloseTimeout, until the peer's close frame;
+// data frames are discarded. rmu is held.
+func (c *wsConn) awaitClose() {
+	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	need := 2
+	for {
+		if c.rb != nil {
+			f, n, nd, err := parseFrame(*c.rb, c.limit)
+			if err != nil {
+				return
+			}
+			if n > 0 {
+				c.consume(n)
+				if f.op == opClose {
+					return
+				}
+				continue
+			}
+			need = nd
+		}
+		p := c.space(need)
+		k, err := c.conn.Read(p)
+		c.filled(k)
+		if err != nil {
+			return
+		}
+	}
+}
+
+// writeMessage writes one data message as a single frame.
+func (c *wsConn) writeMessage(binary bool, data []byte) error {
+	op := byte(opText)
+	if binary {
+		op = opBinary
+	}
+	var hdr [maxFrameHeader]byte
+	return c.cork.writeFrame(appendFrameHeader(hdr[:0], op, len(data)), data)
+}
+
+// close is our side of the closing handshake.
+func (c *wsConn) close(code websocket.StatusCode, reason string) {
+	sent, err := c.writeClose(code, reason)
+	if !sent {
+		return // whoever sent it closes the connection
+	}
+	if err != nil {
+		c.closeNow()
+		return
+	}
+	// A blocked reader ends by the deadline, or by the peer's close frame.
+	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	c.rmu.Lock()
+	c.mu.Lock()
+	closed := c.closed
+	c.mu.Unlock()
+	if !closed {
+		c.awaitClose()
+		c.closeNow()
+	}
+	c.rmu.Unlock()
+}
+
+// closeNow closes the TCP connection (and leaves the poller).
+func (c *wsConn) closeNow() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	c.unpark()
+	c.conn.Close()
+}
+
+func (c *wsConn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
