@@ -1,11 +1,14 @@
 package conformance
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +117,24 @@ func TestEIOBadInputDifferential(t *testing.T) {
 			}
 			return out
 		}},
+		{"websocket handshake refusals", func(t *testing.T, base string) []string {
+			const key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+			const version = "Sec-WebSocket-Version: 13\r\n"
+			const upgrade = "Connection: Upgrade\r\nUpgrade: websocket\r\n"
+			var out []string
+			for _, c := range []struct{ name, method, headers string }{
+				{"POST", "POST", upgrade + version + key + "Content-Length: 0\r\n"},
+				{"version 12", "GET", upgrade + "Sec-WebSocket-Version: 12\r\n" + key},
+				{"no version", "GET", upgrade + key},
+				{"no key", "GET", upgrade + version},
+				{"short key", "GET", upgrade + version + "Sec-WebSocket-Key: dGhlIHNhbXBsZQ==\r\n"},
+				{"no key, no version", "GET", upgrade},
+				{"Upgrade: h2c", "GET", "Connection: Upgrade\r\nUpgrade: h2c\r\n" + version + key},
+			} {
+				out = append(out, c.name+" -> "+rawExchange(t, base, c.method, "EIO=4&transport=websocket", c.headers))
+			}
+			return out
+		}},
 	}
 	// Deliberate differences, each with its reason.
 	deviations := map[string]string{
@@ -145,6 +166,35 @@ func TestEIOBadInputDifferential(t *testing.T) {
 	if _, body := d.get("EIO=4&transport=polling&sid=" + sid); body != "4alive" {
 		t.Errorf("after the bad input: %q", body)
 	}
+}
+
+// rawExchange sends one request with exactly the given header lines over a
+// new connection and describes the answer: status, content type, Connection,
+// Sec-WebSocket-Version and body.
+func rawExchange(t *testing.T, base, method, query, headers string) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	req := method + " " + u.Path + "?" + query + " HTTP/1.1\r\nHost: " + u.Host + "\r\n" + headers + "\r\n"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, query, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return fmt.Sprintf("%d %q close=%v version=%q %q", res.StatusCode, res.Header.Get("Content-Type"), res.Close,
+		res.Header.Get("Sec-WebSocket-Version"), b)
 }
 
 // diffReq performs one request and describes the answer: status, content type

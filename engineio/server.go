@@ -132,6 +132,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := scanQuery(r.URL.RawQuery)
 	upgrade := isWebSocketUpgrade(r)
 	transport := q.transport
+	if !upgrade && transport == websocketName && r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade") {
+		// As the reference: an upgrade to something else is a WebSocket
+		// handshake that the handshake's checks refuse.
+		upgrade = true
+	}
 	if !srv.enabled(transport) {
 		writeError(w, upgrade, codeUnknownTransport, "")
 		return

@@ -5,9 +5,11 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,6 +117,21 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (wsTransport, 
 	return &coderConn{c: conn, cork: sb.cork}, nil
 }
 
+// refuseHandshake answers a refused WebSocket handshake as the reference's ws
+// library does: the status, "Connection: close", a text/html body of msg, and
+// the versions it speaks when the version was the problem.
+func refuseHandshake(w http.ResponseWriter, code int, msg, versions string) {
+	hdr := w.Header()
+	hdr["Connection"] = []string{"close"}
+	hdr["Content-Type"] = []string{"text/html"}
+	hdr["Content-Length"] = []string{strconv.Itoa(len(msg))}
+	if versions != "" {
+		hdr["Sec-Websocket-Version"] = []string{versions}
+	}
+	w.WriteHeader(code)
+	io.WriteString(w, msg)
+}
+
 // wsGUID is RFC 6455's key suffix for Sec-WebSocket-Accept.
 const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -122,33 +139,36 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 var errHandshake = errors.New("engineio: websocket handshake refused")
 
 // acceptOwn checks the opening handshake (RFC 6455 4.2.1), answers 101 on the
-// hijacked connection and returns our wsConn. The refusals answer as
-// coder/websocket did (and, for the cases a client can reach, as the
-// reference's ws library does: 405 for a method other than GET, 400 for a bad
-// key, 400 with "Sec-WebSocket-Version: 13" for another version).
+// hijacked connection and returns our wsConn. Its refusals are the reference's
+// (the ws library's): same checks in the same order, same status, headers and
+// text.
 func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTransport, error) {
 	h := r.Header
 	switch {
-	case !r.ProtoAtLeast(1, 1) || !headerHasToken(h, "Connection", "upgrade") || !headerHasToken(h, "Upgrade", "websocket"):
+	case !r.ProtoAtLeast(1, 1) || !headerHasToken(h, "Connection", "upgrade"):
 		w.Header().Set("Connection", "Upgrade")
 		w.Header().Set("Upgrade", "websocket")
 		http.Error(w, "engineio: not a WebSocket handshake", http.StatusUpgradeRequired)
 		return nil, errHandshake
 	case r.Method != http.MethodGet:
-		http.Error(w, "engineio: WebSocket handshake must be a GET", http.StatusMethodNotAllowed)
+		refuseHandshake(w, http.StatusMethodNotAllowed, "Invalid HTTP method", "")
 		return nil, errHandshake
-	case h.Get("Sec-WebSocket-Version") != "13":
-		w.Header().Set("Sec-WebSocket-Version", "13")
-		http.Error(w, "engineio: unsupported WebSocket version", http.StatusBadRequest)
+	case !strings.EqualFold(h.Get("Upgrade"), "websocket"):
+		refuseHandshake(w, http.StatusBadRequest, "Invalid Upgrade header", "")
 		return nil, errHandshake
 	}
 	keys := h.Values("Sec-WebSocket-Key")
 	var key string
 	if len(keys) == 1 {
-		key = strings.TrimSpace(keys[0])
+		key = keys[0]
 	}
 	if k, err := base64.StdEncoding.DecodeString(key); err != nil || len(k) != 16 {
-		http.Error(w, "engineio: missing or invalid Sec-WebSocket-Key", http.StatusBadRequest)
+		refuseHandshake(w, http.StatusBadRequest, "Missing or invalid Sec-WebSocket-Key header", "")
+		return nil, errHandshake
+	}
+	if v := h.Get("Sec-WebSocket-Version"); v != "13" && v != "8" {
+		// Version 8 (the last draft) frames as 13 does; ws accepts both.
+		refuseHandshake(w, http.StatusBadRequest, "Missing or invalid Sec-WebSocket-Version header", "13, 8")
 		return nil, errHandshake
 	}
 	if srv.opts.CORS == nil {

@@ -277,20 +277,36 @@ func TestWSHandshakeRefusals(t *testing.T) {
 		request string
 		status  int
 		version string
+		body    string
 	}{
-		{"version", strings.Replace(rawWSRequest, "Version: 13", "Version: 8", 1), 400, "13"},
-		{"no version", strings.Replace(rawWSRequest, "Sec-WebSocket-Version: 13\r\n", "", 1), 400, "13"},
-		{"no key", strings.Replace(rawWSRequest, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1), 400, ""},
-		{"short key", strings.Replace(rawWSRequest, "dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ==", 1), 400, ""},
-		{"cross origin", rawWSRequest + "Origin: http://elsewhere.example\r\n", 403, ""},
+		{"version 12", strings.Replace(rawWSRequest, "Version: 13", "Version: 12", 1), 400, "13, 8", "Missing or invalid Sec-WebSocket-Version header"},
+		{"no version", strings.Replace(rawWSRequest, "Sec-WebSocket-Version: 13\r\n", "", 1), 400, "13, 8", "Missing or invalid Sec-WebSocket-Version header"},
+		{"no key", strings.Replace(rawWSRequest, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1), 400, "", "Missing or invalid Sec-WebSocket-Key header"},
+		{"short key", strings.Replace(rawWSRequest, "dGhlIHNhbXBsZSBub25jZQ==", "dGhlIHNhbXBsZQ==", 1), 400, "", "Missing or invalid Sec-WebSocket-Key header"},
+		{"no key and no version", strings.Replace(strings.Replace(rawWSRequest, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "", 1), "Sec-WebSocket-Version: 13\r\n", "", 1), 400, "", "Missing or invalid Sec-WebSocket-Key header"},
+		{"upgrade to another protocol", strings.Replace(rawWSRequest, "Upgrade: websocket", "Upgrade: h2c", 1), 400, "", "Invalid Upgrade header"},
+		{"cross origin", rawWSRequest + "Origin: http://elsewhere.example\r\n", 403, "", "Forbidden\n"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, res := rawWSDial(t, d, tc.request, nil)
-			if res.StatusCode != tc.status || res.Header.Get("Sec-WebSocket-Version") != tc.version {
-				t.Fatalf("got %d with Sec-WebSocket-Version %q", res.StatusCode, res.Header.Get("Sec-WebSocket-Version"))
+			body, _ := io.ReadAll(res.Body)
+			if res.StatusCode != tc.status || res.Header.Get("Sec-WebSocket-Version") != tc.version || string(body) != tc.body {
+				t.Fatalf("got %d with Sec-WebSocket-Version %q and body %q", res.StatusCode, res.Header.Get("Sec-WebSocket-Version"), body)
+			}
+			if tc.status == 400 && (res.Header.Get("Content-Type") != "text/html" || !res.Close) {
+				t.Fatalf("Content-Type %q, connection closed %v; want text/html and close", res.Header.Get("Content-Type"), res.Close)
 			}
 		})
+	}
+}
+
+// TestWSHandshakeVersion8 accepts the last draft's version, as ws does.
+func TestWSHandshakeVersion8(t *testing.T) {
+	d := stStart(t, stEcho, stOptions())
+	_, res := rawWSDial(t, d, strings.Replace(rawWSRequest, "Version: 13", "Version: 8", 1), nil)
+	if res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("status %d, want 101", res.StatusCode)
 	}
 }
 
