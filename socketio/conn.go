@@ -45,7 +45,9 @@ type conn struct {
 	qmu      sync.Mutex
 	q        []queued      // handler calls, run in order by dispatch; nil ends them
 	qh       int           // q[qh:] are the calls not yet taken
-	qrunning bool          // a dispatch goroutine is draining q
+	qrunning bool          // a dispatch goroutine is draining q (or lingering)
+	qidle    bool          // the dispatch goroutine lingers on qwake for more calls
+	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made on first linger
 	qdone    bool          // dispatch has seen nil
 	space    chan struct{} // cap 1: q lost an item; made when the reader first waits
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
@@ -158,22 +160,45 @@ func (c *conn) enqueueCall(fn queued, wait bool) bool {
 	}
 }
 
-// startLocked starts a dispatch goroutine unless one is draining q; c.qmu is held.
+// startLocked starts a dispatch goroutine unless one is draining q, and
+// wakes it if it lingers; c.qmu is held.
 func (c *conn) startLocked() {
-	if !c.qrunning {
+	switch {
+	case !c.qrunning:
 		c.qrunning = true
 		go c.dispatch()
+	case c.qidle:
+		c.qidle = false
+		select {
+		case c.qwake <- struct{}{}:
+		default:
+		}
 	}
 }
+
+// dispatchLinger is how long a dispatcher whose queue ran empty waits for the
+// next call before it ends. A connection in a request/answer loop thus keeps
+// one dispatcher instead of starting a goroutine, and growing its stack, for
+// every message; an idle connection still has none after this long.
+const dispatchLinger = 100 * time.Millisecond
 
 // enqueueEvent is enqueueCall for the reader.
 func (c *conn) enqueueEvent(fn func()) bool { return c.enqueueCall(call(fn), true) }
 
-// dispatch runs the queued handler calls in order and returns when q is
-// empty (the next enqueue starts a new one) or after it met nil.
+// dispatch runs the queued handler calls in order and returns when q has
+// stayed empty for dispatchLinger (the next enqueue starts a new one) or after
+// it met nil.
 func (c *conn) dispatch() {
+	var linger *time.Timer
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+	}()
+	expired := false
 	for {
 		c.qmu.Lock()
+		c.qidle = false
 		if c.qh == len(c.q) {
 			if cap(c.q) <= qKeep {
 				c.q = c.q[:0]
@@ -181,10 +206,30 @@ func (c *conn) dispatch() {
 				c.q = nil // no large buffer kept while idle
 			}
 			c.qh = 0
-			c.qrunning = false
+			if expired {
+				c.qrunning = false
+				c.qmu.Unlock()
+				return
+			}
+			if c.qwake == nil {
+				c.qwake = make(chan struct{}, 1)
+			}
+			c.qidle = true
+			wake := c.qwake
 			c.qmu.Unlock()
-			return
+			if linger == nil {
+				linger = time.NewTimer(dispatchLinger)
+			} else {
+				linger.Reset(dispatchLinger)
+			}
+			select {
+			case <-wake:
+			case <-linger.C:
+				expired = true
+			}
+			continue
 		}
+		expired = false
 		fn := c.q[c.qh]
 		c.q[c.qh] = nil
 		c.qh++
