@@ -20,6 +20,7 @@ import (
 type client struct {
 	transport string
 	ws        *wsConn
+	rd        *wsReadState // websocket: the reactor's state of the connection
 
 	url    string     // polling: the session URL (with sid)
 	getC   *httpConn  // polling: the connection of the GETs (the reader's)
@@ -100,10 +101,18 @@ func (c *client) dialWS(ctx context.Context, o dialOptions) error {
 		}
 		return fail(fmt.Errorf("%w: connect %q", errHandshake, b))
 	}
+	if reactorSupported {
+		early, _ := ws.br.Peek(ws.br.Buffered())
+		if err := reactorStart(c, early); err != nil {
+			return fail(err)
+		}
+		return nil
+	}
 	go c.readWS()
 	return nil
 }
 
+// readWS reads the connection where the reactor (linux) is not available.
 func (c *client) readWS() {
 	defer close(c.done)
 	var buf bytes.Buffer
@@ -112,14 +121,18 @@ func (c *client) readWS() {
 		if err != nil {
 			return
 		}
-		if op == opBinary {
-			c.attachment()
-			continue
-		}
-		if len(b) == 1 && b[0] == '2' {
-			c.ws.write(opText, []byte("3"))
-			continue
-		}
+		c.message(op, b)
+	}
+}
+
+// message handles one websocket message from the server.
+func (c *client) message(op byte, b []byte) {
+	switch {
+	case op == opBinary:
+		c.attachment()
+	case len(b) == 1 && b[0] == '2':
+		c.ws.write(opText, []byte("3"))
+	default:
 		c.packet(b)
 	}
 }
@@ -308,7 +321,12 @@ func (c *client) close() {
 		return
 	}
 	if c.ws != nil {
-		c.ws.close()
+		if reactorStop(c) {
+			c.ws.close()
+			close(c.done)
+		} else {
+			c.ws.close()
+		}
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		c.post(ctx, []byte("1"))
