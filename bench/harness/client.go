@@ -30,8 +30,10 @@ type client struct {
 	// onEvent receives the EVENT packets ("42..." without the leading "42").
 	// It runs on the client's reader goroutine.
 	onEvent func(b []byte)
-	// acks is signalled when an acknowledgement (with its attachments) arrives.
-	acks chan struct{}
+	// acks is signalled when an acknowledgement (with its attachments) arrives,
+	// unless onAck is set: then onAck is called, on the reader's goroutine.
+	acks  chan struct{}
+	onAck atomic.Pointer[func()]
 
 	binLeft int          // attachments still expected by a BINARY_ACK
 	binAcks atomic.Int64 // BINARY_ACKs completed with their attachments
@@ -172,6 +174,10 @@ func (c *client) attachment() {
 }
 
 func (c *client) ack() {
+	if f := c.onAck.Load(); f != nil {
+		(*f)()
+		return
+	}
 	select {
 	case c.acks <- struct{}{}:
 	default:

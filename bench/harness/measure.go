@@ -291,24 +291,103 @@ type loopResult struct {
 	win  *window
 }
 
+// loopWorker is one client's share of a closed loop.
+type loopWorker struct {
+	n   []int64
+	lat [][]time.Duration
+	err error
+}
+
+// reactorLoopClient runs c's closed loop from the reactor's goroutine: each
+// acknowledgement read sends the next request. It returns (calling done) once
+// the last round is over or the client failed.
+func reactorLoopClient(ctx context.Context, c *client, w *loopWorker, frame func(id uint64, b []byte) []byte, bins [][]byte, phase *atomic.Int32, rounds int, done func()) {
+	defer done()
+	var (
+		id    uint64
+		buf   []byte
+		t0    atomic.Int64 // nanoseconds since epoch of the request in flight
+		acked atomic.Int64
+		stop  = make(chan error, 1)
+	)
+	send := func() error {
+		buf = frame(id, buf[:0])
+		id++
+		t0.Store(int64(time.Since(epoch)))
+		return c.send(ctx, buf, bins...)
+	}
+	next := func() {
+		lat := time.Since(epoch) - time.Duration(t0.Load())
+		acked.Add(1)
+		p := int(phase.Load())
+		if p >= 0 && p < rounds {
+			w.n[p]++
+			w.lat[p] = append(w.lat[p], lat)
+		}
+		if p >= rounds {
+			stop <- nil
+			return
+		}
+		if err := send(); err != nil {
+			stop <- err
+		}
+	}
+	c.onAck.Store(&next)
+	defer c.onAck.Store(nil)
+	if err := send(); err != nil {
+		w.err = err
+		return
+	}
+	stall := time.NewTimer(20 * time.Second)
+	defer stall.Stop()
+	var last int64
+	for {
+		select {
+		case err := <-stop:
+			w.err = err
+			return
+		case <-c.done:
+			w.err = errors.New("harness: connection closed by the server")
+			return
+		case <-stall.C:
+			// Progress is checked every 20 s: none means a lost request.
+			total := acked.Load()
+			if total == last {
+				w.err = errors.New("harness: no acknowledgement within 20s")
+				return
+			}
+			last = total
+			stall.Reset(20 * time.Second)
+		}
+	}
+}
+
 func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(id uint64, b []byte) []byte, bins [][]byte, warmup, dur time.Duration, rounds int) ([]*loopResult, error) {
 	var phase atomic.Int32 // -1 warm-up, r measuring round r, rounds: stop
 	phase.Store(-1)
-	type worker struct {
-		n   []int64
-		lat [][]time.Duration
-		err error
-	}
-	ws := make([]worker, len(clients))
+	ws := make([]loopWorker, len(clients))
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		ws[i].n = make([]int64, rounds)
 		ws[i].lat = make([][]time.Duration, rounds)
 		wg.Add(1)
+		if c.rd != nil {
+			// A websocket client read by the reactor: the reactor sends the
+			// next request as it reads an acknowledgement, without waking a
+			// goroutine per request (work of the load generator, not of the
+			// server).
+			w := &ws[i]
+			go reactorLoopClient(ctx, c, w, frame, bins, &phase, rounds, wg.Done)
+			continue
+		}
 		go func() {
 			defer wg.Done()
 			w := &ws[i]
 			var buf []byte
+			// One timer per worker, reset for each request: time.After would
+			// make a timer per acknowledgement, work of the load generator.
+			stall := time.NewTimer(20 * time.Second)
+			defer stall.Stop()
 			for id := uint64(0); int(phase.Load()) < rounds; id++ {
 				buf = frame(id, buf[:0])
 				t0 := time.Now()
@@ -316,12 +395,13 @@ func closedLoop(ctx context.Context, srv *server, clients []*client, frame func(
 					w.err = err
 					return
 				}
+				stall.Reset(20 * time.Second)
 				select {
 				case <-c.acks:
 				case <-c.done:
 					w.err = errors.New("harness: connection closed by the server")
 					return
-				case <-time.After(20 * time.Second):
+				case <-stall.C:
 					w.err = errors.New("harness: no acknowledgement within 20s")
 					return
 				}
