@@ -3,6 +3,7 @@
 package engineio
 
 import (
+	"os"
 	"sync"
 	"syscall"
 	"time"
@@ -46,6 +47,8 @@ var poller struct {
 	inited  bool
 	err     error // of the set's creation, kept
 	epfd    int
+	epfile  *os.File // keeps epfd open and registered with the runtime's poller
+	epraw   syscall.RawConn
 	wake    [2]int // pipe; its read end is registered with token 0
 	conns   map[uint64]*wsConn
 	next    uint64
@@ -78,6 +81,28 @@ func pollerInitLocked() error {
 		poller.err = err
 		return err
 	}
+	// The poller goroutine waits for the set through the runtime's poller
+	// (an epoll fd is readable when it has events) instead of blocking in
+	// EpollWait: a goroutine blocked in a system call keeps its P until sysmon
+	// takes it back, up to milliseconds later on a quiet process, and with
+	// GOMAXPROCS=1 the readers it just started would wait that long.
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		poller.err = err
+		return err
+	}
+	f := os.NewFile(uintptr(epfd), "engineio-epoll")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		poller.err = err
+		return err
+	}
+	poller.epfile, poller.epraw = f, raw
 	poller.epfd, poller.wake = epfd, p
 	poller.conns = make(map[uint64]*wsConn)
 	return nil
@@ -206,10 +231,18 @@ func (c *wsConn) unpark() {
 func pollLoop() {
 	var events [128]syscall.EpollEvent
 	var ready []*wsConn
-	for {
-		n, err := syscall.EpollWait(poller.epfd, events[:], -1)
+	var n int
+	wait := func(fd uintptr) bool {
+		var err error
+		n, err = syscall.EpollWait(int(fd), events[:], 0)
 		if err != nil {
 			n = 0 // EINTR
+		}
+		return n > 0 // none: park until the set's fd is readable
+	}
+	for {
+		if err := poller.epraw.Read(wait); err != nil {
+			n = 0
 		}
 		poller.mu.Lock()
 		for _, ev := range events[:n] {
