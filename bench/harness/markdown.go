@@ -159,7 +159,7 @@ func (r *Report) Markdown() []byte {
 	p("- **corvid**: `bench/harness/cmd/corvidserver`, a `socketio.Server` with default options and the handlers the scenarios need (echo with ack, broadcast, emit to a room); for the Redis scenario, `adapter/redis` in classic mode.\n")
 	p("- **node**: `bench/node/server.js`, npm socket.io 4.8.4 on Node.js with the same handlers; for the Redis scenario, @socket.io/redis-adapter 8.3.0 with redis 4.7.1.\n")
 	p("- **ceiling**: `bench/harness/cmd/ceilingserver`, a minimal server on github.com/coder/websocket that does the same work with nothing of our stack: pre-encoded frames, no rooms abstraction, no adapter, one reader goroutine per connection, direct writes, one runtime timer per connection for pings. Websocket only. It is a yardstick, not a product.\n\n")
-	p("The load generator (in the harness process) speaks Engine.IO v4 / Socket.IO v5 itself over raw websocket (github.com/coder/websocket) and over HTTP long-polling, so it is the same for every server. ")
+	p("The load generator (in the harness process) speaks Engine.IO v4 / Socket.IO v5 itself, so it is the same for every server: over WebSocket with its own small RFC 6455 client, every connection read by one goroutine on an epoll set (one read per delivery; closed loops send the next request from there), and over HTTP long-polling with its own HTTP/1.1 client on keep-alive connections. General-purpose clients (coder/websocket, net/http) cost the load generator more CPU per message than the fastest servers spend, and it saturated first. ")
 	p("Latencies are measured from the load generator's send to the receiver's read, on one clock (both ends are in the load generator).\n\n")
 
 	p("## Scenarios\n\n")
