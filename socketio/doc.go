@@ -24,11 +24,16 @@
 //
 // # Goroutines and ordering
 //
-// Each Engine.IO connection has two goroutines: the reader (the Engine.IO
-// session handler) decodes packets and resolves acknowledgements, and the
-// dispatcher runs every user callback of the connection's sockets in order:
-// middleware, connection handlers, event handlers, ack callbacks
-// (EmitWithCallback), disconnect handlers. No callback runs under a lock. A slow
+// Each Engine.IO connection has two roles: the reader (Engine.IO pushes each
+// message to it, see engineio.Session.Receive) decodes packets and resolves
+// acknowledgements, and the dispatcher runs every user callback of the
+// connection's sockets in order: middleware, connection handlers, event
+// handlers, ack callbacks (EmitWithCallback), disconnect handlers. Neither keeps
+// a goroutine while the connection is idle: the reader's goroutine exists while
+// bytes arrive (on linux an idle WebSocket waits in an epoll set), the
+// dispatcher's while calls are queued and for 100 ms after the last one, so that
+// a connection in a request/answer loop does not start one per message. No
+// callback runs under a lock. A slow
 // handler delays only its own connection; when 256 calls are waiting, the
 // reader stops reading (backpressure to Engine.IO). A handler may block on
 // Socket.EmitWithAck: answers are read by the reader, not the dispatcher.
