@@ -47,14 +47,7 @@ func (s *Session) pump(deliver bool) {
 		return
 	}
 	for deliver && len(s.in) > 0 {
-		m := s.in[0]
-		s.in[0] = Message{}
-		s.in = s.in[1:]
-		if len(s.in) == 0 {
-			s.in = nil
-		}
-		s.inBytes -= len(m.Data)
-		signal(s.drained)
+		m := s.popInLocked()
 		s.pushing = true
 		s.mu.Unlock()
 		s.onMsg(m)

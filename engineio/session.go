@@ -207,14 +207,7 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 	for {
 		s.mu.Lock()
 		if len(s.in) > 0 {
-			m := s.in[0]
-			s.in[0] = Message{}
-			s.in = s.in[1:]
-			if len(s.in) == 0 {
-				s.in = nil
-			}
-			s.inBytes -= len(m.Data)
-			signal(s.drained)
+			m := s.popInLocked()
 			s.mu.Unlock()
 			return m, nil
 		}
@@ -251,6 +244,20 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 			return Message{}, ctx.Err()
 		}
 	}
+}
+
+// popInLocked takes the oldest unread message and wakes a POST waiting for
+// room; s.in is not empty.
+func (s *Session) popInLocked() Message {
+	m := s.in[0]
+	s.in[0] = Message{}
+	s.in = s.in[1:]
+	if len(s.in) == 0 {
+		s.in = nil
+	}
+	s.inBytes -= len(m.Data)
+	signal(s.drained)
+	return m
 }
 
 // deliverLocked queues a message received over polling (or by a background read)
