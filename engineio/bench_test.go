@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 func benchPackets(kind string) []Packet {
@@ -187,34 +186,7 @@ func idleFootprint(t *testing.T, n int, handler func(*Session), perSession float
 
 // rawWebSocket opens a WebSocket-only session by hand and reads the open packet.
 func rawWebSocket(t testing.TB, host string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := "GET /engine.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReaderSize(c, 512)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", res, err)
-	}
-	// The open packet: one unmasked text frame with a 7-bit length.
-	var hdr [2]byte
-	if _, err := br.Read(hdr[:1]); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := br.Read(hdr[1:]); err != nil {
-		t.Fatal(err)
-	}
-	payload := make([]byte, hdr[1]&0x7f)
-	if _, err := io.ReadFull(br, payload); err != nil || !strings.HasPrefix(string(payload), "0{") {
-		t.Fatalf("open frame %q: %v", payload, err)
-	}
+	c, _ := testutil.RawWebSocket(t, host, "/engine.io/")
 	return c
 }
 

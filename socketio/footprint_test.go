@@ -1,10 +1,7 @@
 package socketio
 
 import (
-	"bufio"
-	"io"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
 	"strings"
@@ -12,6 +9,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 // footprintConns is the number of idle connections TestIdleSocketFootprint
@@ -107,44 +105,13 @@ func maxIdleGoroutines(n int) int {
 // namespace and reads the open packet and the CONNECT reply.
 func rawSocketIO(t testing.TB, host string) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: " + host +
-		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n" +
-		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
-	if _, err := c.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	br := bufio.NewReaderSize(c, 512)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
-		t.Fatalf("upgrade: %v %v", res, err)
-	}
-	if p := readTextFrame(t, br); !strings.HasPrefix(p, "0{") {
-		t.Fatalf("open frame %q", p)
-	}
+	c, br := testutil.RawWebSocket(t, host, "/socket.io/")
 	// "40", masked with the all-zero key.
 	if _, err := c.Write([]byte{0x81, 0x82, 0, 0, 0, 0, '4', '0'}); err != nil {
 		t.Fatal(err)
 	}
-	if p := readTextFrame(t, br); !strings.HasPrefix(p, "40{") {
+	if p := testutil.ReadTextFrame(t, br); !strings.HasPrefix(p, "40{") {
 		t.Fatalf("connect reply %q", p)
 	}
 	return c
-}
-
-// readTextFrame reads one unmasked server frame with a 7-bit length.
-func readTextFrame(t testing.TB, br *bufio.Reader) string {
-	t.Helper()
-	var hdr [2]byte
-	if _, err := io.ReadFull(br, hdr[:]); err != nil {
-		t.Fatal(err)
-	}
-	payload := make([]byte, hdr[1]&0x7f)
-	if _, err := io.ReadFull(br, payload); err != nil {
-		t.Fatal(err)
-	}
-	return string(payload)
 }
