@@ -1,13 +1,12 @@
 package conformance
 
 import (
-	"context"
-	"net/http/httptest"
 	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -71,17 +70,7 @@ func startCSRServer(t *testing.T, window time.Duration) *csrServer {
 			cs.emitRound(s, int(cs.rounds.Add(1)))
 		})
 	})
-	hs := httptest.NewServer(srv)
-	cs.url = hs.URL
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.CloseClientConnections()
-		hs.Close()
-	})
+	cs.url = testutil.Serve(t, srv, srv.Shutdown).URL
 	return cs
 }
 

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 // eioDriver speaks raw Engine.IO to a server under test: plain net/http requests
@@ -70,17 +70,7 @@ func startEIO(t testing.TB, handler func(*engineio.Session), opts *engineio.Serv
 		}()
 		srv.ServeHTTP(w, r)
 	}))
-	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.CloseClientConnections()
-		hs.Close()
-		http.DefaultClient.CloseIdleConnections()
-	})
+	hs := testutil.Serve(t, mux, srv.Shutdown)
 	d.base = hs.URL + "/engine.io/"
 	return d
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -149,16 +148,7 @@ func TestSIONodeClient(t *testing.T) {
 			}
 			reasons := make(chan [2]string, 64)
 			srv := sioInteropServer(p, reasons)
-			hs := httptest.NewServer(srv)
-			t.Cleanup(func() {
-				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				defer cancel()
-				if err := srv.Shutdown(ctx); err != nil {
-					t.Errorf("Shutdown: %v", err)
-				}
-				hs.CloseClientConnections()
-				hs.Close()
-			})
+			hs := testutil.Serve(t, srv, srv.Shutdown)
 			node := testutil.StartNode(t, "conformance/node/sio_client.js", hs.URL, tc.mode, tc.parser)
 			node.WaitLine(t, "done", 60*time.Second)
 			steps := []string{"connect", "welcome", "ack-client-to-server", "binary-both-ways",

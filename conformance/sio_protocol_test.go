@@ -8,7 +8,6 @@ package conformance
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"sort"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -65,17 +65,7 @@ type sioDriver struct{ *eioDriver }
 
 func startSIO(t testing.TB, srv *socketio.Server) *sioDriver {
 	t.Helper()
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.CloseClientConnections()
-		hs.Close()
-		http.DefaultClient.CloseIdleConnections()
-	})
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	return &sioDriver{&eioDriver{t: t, base: hs.URL + "/socket.io/"}}
 }
 

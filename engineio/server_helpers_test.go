@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 // stDriver speaks raw Engine.IO to a Server on a loopback port.
@@ -42,17 +43,7 @@ func stOptions() *ServerOptions {
 func stStart(t testing.TB, handler func(*Session), opts *ServerOptions) *stDriver {
 	t.Helper()
 	srv := NewServer(handler, opts)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			t.Errorf("Shutdown: %v", err)
-		}
-		hs.CloseClientConnections()
-		hs.Close()
-		http.DefaultClient.CloseIdleConnections()
-	})
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	path := srv.opts.Path
 	return &stDriver{t: t, srv: srv, hs: hs, base: hs.URL + path}
 }
