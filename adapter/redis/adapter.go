@@ -151,13 +151,21 @@ func (a *Adapter) start() {
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
 		}, a.markReady)
 	}
-	t := time.NewTimer(a.opts.RequestsTimeout)
+	waitFor(a.ctx, a.ready, a.opts.RequestsTimeout)
+}
+
+// waitFor waits until done is closed, d has passed or ctx ends, and reports
+// whether done was closed.
+func waitFor(ctx context.Context, done <-chan struct{}, d time.Duration) bool {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
-	case <-a.ready:
+	case <-done:
+		return true
 	case <-t.C:
-	case <-a.ctx.Done():
+	case <-ctx.Done():
 	}
+	return false
 }
 
 func (a *Adapter) markReady() {

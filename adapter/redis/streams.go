@@ -363,13 +363,7 @@ func (a *StreamsAdapter) start() {
 			}
 		})
 	}()
-	t := time.NewTimer(a.st.opts.RequestsTimeout)
-	defer t.Stop()
-	select {
-	case <-a.ready:
-	case <-t.C:
-	case <-a.ctx.Done():
-	}
+	waitFor(a.ctx, a.ready, a.st.opts.RequestsTimeout)
 }
 
 func (a *StreamsAdapter) dispatcher() {
