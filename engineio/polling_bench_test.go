@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/testutil"
 )
 
 // rawPoller is a polling client over two raw keep-alive TCP connections (one
@@ -218,7 +220,7 @@ func BenchmarkPollingEcho(b *testing.B) {
 			b.SetParallelism(parallelism)
 			b.ReportAllocs()
 			var failed atomic.Value
-			cpu0 := processCPU()
+			cpu0 := testutil.ProcessCPU()
 			b.RunParallel(func(pb *testing.PB) {
 				p := <-pollers
 				for pb.Next() {
@@ -232,7 +234,7 @@ func BenchmarkPollingEcho(b *testing.B) {
 					}
 				}
 			})
-			b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 			if err, _ := failed.Load().(error); err != nil {
 				b.Fatal(err)
 			}
@@ -335,7 +337,7 @@ func BenchmarkPollingFanout(b *testing.B) {
 		}()
 	}
 	b.ReportAllocs()
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	sent := 0
 	for b.Loop() {
 		for _, s := range ss {
@@ -359,7 +361,7 @@ func BenchmarkPollingFanout(b *testing.B) {
 		cond.Wait()
 	}
 	mu.Unlock()
-	b.ReportMetric(float64(processCPU()-cpu0)/float64(sent*clients), "cpu-ns/delivery")
+	b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(sent*clients), "cpu-ns/delivery")
 	stop.Store(true)
 	for _, s := range ss {
 		s.Send(Message{Data: []byte("x")}) // releases every held GET

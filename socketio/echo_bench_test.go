@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,8 +32,8 @@ func BenchmarkEventAck(b *testing.B) {
 	stall := time.NewTimer(time.Hour)
 	defer stall.Stop()
 	b.ReportAllocs()
-	cpu0 := processCPU()
-	defer func() { b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
+	cpu0 := testutil.ProcessCPU()
+	defer func() { b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op") }()
 	for b.Loop() {
 		f.in <- msg
 		stall.Reset(5 * time.Second)
@@ -59,15 +58,6 @@ func BenchmarkEventAck(b *testing.B) {
 	}
 }
 
-// processCPU returns the user and system CPU time of the process in ns.
-func processCPU() int64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
-}
-
 // BenchmarkEchoWebSocket is the harness's echo scenario over loopback: 100
 // WebSocket clients (b.SetParallelism), each in a closed loop emitting "echo"
 // with a 100-byte string and reading the acknowledgement, against a server
@@ -90,11 +80,11 @@ func BenchmarkEchoWebSocket(b *testing.B) {
 	b.SetParallelism(50)
 	b.ReportAllocs()
 	b.ResetTimer()
-	cpu0 := processCPU()
+	cpu0 := testutil.ProcessCPU()
 	defer func() {
 		// CPU time of the process (server and clients) per acknowledgement:
 		// unlike ns/op, it does not depend on what else runs on the machine.
-		b.ReportMetric(float64(processCPU()-cpu0)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	}()
 	b.RunParallel(func(pb *testing.PB) {
 		c := rawSocketIO(b, host)
