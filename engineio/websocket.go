@@ -159,13 +159,10 @@ func (s *Session) writeInline(c *wsConn, cork *corkWriter, msgs []Message) {
 }
 
 // rawFrames reports whether the session writer frames data messages itself
-// and writes them to cork, instead of calling websocket.Conn.Write (whose
-// per-message lock and writer setup cost about a fifth of a delivery's CPU).
-// That needs the hijacked connection's cork writer, and no permessage-deflate
-// (coder/websocket compresses). coder/websocket still writes control frames
-// (pong, close) on the same connection: it writes each of them into its
-// buffer and flushes it at once, so each reaches cork as one Write, and
-// cork's lock keeps our frames and its frames whole.
+// and writes them to cork: true for our own WebSocket (wsConn, a hijacked
+// connection without permessage-deflate), whose control frames (pong, close)
+// also go through cork, so cork's lock keeps every frame whole. With
+// permessage-deflate coder/websocket frames and compresses every message.
 func (s *Session) rawFrames(cork *corkWriter) bool {
 	return cork != nil && !s.srv.opts.PerMessageDeflate
 }
@@ -411,26 +408,21 @@ var writeBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return
 // wsCloseTimeout bounds a graceful close behind a writer that is still busy.
 const wsCloseTimeout = 5 * time.Second
 
-// Buffer sizes handed to coder/websocket for a connection's life. net/http's
-// hijacked buffers are 4 KiB each; messages larger than these buffers are read
-// and written around them, so small buffers only cost syscalls on bursts of small
-// frames.
+// Buffer sizes handed to coder/websocket (permessage-deflate connections) for
+// a connection's life, instead of net/http's hijacked 4 KiB each; messages
+// larger than these buffers are read and written around them, so small buffers
+// only cost syscalls on bursts of small frames.
 const (
 	wsReadBufferSize  = 512
 	wsWriteBufferSize = 1024
-	// wsControlBufferSize is the write buffer when the session writer frames
-	// data messages itself (rawFrames): coder/websocket then writes only
-	// control frames through it, at most 2+125 bytes each.
-	wsControlBufferSize = 128
 )
 
 // smallBuffers wraps a ResponseWriter so that websocket.Accept keeps smaller
-// buffers than net/http's for the connection's life (the main memory cost of an
-// idle WebSocket session), and writes through a corkWriter.
+// buffers than net/http's for the connection's life, and writes through a
+// corkWriter.
 type smallBuffers struct {
 	http.ResponseWriter
-	cork  *corkWriter // set by Hijack
-	wsize int         // write buffer size
+	cork *corkWriter // set by Hijack
 }
 
 // Hijack hijacks the underlying connection and returns buffers of our sizes,
@@ -459,7 +451,7 @@ func (w *smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		br.Peek(n) // buffered, so that Accept's own carry-over sees them
 	}
 	w.cork = &corkWriter{conn: conn}
-	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.cork, w.wsize)), nil
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(w.cork, wsWriteBufferSize)), nil
 }
 
 // Unwrap returns the wrapped ResponseWriter (for http.ResponseController).
@@ -470,11 +462,13 @@ const corkLimit = 64 << 10
 
 var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
-// corkWriter sits under coder/websocket's write buffer. coder/websocket flushes
-// after every message; while corked (the session writer is writing a batch of
-// queued messages) the bytes are gathered instead and written with one syscall
-// when the batch ends. The gathering buffer is pooled and only held during a
-// batch.
+// corkWriter is the one way frames reach a WebSocket connection: our own
+// frames (data, and control frames of wsConn), the rest of a frame that an
+// inline write left (written before anything else), or coder/websocket's
+// buffer, which it flushes after every message. While corked (the session
+// writer is writing a batch of queued messages) the bytes are gathered and
+// written with one syscall when the batch ends. The gathering buffer is pooled
+// and only held during a batch.
 type corkWriter struct {
 	mu     sync.Mutex
 	conn   net.Conn
@@ -486,6 +480,11 @@ func (w *corkWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.corked {
+		// A frame's rest that an inline write left goes first, as in
+		// writeFrame and writeNow.
+		if err := w.flushLocked(); err != nil {
+			return 0, err
+		}
 		return w.conn.Write(p)
 	}
 	if w.buf == nil {

@@ -108,7 +108,7 @@ func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (wsTransport, 
 		conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
 		return &coderConn{c: conn}, nil
 	}
-	sb := &smallBuffers{ResponseWriter: w, wsize: wsWriteBufferSize}
+	sb := &smallBuffers{ResponseWriter: w}
 	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
 	if err != nil {
 		return nil, err

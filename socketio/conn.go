@@ -39,9 +39,9 @@ type conn struct {
 	sess session
 	dec  parser.Decoder
 
-	// Handler calls run in order on a dispatcher goroutine that exists only
-	// while calls are queued: an idle connection has no goroutine but its
-	// reader.
+	// Handler calls run in order on a dispatcher goroutine that exists while
+	// calls are queued and for dispatchLinger after the last one: an idle
+	// connection has none (nor a reader goroutine, in push mode).
 	qmu      sync.Mutex
 	q        []queued      // handler calls, run in order by dispatch; nil ends them
 	qh       int           // q[qh:] are the calls not yet taken
@@ -289,11 +289,7 @@ func (c *conn) readLoop() {
 			break
 		}
 	}
-	c.close(reason)
-	c.qmu.Lock()
-	c.q = append(c.q, nil)
-	c.startLocked()
-	c.qmu.Unlock()
+	c.end(reason)
 	<-c.done
 }
 
