@@ -314,10 +314,10 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 			}
 			s.deliverLocked(m)
 			s.mu.Unlock()
-			s.pump(true)
 		}
 		return nil
 	})
+	s.pump(true) // push mode: hand the payload's messages to the handler
 	if err != nil && err != errStop {
 		s.closeWith(ReasonParseError)
 	}
