@@ -33,17 +33,17 @@ const (
 	maxSharedString = 256
 )
 
-// url returns the URL and query to keep for a handshake whose request URL
-// is u and whose parsed query is q: those of an earlier handshake with the
-// same URL, or a copy of u and q, then remembered.
-func (h *handshakeShare) url(u *url.URL, q url.Values) (*url.URL, url.Values) {
+// url returns the URL and parsed query to keep for a handshake whose request
+// URL is u: those of an earlier handshake with the same URL, or a copy of u
+// and its query, then remembered.
+func (h *handshakeShare) url(u *url.URL) (*url.URL, url.Values) {
 	if u.User != nil || len(u.RawQuery) > maxSharedQuery {
 		c := *u
 		if u.User != nil {
 			uu := *u.User
 			c.User = &uu
 		}
-		return &c, q
+		return &c, parseQuery(u.RawQuery)
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -54,6 +54,7 @@ func (h *handshakeShare) url(u *url.URL, q url.Values) (*url.URL, url.Values) {
 		h.urls = make(map[string]sharedURL)
 	}
 	c := *u
+	q := parseQuery(u.RawQuery)
 	h.urls[u.RawQuery] = sharedURL{&c, q}
 	return &c, q
 }

@@ -15,20 +15,20 @@ import (
 // copy of its own.
 func TestHandshakeURLsShared(t *testing.T) {
 	var h handshakeShare
-	parse := func(s string) (*url.URL, url.Values) {
+	parse := func(s string) *url.URL {
 		u, err := url.ParseRequestURI(s)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return u, parseQuery(u.RawQuery)
+		return u
 	}
-	u1, q1 := parse("/engine.io/?EIO=4&transport=websocket")
-	a, qa := h.url(u1, q1)
+	u1 := parse("/engine.io/?EIO=4&transport=websocket")
+	a, qa := h.url(u1)
 	if a == u1 || *a != *u1 || qa.Get("transport") != "websocket" {
 		t.Fatalf("first handshake: got %v %v, want a copy of %v", a, qa, u1)
 	}
-	u2, q2 := parse("/engine.io/?EIO=4&transport=websocket")
-	b, qb := h.url(u2, q2)
+	u2 := parse("/engine.io/?EIO=4&transport=websocket")
+	b, qb := h.url(u2)
 	if b != a {
 		t.Fatalf("same URL: got a new URL %p, want the first one %p", b, a)
 	}
@@ -38,31 +38,30 @@ func TestHandshakeURLsShared(t *testing.T) {
 	}
 	qb.Del("probe")
 
-	u3, q3 := parse("/other/?EIO=4&transport=websocket")
-	c, qc := h.url(u3, q3)
+	u3 := parse("/other/?EIO=4&transport=websocket")
+	c, qc := h.url(u3)
 	if c == a || c.Path != "/other/" || qc.Get("EIO") != "4" {
 		t.Fatalf("other path, same query: got %v, want its own copy", c)
 	}
 
-	u4, q4 := parse("/engine.io/?EIO=4&transport=websocket")
+	u4 := parse("/engine.io/?EIO=4&transport=websocket")
 	u4.User = url.UserPassword("u", "p")
-	d, _ := h.url(u4, q4)
+	d, _ := h.url(u4)
 	if d == u4 || d.User == u4.User || d.User.String() != "u:p" {
 		t.Fatalf("user info: got %v, want a deep copy", d)
 	}
 
 	long := "/engine.io/?EIO=4&transport=websocket&pad=" + strings.Repeat("x", maxSharedQuery)
-	u5, q5 := parse(long)
-	e1, _ := h.url(u5, q5)
-	u6, q6 := parse(long)
-	e2, _ := h.url(u6, q6)
+	u5 := parse(long)
+	e1, _ := h.url(u5)
+	u6 := parse(long)
+	e2, _ := h.url(u6)
 	if e1 == e2 || e1.String() != long {
 		t.Fatalf("long query: got %p and %p (%v), want two copies", e1, e2, e1)
 	}
 
 	for i := range 2 * maxSharedURLs {
-		u, q := parse("/engine.io/?EIO=4&n=" + strconv.Itoa(i))
-		h.url(u, q)
+		h.url(parse("/engine.io/?EIO=4&n=" + strconv.Itoa(i)))
 	}
 	if len(h.urls) > maxSharedURLs {
 		t.Fatalf("%d URLs remembered, want at most %d", len(h.urls), maxSharedURLs)

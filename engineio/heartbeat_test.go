@@ -12,7 +12,7 @@ import (
 func hbSession(t *testing.T, srv *Server) *Session {
 	t.Helper()
 	r := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling", nil)
-	s, _ := srv.newSession(r, r.URL.Query(), false)
+	s, _ := srv.newSession(r, false)
 	s.start()
 	return s
 }

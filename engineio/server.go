@@ -189,11 +189,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, upgrade, codeUnsupportedVersion, "")
 		return
 	}
-	// Only a handshake builds the url.Values (kept in its Handshake).
-	if values := parseQuery(r.URL.RawQuery); transport == websocketName {
-		srv.openWebSocket(w, r, values)
+	// Only a handshake builds url.Values (kept in its Handshake), and only
+	// for a query not seen in an earlier one.
+	if transport == websocketName {
+		srv.openWebSocket(w, r)
 	} else {
-		srv.openPolling(w, r, values)
+		srv.openPolling(w, r)
 	}
 }
 
@@ -248,8 +249,8 @@ func newSessionID() string {
 
 // newSession creates and registers a session for the handshake request r; nil
 // when the server is shutting down or holds MaxSessions sessions (full).
-func (srv *Server) newSession(r *http.Request, q url.Values, ws bool) (s *Session, full bool) {
-	u, q := srv.shared.url(r.URL, q)
+func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) {
+	u, q := srv.shared.url(r.URL)
 	s = &Session{
 		srv:       srv,
 		websocket: ws,
@@ -415,8 +416,8 @@ func (s *Session) start() {
 	}()
 }
 
-func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Values) {
-	s, full := srv.newSession(r, q, false)
+func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
+	s, full := srv.newSession(r, false)
 	if full {
 		writeError(w, false, codeForbidden, msgTooManySessions)
 		return
@@ -446,7 +447,7 @@ func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request, q url.Val
 	writePollBody(w, body, "")
 }
 
-func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.Values) {
+func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !srv.originAllowed(w, r) {
 		return
 	}
@@ -454,7 +455,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request, q url.V
 	if err != nil {
 		return // accept answered the request
 	}
-	s, full := srv.newSession(r, q, true)
+	s, full := srv.newSession(r, true)
 	if full {
 		conn.close(websocket.StatusTryAgainLater, msgTooManySessions)
 		return
