@@ -18,8 +18,9 @@ type handshakeShare struct {
 }
 
 type sharedURL struct {
-	u *url.URL
-	q url.Values
+	u   *url.URL
+	q   url.Values
+	uri string // u.RequestURI()
 }
 
 const (
@@ -33,30 +34,30 @@ const (
 	maxSharedString = 256
 )
 
-// url returns the URL and parsed query to keep for a handshake whose request
-// URL is u: those of an earlier handshake with the same URL, or a copy of u
-// and its query, then remembered.
-func (h *handshakeShare) url(u *url.URL) (*url.URL, url.Values) {
+// url returns the URL, parsed query and request URI to keep for a handshake
+// whose request URL is u: those of an earlier handshake with the same URL, or
+// a copy of u and its query, then remembered.
+func (h *handshakeShare) url(u *url.URL) sharedURL {
 	if u.User != nil || len(u.RawQuery) > maxSharedQuery {
 		c := *u
 		if u.User != nil {
 			uu := *u.User
 			c.User = &uu
 		}
-		return &c, parseQuery(u.RawQuery)
+		return sharedURL{&c, parseQuery(u.RawQuery), c.RequestURI()}
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if e, ok := h.urls[u.RawQuery]; ok && *e.u == *u {
-		return e.u, e.q
+		return e
 	}
 	if h.urls == nil || len(h.urls) >= maxSharedURLs {
 		h.urls = make(map[string]sharedURL)
 	}
 	c := *u
-	q := parseQuery(u.RawQuery)
-	h.urls[u.RawQuery] = sharedURL{&c, q}
-	return &c, q
+	e := sharedURL{&c, parseQuery(u.RawQuery), c.RequestURI()}
+	h.urls[u.RawQuery] = e
+	return e
 }
 
 // header returns a copy of hdr, as hdr.Clone, whose names and values are

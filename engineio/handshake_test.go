@@ -23,14 +23,19 @@ func TestHandshakeURLsShared(t *testing.T) {
 		return u
 	}
 	u1 := parse("/engine.io/?EIO=4&transport=websocket")
-	a, qa := h.url(u1)
+	eu1 := h.url(u1)
+	a, qa := eu1.u, eu1.q
 	if a == u1 || *a != *u1 || qa.Get("transport") != "websocket" {
 		t.Fatalf("first handshake: got %v %v, want a copy of %v", a, qa, u1)
 	}
 	u2 := parse("/engine.io/?EIO=4&transport=websocket")
-	b, qb := h.url(u2)
+	eu2 := h.url(u2)
+	b, qb := eu2.u, eu2.q
 	if b != a {
 		t.Fatalf("same URL: got a new URL %p, want the first one %p", b, a)
+	}
+	if eu2.uri != "/engine.io/?EIO=4&transport=websocket" || unsafe.StringData(eu2.uri) != unsafe.StringData(eu1.uri) {
+		t.Fatalf("same URL: request URI %q, want the first handshake's string", eu2.uri)
 	}
 	qb.Set("probe", "x") // shared: visible through the first handshake's query
 	if qa.Get("probe") != "x" {
@@ -39,23 +44,26 @@ func TestHandshakeURLsShared(t *testing.T) {
 	qb.Del("probe")
 
 	u3 := parse("/other/?EIO=4&transport=websocket")
-	c, qc := h.url(u3)
+	eu3 := h.url(u3)
+	c, qc := eu3.u, eu3.q
 	if c == a || c.Path != "/other/" || qc.Get("EIO") != "4" {
 		t.Fatalf("other path, same query: got %v, want its own copy", c)
 	}
 
 	u4 := parse("/engine.io/?EIO=4&transport=websocket")
 	u4.User = url.UserPassword("u", "p")
-	d, _ := h.url(u4)
+	d := h.url(u4).u
 	if d == u4 || d.User == u4.User || d.User.String() != "u:p" {
 		t.Fatalf("user info: got %v, want a deep copy", d)
 	}
 
 	long := "/engine.io/?EIO=4&transport=websocket&pad=" + strings.Repeat("x", maxSharedQuery)
 	u5 := parse(long)
-	e1, _ := h.url(u5)
+	eu5 := h.url(u5)
+	e1, _ := eu5.u, eu5.q
 	u6 := parse(long)
-	e2, _ := h.url(u6)
+	eu6 := h.url(u6)
+	e2, _ := eu6.u, eu6.q
 	if e1 == e2 || e1.String() != long {
 		t.Fatalf("long query: got %p and %p (%v), want two copies", e1, e2, e1)
 	}

@@ -250,16 +250,17 @@ func newSessionID() string {
 // newSession creates and registers a session for the handshake request r; nil
 // when the server is shutting down or holds MaxSessions sessions (full).
 func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) {
-	u, q := srv.shared.url(r.URL)
+	su := srv.shared.url(r.URL)
 	s = &Session{
 		srv:       srv,
 		websocket: ws,
 		notify:    make(chan struct{}, 1),
 		handshake: &Handshake{
 			Header:     srv.shared.header(r.Header),
-			Query:      q,
+			Query:      su.q,
 			RemoteAddr: r.RemoteAddr,
-			URL:        u,
+			URL:        su.u,
+			RequestURI: su.uri,
 			Secure:     r.TLS != nil,
 			Time:       time.Now(),
 		},

@@ -14,13 +14,14 @@ import (
 // copy, never the *http.Request itself. Cookies are read from Header.
 //
 // A Handshake is read-only: sessions whose handshake had the same URL share
-// one URL and one Query.
+// one URL, one Query and one RequestURI string.
 type Handshake struct {
 	Header     http.Header
 	Query      url.Values
 	RemoteAddr string
 	URL        *url.URL
-	Secure     bool // the handshake came over TLS
+	RequestURI string // URL.RequestURI()
+	Secure     bool   // the handshake came over TLS
 	Time       time.Time
 }
 

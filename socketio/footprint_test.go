@@ -3,10 +3,12 @@ package socketio
 import (
 	"net"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/internal/testutil"
@@ -77,12 +79,16 @@ func TestIdleSocketFootprint(t *testing.T) {
 	if got := len(srv.Of("/").Sockets()); got != footprintConns+1 {
 		t.Errorf("%d sockets connected, want %d", got, footprintConns+1)
 	}
-	// The handshakes share their URL and query, and read as their own.
+	// The handshakes share their URL string and query map, and read as their own.
+	first := srv.Of("/").Sockets()[0].Handshake()
 	for _, s := range srv.Of("/").Sockets() {
 		h := s.Handshake()
 		if h.URL != "/socket.io/?EIO=4&transport=websocket" || h.Query.Get("transport") != "websocket" ||
 			h.Headers.Get("Sec-WebSocket-Version") != "13" {
 			t.Fatalf("handshake: URL %q, query %v, headers %v", h.URL, h.Query, h.Headers)
+		}
+		if unsafe.StringData(h.URL) != unsafe.StringData(first.URL) || reflect.ValueOf(h.Query).Pointer() != reflect.ValueOf(first.Query).Pointer() {
+			t.Fatal("handshakes with the same URL do not share its string and query")
 		}
 	}
 	if g1-g0 > maxIdleGoroutines(footprintConns) {

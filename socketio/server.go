@@ -5,11 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/corvid-io/corvid/adapter"
@@ -82,29 +80,6 @@ type Server struct {
 
 	wg sync.WaitGroup // dispatcher goroutines
 
-	// lastURI is the request URI of the last handshake URL seen: sessions
-	// whose handshake had the same URL share one url.URL (engineio), and
-	// with this one URI string.
-	lastURI atomic.Pointer[handshakeURI]
-}
-
-type handshakeURI struct {
-	u   *url.URL
-	uri string
-}
-
-// requestURI returns u.RequestURI(), shared with the sockets of the last
-// handshake URL; "" for a nil u.
-func (s *Server) requestURI(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	if l := s.lastURI.Load(); l != nil && l.u == u {
-		return l.uri
-	}
-	uri := u.RequestURI()
-	s.lastURI.Store(&handshakeURI{u, uri})
-	return uri
 }
 
 // NewServer returns a server with the main namespace "/" created.

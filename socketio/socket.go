@@ -160,7 +160,7 @@ func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
 		Address: h.RemoteAddr,
 		XDomain: h.Header.Get("Origin") != "",
 		Secure:  h.Secure,
-		URL:     n.srv.requestURI(h.URL),
+		URL:     h.RequestURI,
 		Query:   h.Query,
 	}
 	if auth != nil {
