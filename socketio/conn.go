@@ -24,7 +24,8 @@ type session interface {
 	ID() string
 	Transport() string
 	Handshake() *engineio.Handshake
-	Read(ctx context.Context) (engineio.Message, error)
+	// Receive delivers the session's messages in order, then its end.
+	Receive(onMessage func(engineio.Message), onClose func(error))
 	Send(msgs ...engineio.Message) error
 	TrySend(msgs ...engineio.Message) bool
 	Close() error
@@ -273,24 +274,6 @@ func (c *conn) run(fn queued) {
 		}
 	}()
 	fn.run()
-}
-
-func (c *conn) readLoop() {
-	ctx := c.sess.Context()
-	reason := ReasonTransportClose
-	for {
-		m, err := c.sess.Read(ctx)
-		if err != nil {
-			reason = disconnectReason(err)
-			break
-		}
-		if r, ok := c.process(m); !ok {
-			reason = r
-			break
-		}
-	}
-	c.end(reason)
-	<-c.done
 }
 
 // process decodes and routes one message; false (with the sockets' reason)

@@ -2,20 +2,13 @@ package socketio
 
 import "github.com/corvid-io/corvid/engineio"
 
-// receiver is implemented by sessions that deliver their messages
-// themselves (*engineio.Session): a conn then needs no goroutine of its own
-// to read them.
-type receiver interface {
-	Receive(onMessage func(engineio.Message), onClose func(error))
-}
-
-var _ receiver = (*engineio.Session)(nil)
-
-// receive serves the connection in push mode and returns at once; done runs
-// after the last handler call of the connection has run.
-func (c *conn) receive(r receiver, done func()) {
+// receive serves the connection in push mode (the session delivers its
+// messages itself: a conn needs no goroutine of its own to read them) and
+// returns at once; done runs after the last handler call of the connection
+// has run.
+func (c *conn) receive(done func()) {
 	c.onDone = done
-	r.Receive(c.onMessage, c.onClose)
+	c.sess.Receive(c.onMessage, c.onClose)
 }
 
 // onMessage processes one message; the session calls it in order, never two

@@ -58,15 +58,20 @@ func (f *fakeSession) Transport() string              { return "websocket" }
 func (f *fakeSession) Handshake() *engineio.Handshake { return f.hs }
 func (f *fakeSession) Context() context.Context       { return f.ctx }
 
-func (f *fakeSession) Read(ctx context.Context) (engineio.Message, error) {
-	select {
-	case m := <-f.in:
-		return m, nil
-	case <-f.ctx.Done():
-		return engineio.Message{}, context.Cause(f.ctx)
-	case <-ctx.Done():
-		return engineio.Message{}, context.Cause(ctx)
-	}
+// Receive delivers the messages the test pushes into in, one at a time and
+// in order, then the session's end, as engineio's push mode does.
+func (f *fakeSession) Receive(onMessage func(engineio.Message), onClose func(error)) {
+	go func() {
+		for {
+			select {
+			case m := <-f.in:
+				onMessage(m)
+			case <-f.ctx.Done():
+				onClose(context.Cause(f.ctx))
+				return
+			}
+		}
+	}()
 }
 
 func (f *fakeSession) push(msgs []engineio.Message, volatile bool) (bool, error) {

@@ -270,12 +270,7 @@ func (s *Server) serveSession(sess session) {
 		s.mu.Unlock()
 		s.wg.Done()
 	}
-	if r, ok := sess.(receiver); ok {
-		c.receive(r, done) // returns at once; done runs at the end
-		return
-	}
-	c.readLoop() // returns after the last handler call has run
-	done()
+	c.receive(done) // returns at once; done runs after the last handler call
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
