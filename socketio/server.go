@@ -61,11 +61,12 @@ var ErrServerClosed = errors.New("socketio: server closed")
 
 // Server is a Socket.IO v5 server. It is an http.Handler: mount it at Path.
 //
-// Each Engine.IO connection has a reader goroutine (the Engine.IO session
-// handler) that decodes packets and resolves acknowledgements, and one
-// dispatcher goroutine that runs the user's handlers of every socket of that
-// connection in order, outside any lock. A slow handler therefore delays only
-// its own connection.
+// Each Engine.IO connection has a reader (the Engine.IO session pushes each
+// message to it, on a goroutine of the engine that exists while bytes arrive)
+// that decodes packets and resolves acknowledgements, and one dispatcher
+// goroutine, while calls are queued, that runs the user's handlers of every
+// socket of that connection in order, outside any lock. A slow handler
+// therefore delays only its own connection.
 type Server struct {
 	opts   ServerOptions
 	engine *engineio.Server

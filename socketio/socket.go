@@ -494,7 +494,7 @@ func (s *Socket) takeAck(id uint64) *pendingAck {
 
 func (s *Socket) dropAck(id uint64) { s.takeAck(id) }
 
-// onAck runs on the reader goroutine. An answer for an unknown id (after its
+// onAck runs on the reader (the session's message callback). An answer for an unknown id (after its
 // timeout or for nothing asked) is ignored.
 func (s *Socket) onAck(p *parser.Packet) {
 	pa := s.takeAck(p.ID)
