@@ -39,11 +39,7 @@ func (c *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
 	case c.wildcard():
 		h["Access-Control-Allow-Origin"] = hdrAnyOrigin
 	default:
-		if v := h["Vary"]; v == nil {
-			h["Vary"] = hdrVaryOrigin
-		} else {
-			h["Vary"] = append(v, hdrVaryOrigin[0])
-		}
+		addSharedValue(h, "Vary", hdrVaryOrigin)
 		if origin != "" && c.allowed(origin) {
 			h["Access-Control-Allow-Origin"] = []string{origin}
 		}
@@ -76,4 +72,16 @@ func (c *CORSOptions) apply(w http.ResponseWriter, r *http.Request) bool {
 	h.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusNoContent)
 	return true
+}
+
+// addSharedValue adds the one value of shared (a package-level slice of
+// length and capacity 1, never written) to h's key (canonical): h takes shared
+// itself when it has no value yet; otherwise appending copies, so shared is
+// never changed.
+func addSharedValue(h http.Header, key string, shared []string) {
+	if v := h[key]; v == nil {
+		h[key] = shared
+	} else {
+		h[key] = append(v, shared[0])
+	}
 }

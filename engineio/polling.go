@@ -238,11 +238,7 @@ func writePollBody(w http.ResponseWriter, body []byte, encoding string) {
 	} else {
 		h["Content-Encoding"] = hdrDeflate
 	}
-	if v := h["Vary"]; v == nil {
-		h["Vary"] = hdrVaryAE
-	} else {
-		h["Vary"] = append(v, hdrVaryAE[0]) // v has no spare capacity shared with anyone
-	}
+	addSharedValue(h, "Vary", hdrVaryAE)
 	zb := getPollBuf()
 	compress(zb, encoding, body)
 	writeWithLength(w, h, zb.b)
