@@ -18,7 +18,6 @@ import (
 // state of a binary packet exists while it collects.
 type jsonDecoder struct {
 	maxAtt int
-	sc     *scanner       // during decodeText: the scratch's scanner
 	scr    *decodeScratch // during decodeText
 	bin    *binaryState   // made by the first binary packet; collecting while bin.pending != nil
 
@@ -75,9 +74,9 @@ func (d *jsonDecoder) Add(m Message) (*Packet, error) {
 		return nil, newError(ErrUnexpectedText, "")
 	}
 	scr := decodeScratchPool.Get().(*decodeScratch)
-	d.scr, d.sc = scr, &scr.sc
+	d.scr = scr
 	p, vals, n, err := d.decodeText(m.Data)
-	d.scr, d.sc = nil, nil
+	d.scr = nil
 	scr.sc.data = nil // keep no reference to the message
 	if cap(scr.spans) <= maxPooledSpans {
 		decodeScratchPool.Put(scr)
@@ -185,7 +184,7 @@ func (d *jsonDecoder) decodeText(b []byte) (p *Packet, vals []jsonValue, n int, 
 		}
 		return nil, nil, 0, newError(ErrInvalidPayload, t.String()+" needs a payload")
 	}
-	s := d.sc
+	s := &d.scr.sc
 	s.reset(b, n)
 	j := s.skipWS(i)
 	switch base {
@@ -317,7 +316,7 @@ type box4 struct {
 
 // end checks that only whitespace follows the payload.
 func (d *jsonDecoder) end(i int) error {
-	if d.sc.skipWS(i) != len(d.sc.data) {
+	if s := &d.scr.sc; s.skipWS(i) != len(s.data) {
 		return syntaxError("data after the payload")
 	}
 	return nil
@@ -326,7 +325,7 @@ func (d *jsonDecoder) end(i int) error {
 // eventName decodes the first element of an EVENT payload at data[i]: a string
 // that is not a reserved name, or a number (which the reference accepts too).
 func (d *jsonDecoder) eventName(i int) (name string, end int, err error) {
-	s := d.sc
+	s := &d.scr.sc
 	b := s.data
 	if i >= len(b) {
 		return "", i, syntaxError("unterminated array")
