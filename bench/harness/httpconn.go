@@ -20,9 +20,8 @@ import (
 // speaks only what the polling transport needs: GET and POST with a body,
 // responses with Content-Length or chunked bodies, "Connection: close".
 type httpConn struct {
-	addr   string // host:port
+	host   string // host:port, dialled and sent as Host
 	target string // request target: path and query
-	host   string
 	conn   net.Conn
 	br     *bufio.Reader
 	wbuf   []byte
@@ -33,7 +32,7 @@ func newHTTPConn(rawURL string) (*httpConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &httpConn{addr: u.Host, host: u.Host, target: u.RequestURI()}, nil
+	return &httpConn{host: u.Host, target: u.RequestURI()}, nil
 }
 
 // setTarget changes the request target (the session URL once the sid is known).
@@ -63,7 +62,7 @@ func (h *httpConn) do(ctx context.Context, method string, body []byte, buf *byte
 		fresh := h.conn == nil
 		if fresh {
 			var d net.Dialer
-			c, err := d.DialContext(ctx, "tcp", h.addr)
+			c, err := d.DialContext(ctx, "tcp", h.host)
 			if err != nil {
 				return 0, err
 			}
