@@ -474,17 +474,16 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	s.start()
 }
 
-// originAllowed applies the CORS origin policy to a WebSocket request when CORS
-// is configured (otherwise websocket.Accept applies its same-host rule), and
-// answers 403 when the origin is refused. A request without an Origin (not
-// from a browser) and one from the server's own host are always allowed.
+// originAllowed applies the origin policy to a WebSocket request and answers
+// 403 when the origin is refused: a request without an Origin (not from a
+// browser) and one from the server's own host are always allowed; others only
+// when CORS allows their origin (without CORS, none: the same-host rule).
 func (srv *Server) originAllowed(w http.ResponseWriter, r *http.Request) bool {
-	c := srv.opts.CORS
-	if c == nil {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
 		return true
 	}
-	origin := r.Header.Get("Origin")
-	if origin == "" || c.wildcard() || c.allowed(origin) {
+	if c := srv.opts.CORS; c != nil && (c.wildcard() || c.allowed(origin)) {
 		return true
 	}
 	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {

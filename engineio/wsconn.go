@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -170,17 +169,6 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 		// Version 8 (the last draft) frames as 13 does; ws accepts both.
 		refuseHandshake(w, http.StatusBadRequest, "Missing or invalid Sec-WebSocket-Version header", "13, 8")
 		return nil, errHandshake
-	}
-	if srv.opts.CORS == nil {
-		// coder/websocket's default rule, kept: a browser's Origin must be
-		// the server's own host.
-		if origin := h.Get("Origin"); origin != "" {
-			u, err := url.Parse(origin)
-			if err != nil || !strings.EqualFold(u.Host, r.Host) {
-				http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
-				return nil, errHandshake
-			}
-		}
 	}
 	conn, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
