@@ -10,38 +10,13 @@
 // three ways and prints "ok <step>" or "fail <step> <detail>", then "done".
 "use strict";
 
+const { out, once, check, step } = require("./steps");
+
 const { io } = require("socket.io-client");
 
 const [url, mode, windowArg] = process.argv.slice(2);
 const windowMs = Number(windowArg);
 const transports = mode === "polling" ? ["polling"] : ["websocket"];
-
-function out(line) {
-  process.stdout.write(line + "\n");
-}
-
-function once(emitter, event, ms = 10000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no " + event + " within " + ms + " ms")), ms);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-function check(cond, detail) {
-  if (!cond) throw new Error(detail);
-}
-
-async function step(name, fn) {
-  try {
-    await fn();
-    out("ok " + name);
-  } catch (err) {
-    out("fail " + name + " " + (err && err.message));
-  }
-}
 
 // the seq numbers of a round the socket must get: i % 5 in {0, 1, 2}
 const expected = [];

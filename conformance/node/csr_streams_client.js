@@ -15,37 +15,12 @@
 // Prints "ok <step>" or "fail <step> <detail>", then "done".
 "use strict";
 
+const { out, once, check, step } = require("./steps");
+
 const { io } = require("socket.io-client");
 
 const [firstURL, secondURL, underLoad = ""] = process.argv.slice(2);
 const loadMoves = underLoad.split(",").filter(Boolean);
-
-function out(line) {
-  process.stdout.write(line + "\n");
-}
-
-function once(emitter, event, ms = 10000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no " + event + " within " + ms + " ms")), ms);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-function check(cond, detail) {
-  if (!cond) throw new Error(detail);
-}
-
-async function step(name, fn) {
-  try {
-    await fn();
-    out("ok " + name);
-  } catch (err) {
-    out("fail " + name + " " + (err && err.message));
-  }
-}
 
 // "1695...-0" < "1695...-1": compare stream ids numerically
 function idLess(a, b) {

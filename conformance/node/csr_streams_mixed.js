@@ -8,39 +8,14 @@
 // Prints "ok <step>" or "fail <step> <detail>", then "done".
 "use strict";
 
+const { out, once, check, step } = require("./steps");
+
 const { io } = require("socket.io-client");
 
 const [goURL, nodeURL] = process.argv.slice(2);
 
-function out(line) {
-  process.stdout.write(line + "\n");
-}
-
-function once(emitter, event, ms = 10000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no " + event + " within " + ms + " ms")), ms);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
-}
-
-function check(cond, detail) {
-  if (!cond) throw new Error(detail);
-}
-
 function eq(a, b) {
   return JSON.stringify(a) === JSON.stringify(b);
-}
-
-async function step(name, fn) {
-  try {
-    await fn();
-    out("ok " + name);
-  } catch (err) {
-    out("fail " + name + " " + (err && err.message));
-  }
 }
 
 // until polls fn (an async check returning true) for up to ms.

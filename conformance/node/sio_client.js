@@ -9,6 +9,10 @@
 // otherwise, and "done" at the end (then exits).
 "use strict";
 
+const steps = require("./steps");
+const { out, check, step } = steps;
+const once = (emitter, event, ms = 5000) => steps.once(emitter, event, ms);
+
 const { io } = require("socket.io-client");
 
 const [url, mode, parserName] = process.argv.slice(2);
@@ -18,24 +22,10 @@ if (parserName === "msgpack") {
   base.parser = require("socket.io-msgpack-parser");
 }
 
-function out(line) {
-  process.stdout.write(line + "\n");
-}
-
 function connect(nsp, opts = {}) {
   const s = io(url + nsp, { ...base, ...opts });
   s.on("welcome", (w) => (s.welcome = w)); // emitted right at connection
   return s;
-}
-
-function once(emitter, event, ms = 5000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("no " + event + " within " + ms + " ms")), ms);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args);
-    });
-  });
 }
 
 function eq(a, b) {
@@ -44,19 +34,6 @@ function eq(a, b) {
 
 function isBuf(v, bytes) {
   return Buffer.isBuffer(v) && eq([...v], bytes);
-}
-
-async function step(name, fn) {
-  try {
-    await fn();
-    out("ok " + name);
-  } catch (err) {
-    out("fail " + name + " " + (err && err.message));
-  }
-}
-
-function check(cond, detail) {
-  if (!cond) throw new Error(detail);
 }
 
 async function main() {
