@@ -43,19 +43,21 @@
 // started when the queue becomes non-empty and ending once it is drained (on
 // linux a Send that finds nothing queued first tries one non-blocking write on
 // the caller's goroutine). Its reads are done by the handler's own Read call, or
-// in push mode by the server: on linux the idle connection then waits in one
-// epoll set shared by the process (one poller goroutine while connections are
-// parked), and a short-lived goroutine reads when bytes arrive; elsewhere one
-// goroutine per session reads. An idle WebSocket session in push mode on linux
-// thus holds no goroutine, no read or write buffer (a pooled buffer is held only
-// while a frame is incomplete), and a runtime timer for the heartbeat. A
+// in push mode by the server: on linux the connection is registered in one of
+// a few epoll sets shared by the process (one per P, edge-triggered), and the
+// set's goroutine reads the connections the kernel reports readable, in the
+// order it reports them, and hands their messages to Receive's callback;
+// elsewhere one goroutine per session reads. A WebSocket session in push mode
+// on linux thus holds no goroutine of its own, no read or write buffer while
+// idle (a pooled buffer is held only while a frame is incomplete), and a
+// runtime timer for the heartbeat. A
 // session's state is guarded by one mutex that is never held across I/O or user
 // code.
 //
 // What a client can make the server hold is bounded: inbound by
 // MaxHTTPBufferSize (a POST waits while a buffer's worth of messages is unread; a
-// WebSocket frame is read only when the handler asks, or in push mode when the
-// previous message's callback has returned), outbound by the send
+// WebSocket frame is read only when the handler asks, or in push mode while the
+// receiver has not paused the session: Session.Pause), outbound by the send
 // queue, and the number of sessions by MaxSessions and HandshakeRate (both
 // unlimited by default, as in the reference). RELIABILITY.md at the repository
 // root lists every limit and how it is tested.

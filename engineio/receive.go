@@ -1,22 +1,23 @@
 package engineio
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Receive switches the session to push mode: instead of a goroutine blocked
 // in Read, the server's own goroutines hand each message to onMessage (the
-// handler of the POST that carried it, or the WebSocket's reader), in order and
-// never two at a time, and with no lock of the session held. After the last
-// message onClose is called once with the close error, which wraps the close
-// Reason (as Read's). Neither callback may block for long: a slow onMessage
-// holds back the reading of its own connection (the backpressure of Read).
+// handler of the POST that carried it, or the goroutine that reads the
+// WebSocket), in order and never two at a time, and with no lock of the
+// session held. After the last message onClose is called once with the close
+// error, which wraps the close Reason (as Read's).
+//
+// Neither callback may block: on linux one goroutine reads many WebSocket
+// connections and runs their callbacks, so a callback that waits holds back
+// every connection of that goroutine. A receiver that cannot keep up calls
+// Pause, and Resume once it can take more.
 //
 // Receive is called at most once, typically by the handler given to
 // NewServer, which may then return at once: in push mode the session is not
 // closed when the handler returns. Read must not be used after Receive. On
-// linux an idle WebSocket session in push mode holds no goroutine: its
+// linux a WebSocket session in push mode holds no goroutine of its own: its
 // connection waits in an epoll set until bytes arrive.
 func (s *Session) Receive(onMessage func(Message), onClose func(error)) {
 	s.mu.Lock()
@@ -37,6 +38,43 @@ func (s *Session) Receive(onMessage func(Message), onClose func(error)) {
 	s.pump(true)
 }
 
+// Pause holds back the delivery of messages in push mode: once the onMessage
+// call in progress, if any, returns, none is delivered until Resume. A
+// WebSocket is not read meanwhile (what the peer sends waits in TCP's
+// buffers, then slows the peer down); a polling POST is answered only when
+// the session has room for what it carried, as with a slow Read. Messages
+// still arrive after the session closes, so that onClose is always reached.
+func (s *Session) Pause() {
+	s.mu.Lock()
+	if !s.paused.Load() {
+		s.paused.Store(true)
+		s.resumed = make(chan struct{})
+	}
+	s.mu.Unlock()
+}
+
+// Resume ends a Pause: the messages held back are delivered, from a goroutine
+// of the server's, and reading goes on.
+func (s *Session) Resume() {
+	s.mu.Lock()
+	if !s.paused.Load() {
+		s.mu.Unlock()
+		return
+	}
+	s.paused.Store(false)
+	close(s.resumed)
+	s.resumed = nil
+	c := s.parkedConn
+	s.mu.Unlock()
+	s.srv.spawn(func() {
+		s.pump(true)
+		if c != nil {
+			c.park.pending.Store(true)
+			c.readPending()
+		}
+	})
+}
+
 // pump delivers the queued messages (deliver) and, once the session is closed
 // and nothing is left to deliver, the close. A goroutine that finds another
 // one delivering leaves the work to it.
@@ -46,7 +84,7 @@ func (s *Session) pump(deliver bool) {
 		s.mu.Unlock()
 		return
 	}
-	for deliver && len(s.in) > 0 {
+	for deliver && len(s.in) > 0 && (!s.paused.Load() || s.closed) {
 		m := s.popInLocked()
 		s.pushing = true
 		s.mu.Unlock()
@@ -64,46 +102,75 @@ func (s *Session) pump(deliver bool) {
 	s.onEnd(err)
 }
 
-// deliverPushed queues a message read from the WebSocket and delivers it;
-// false when the session has closed meanwhile (the message is dropped, as the
-// close has been or will be reported after the messages before it).
+// deliverPushed delivers a message read from the WebSocket, or queues it
+// behind the ones not delivered yet. It reports whether reading goes on:
+// false once the session has closed (the message is dropped, as the close has
+// been or will be reported after the messages before it) or is paused.
 func (s *Session) deliverPushed(m Message) bool {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return false
 	}
-	if !s.pushing && len(s.in) == 0 {
-		// The common case: delivered at once, without the queue.
-		s.pushing = true
-		s.mu.Unlock()
-		s.onMsg(m)
-		s.mu.Lock()
-		s.pushing = false
-	} else {
+	if s.pushing || len(s.in) > 0 || s.paused.Load() {
 		s.deliverLocked(m)
+		s.mu.Unlock()
+		s.pump(true)
+		return !s.paused.Load()
 	}
+	// The common case: delivered at once, without the queue.
+	s.pushing = true
 	s.mu.Unlock()
-	s.pump(true)
-	return true
+	s.onMsg(m)
+	s.mu.Lock()
+	s.pushing = false
+	if len(s.in) > 0 || s.closed {
+		s.mu.Unlock()
+		s.pump(true)
+		return !s.closedNow() && !s.paused.Load()
+	}
+	paused := s.paused.Load()
+	s.mu.Unlock()
+	return !paused
 }
 
-// receiveWebSocket starts reading conn for a session in push mode: parked in
-// the poller when the platform and the connection allow it, else with a
-// goroutine that reads until the connection ends.
+func (s *Session) closedNow() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// awaitResume waits while the session is paused; false once it has closed.
+func (s *Session) awaitResume() bool {
+	s.mu.Lock()
+	for s.paused.Load() && !s.closed {
+		ch := s.resumed
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+	}
+	open := !s.closed
+	s.mu.Unlock()
+	return open
+}
+
+// receiveWebSocket starts reading conn for a session in push mode: by a
+// poller when the platform and the connection allow it, else with a goroutine
+// that reads until the connection ends.
 func (s *Session) receiveWebSocket(conn wsTransport) {
 	if c, ok := conn.(*wsConn); ok && c.rc != nil && parkSupported {
+		s.mu.Lock()
+		s.parkedConn = c
+		s.mu.Unlock()
 		if c.parkFor(s) == nil {
-			c.rmu.Lock()
-			buffered := c.rb != nil
-			c.rmu.Unlock()
-			if buffered {
-				// Bytes that came with the handshake or behind the upgrade
-				// packet: nobody would wake for them.
-				c.ready()
-			}
 			return
 		}
+		s.mu.Lock()
+		s.parkedConn = nil
+		s.mu.Unlock()
 	}
 	s.srv.wg.Add(1)
 	go func() {
@@ -114,55 +181,31 @@ func (s *Session) receiveWebSocket(conn wsTransport) {
 			if !open {
 				return
 			}
-			if ok && !s.deliverPushed(m) {
+			if ok && !s.deliverPushed(m) && !s.awaitResume() {
 				return
 			}
 		}
 	}()
 }
 
-// wsLinger is how long the reader of a parked connection that has just
-// delivered a message waits, with the runtime's poller, for the next one
-// before parking the connection again: a busy connection keeps its reader
-// (as in Read mode) instead of paying a park and a wake per message; an idle
-// one holds no goroutine after this.
-const wsLinger = 100 * time.Millisecond
-
-// readReady runs when the poller saw a parked connection readable: it reads
-// what the socket holds without blocking, delivers the whole messages, and
-// parks the connection again (keeping only the bytes of an incomplete frame).
-func (s *Session) readReady(c *wsConn) {
-	c.rmu.Lock()
-	active := false
-	for {
+// readParked reads what a parked connection holds and delivers its messages,
+// on the poller's goroutine (or on the one that resumes the session). It
+// stops when the socket is empty, the session pauses or the connection ends;
+// the bytes of an incomplete frame stay buffered. rmu is held.
+func (s *Session) readParked(c *wsConn) {
+	c.park.drained = false
+	for !s.paused.Load() {
 		res, binary, data, err := c.readAvailable()
 		if err == nil && res == wsNeedMore {
-			if active && c.rb == nil {
-				active = false
-				if c.awaitReadable(wsLinger) {
-					continue
-				}
-			}
-			err = c.rearm()
-			if err == nil {
-				c.rmu.Unlock()
-				return
-			}
+			return
 		}
 		if err != nil {
-			c.rmu.Unlock()
 			s.receivedWS(false, nil, err)
 			return
 		}
 		m, ok, open := s.receivedWS(binary, data, nil)
-		if !open {
-			c.rmu.Unlock()
+		if !open || ok && !s.deliverPushed(m) {
 			return
 		}
-		if ok && !s.deliverPushed(m) {
-			c.rmu.Unlock()
-			return
-		}
-		active = active || ok
 	}
 }

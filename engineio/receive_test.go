@@ -179,3 +179,137 @@ func TestIdlePushSessionsHoldNoGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// pauseRecorder is a push-mode handler that pauses its session on the
+// message "pause" and records what it is given.
+type pauseRecorder struct {
+	sessions chan *Session
+	got      chan string
+	closed   chan error
+}
+
+func newPauseRecorder() *pauseRecorder {
+	return &pauseRecorder{sessions: make(chan *Session, 1), got: make(chan string, 64), closed: make(chan error, 1)}
+}
+
+func (p *pauseRecorder) handler(s *Session) {
+	p.sessions <- s
+	s.Receive(func(m Message) {
+		if string(m.Data) == "pause" {
+			s.Pause()
+		}
+		p.got <- string(m.Data)
+	}, func(err error) { p.closed <- err })
+}
+
+func (p *pauseRecorder) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case m := <-p.got:
+		return m
+	case <-time.After(5 * time.Second):
+		t.Fatal("no message delivered")
+		return ""
+	}
+}
+
+// none checks that nothing is delivered for a while: long enough for a
+// message sent before it was called to be read and delivered were the
+// session not paused.
+func (p *pauseRecorder) none(t *testing.T) {
+	t.Helper()
+	select {
+	case m := <-p.got:
+		t.Fatalf("delivered while paused: %q", m)
+	case <-time.After(150 * time.Millisecond):
+	}
+}
+
+// TestReceivePauseResume: once the receiver pauses, nothing more is delivered
+// until it resumes; then the messages held back come, in order, and reading
+// goes on.
+func TestReceivePauseResume(t *testing.T) {
+	for _, transport := range []string{"websocket", "polling"} {
+		t.Run(transport, func(t *testing.T) {
+			p := newPauseRecorder()
+			d := stStart(t, p.handler, stOptions())
+			var send func(msgs ...string)
+			if transport == "websocket" {
+				c := d.dialOpen()
+				defer c.CloseNow()
+				send = func(msgs ...string) {
+					for _, m := range msgs {
+						stWrite(t, c, "4"+m)
+					}
+				}
+			} else {
+				sid := d.handshake()
+				send = func(msgs ...string) {
+					body := ""
+					for i, m := range msgs {
+						if i > 0 {
+							body += "\x1e"
+						}
+						body += "4" + m
+					}
+					if r := d.post(d.poll(sid), body); r.status != 200 || r.body != "ok" {
+						t.Fatalf("post: %d %q", r.status, r.body)
+					}
+				}
+			}
+			s := <-p.sessions
+			send("pause")
+			if m := p.next(t); m != "pause" {
+				t.Fatalf("first message %q", m)
+			}
+			send("a", "b", "c")
+			p.none(t)
+			s.Resume()
+			for _, want := range []string{"a", "b", "c"} {
+				if m := p.next(t); m != want {
+					t.Fatalf("after Resume: %q, want %q", m, want)
+				}
+			}
+			send("d")
+			if m := p.next(t); m != "d" {
+				t.Fatalf("after Resume: %q, want \"d\"", m)
+			}
+			s.Close()
+			select {
+			case err := <-p.closed:
+				if !errors.Is(err, ReasonForcedClose) {
+					t.Fatalf("close error %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("onClose not called")
+			}
+		})
+	}
+}
+
+// TestReceiveCloseWhilePaused: a session closed while its receiver has paused
+// still delivers what it holds, then its end, so that the receiver always
+// learns of the close.
+func TestReceiveCloseWhilePaused(t *testing.T) {
+	p := newPauseRecorder()
+	d := stStart(t, p.handler, stOptions())
+	sid := d.handshake()
+	s := <-p.sessions
+	d.post(d.poll(sid), "4pause\x1e4held")
+	if m := p.next(t); m != "pause" {
+		t.Fatalf("first message %q", m)
+	}
+	p.none(t)
+	s.Close()
+	if m := p.next(t); m != "held" {
+		t.Fatalf("after the close: %q, want \"held\"", m)
+	}
+	select {
+	case err := <-p.closed:
+		if !errors.Is(err, ReasonForcedClose) {
+			t.Fatalf("close error %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("onClose not called")
+	}
+}

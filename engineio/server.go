@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -33,6 +34,7 @@ type Server struct {
 	mu       sync.Mutex
 	sessions map[string]*Session
 	closed   bool
+	down     atomic.Bool // closed, read without mu
 
 	// handshake rate limiter (token bucket), when HandshakeRate is set
 	tokens   float64
@@ -67,6 +69,23 @@ func NewServer(handler func(*Session), opts *ServerOptions) *Server {
 	return srv
 }
 
+// spawn runs fn on a goroutine counted by wg, unless the server is shut
+// down.
+func (srv *Server) spawn(fn func()) bool {
+	srv.mu.Lock()
+	if srv.closed {
+		srv.mu.Unlock()
+		return false
+	}
+	srv.wg.Add(1)
+	srv.mu.Unlock()
+	go func() {
+		defer srv.wg.Done()
+		fn()
+	}()
+	return true
+}
+
 // Len returns the number of sessions the server currently holds.
 func (srv *Server) Len() int {
 	srv.mu.Lock()
@@ -81,6 +100,7 @@ func (srv *Server) Len() int {
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
+	srv.down.Store(true)
 	list := make([]*Session, 0, len(srv.sessions))
 	for _, s := range srv.sessions {
 		list = append(list, s)
@@ -99,6 +119,8 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()
+		// A poller may be delivering a message of a session closed above.
+		quiescePollers()
 		close(done)
 	}()
 	select {

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -78,6 +79,11 @@ type Session struct {
 	onEnd   func(error)
 	pushing bool // a goroutine is running onMsg
 	ended   bool // onEnd has been called
+	// paused (Pause): written under mu, read without it by the connection's
+	// reader; resumed is closed by Resume.
+	paused     atomic.Bool
+	resumed    chan struct{}
+	parkedConn *wsConn // the WebSocket read by a poller, if any
 
 	// heartbeat
 	timer        *time.Timer
@@ -412,7 +418,9 @@ func (s *Session) closeWith(r Reason) {
 	if removeNow {
 		s.srv.remove(s)
 	}
-	s.pump(false)
+	// A paused receiver may never take the messages held back: the close
+	// delivers them (pump lets them through once closed), then the end.
+	s.pump(s.paused.Load())
 	for _, c := range abort {
 		c.closeNow()
 	}

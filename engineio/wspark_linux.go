@@ -4,20 +4,31 @@ package engineio
 
 import (
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
-// parkSupported: idle WebSocket connections in push mode wait in an epoll set
-// instead of a goroutine each.
+// parkSupported: WebSocket connections in push mode are read by the poller
+// goroutines (an epoll set each) instead of a goroutine per connection.
 const parkSupported = true
 
-// wsPark is a connection's registration with the poller.
+// wsPark is a connection's registration with its poller.
 type wsPark struct {
-	token uint64 // its key in poller.conns; 0 when not registered (poller.mu)
+	set   *pollSet
+	token uint64 // its key in set.conns; 0 when not registered (set.mu)
 	sess  *Session
-	run   func() // Session.readReady; made once, so that a wake allocates nothing
+
+	// pending: the connection has been readable since it was last read.
+	// Whoever holds rmu reads it before letting go (readPending).
+	pending atomic.Bool
+	// drained: the last read returned fewer bytes than it asked for, so the
+	// socket held no more. With an edge-triggered registration the next bytes
+	// raise a new event: the reader stops there instead of paying a read that
+	// fails with EAGAIN. Used under rmu.
+	drained bool
 
 	// The callbacks given to RawConn, made once, and their arguments and
 	// results (used under rmu).
@@ -26,10 +37,7 @@ type wsPark struct {
 	buf    []byte
 	n      int
 	err    error
-	op     int
 	armErr error
-	waitFn func(fd uintptr) bool // awaitReadable's: false once (wait), then true
-	waited bool
 
 	// writeNonBlocking's callback (made on first use) and its argument and
 	// results, used under the corkWriter's lock.
@@ -39,13 +47,13 @@ type wsPark struct {
 	werr    error
 }
 
-// poller is the process's one epoll set of parked connections. Its goroutine
-// runs while connections are registered: the last one to leave wakes it
-// (through a pipe) so that it ends.
-var poller struct {
+// pollSet is an epoll set of parked connections and the goroutine that reads
+// them: when a connection becomes readable, that goroutine reads it and hands
+// its messages to the session, in the order the kernel reported them. The
+// goroutine runs while connections are registered: the last one to leave
+// wakes it (through a pipe) so that it ends.
+type pollSet struct {
 	mu      sync.Mutex
-	inited  bool
-	err     error // of the set's creation, kept
 	epfd    int
 	epfile  *os.File // keeps epfd open and registered with the runtime's poller
 	epraw   syscall.RawConn
@@ -53,45 +61,84 @@ var poller struct {
 	conns   map[uint64]*wsConn
 	next    uint64
 	running bool
+	// busy is odd while the goroutine reads connections (quiescePollers)
+	busy atomic.Uint64
 }
 
-const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// pollers are the process's poll sets, one per P when first needed, so that
+// the reading of connections spreads over the cores.
+var pollers struct {
+	mu     sync.Mutex
+	inited bool
+	sets   []*pollSet
+	err    error  // of the sets' creation, kept
+	rr     uint32 // the next set, round robin
+}
 
-func pollerInitLocked() error {
-	if poller.inited {
-		return poller.err
+// parkEvents: readable, or the peer's half close, edge-triggered (a new event
+// for new bytes only), so that a busy connection costs no epoll_ctl.
+const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+const epollET = 1 << 31 // syscall.EPOLLET, as the unsigned value of the event mask
+
+// pickPollSet returns the set of a new connection, making the sets on first use.
+func pickPollSet() (*pollSet, error) {
+	pollers.mu.Lock()
+	defer pollers.mu.Unlock()
+	if !pollers.inited {
+		pollers.inited = true
+		initPollersLocked()
 	}
-	poller.inited = true
+	if pollers.err != nil {
+		return nil, pollers.err
+	}
+	pollers.rr++
+	return pollers.sets[int(pollers.rr%uint32(len(pollers.sets)))], nil
+}
+
+func initPollersLocked() {
+	n := runtime.GOMAXPROCS(0)
+	for range n {
+		ps, err := newPollSet()
+		if err != nil {
+			for _, ps := range pollers.sets {
+				ps.epfile.Close()
+				syscall.Close(ps.wake[0])
+				syscall.Close(ps.wake[1])
+			}
+			pollers.sets, pollers.err = nil, err
+			return
+		}
+		pollers.sets = append(pollers.sets, ps)
+	}
+}
+
+func newPollSet() (*pollSet, error) {
 	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
 	if err != nil {
-		poller.err = err
-		return err
+		return nil, err
 	}
 	var p [2]int
 	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
 		syscall.Close(epfd)
-		poller.err = err
-		return err
+		return nil, err
+	}
+	fail := func(err error) (*pollSet, error) {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return nil, err
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
 	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		poller.err = err
-		return err
+		return fail(err)
 	}
-	// The poller goroutine waits for the set through the runtime's poller
-	// (an epoll fd is readable when it has events) instead of blocking in
-	// EpollWait: a goroutine blocked in a system call keeps its P until sysmon
-	// takes it back, up to milliseconds later on a quiet process, and with
-	// GOMAXPROCS=1 the readers it just started would wait that long.
+	// The goroutine waits for the set through the runtime's poller (an epoll
+	// fd is readable when it has events) instead of blocking in EpollWait: a
+	// goroutine blocked in a system call keeps its P until sysmon takes it
+	// back, up to milliseconds later on a quiet process.
 	if err := syscall.SetNonblock(epfd, true); err != nil {
-		syscall.Close(epfd)
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		poller.err = err
-		return err
+		return fail(err)
 	}
 	f := os.NewFile(uintptr(epfd), "engineio-epoll")
 	raw, err := f.SyscallConn()
@@ -99,40 +146,30 @@ func pollerInitLocked() error {
 		f.Close()
 		syscall.Close(p[0])
 		syscall.Close(p[1])
-		poller.err = err
-		return err
+		return nil, err
 	}
-	poller.epfile, poller.epraw = f, raw
-	poller.epfd, poller.wake = epfd, p
-	poller.conns = make(map[uint64]*wsConn)
-	return nil
+	return &pollSet{epfd: epfd, epfile: f, epraw: raw, wake: p, conns: make(map[uint64]*wsConn)}, nil
 }
 
-// parkFor registers c, armed once: its first readable event runs
-// s.readReady, which reads and re-arms it.
+// parkFor registers c with a poller for session s. Messages are then read
+// and delivered by that poller's goroutine.
 func (c *wsConn) parkFor(s *Session) error {
-	srv := s.srv
-	pk := &c.park
-	pk.run = func() {
-		defer srv.wg.Done()
-		s.readReady(c)
+	ps, err := pickPollSet()
+	if err != nil {
+		return err
 	}
+	pk := &c.park
+	pk.set = ps
 	pk.sess = s
 	pk.readFn = func(fd uintptr) bool {
 		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
 		return true // never wait: the poller does
 	}
-	pk.waitFn = func(uintptr) bool {
-		if !pk.waited {
-			pk.waited = true
-			return false
-		}
-		return true
-	}
 	pk.armFn = func(fd uintptr) {
-		poller.mu.Lock()
-		token, epfd := pk.token, poller.epfd
-		poller.mu.Unlock()
+		ps := pk.set
+		ps.mu.Lock()
+		token := pk.token
+		ps.mu.Unlock()
 		if token == 0 {
 			pk.armErr = errWSClosed // unparked meanwhile
 			return
@@ -140,58 +177,35 @@ func (c *wsConn) parkFor(s *Session) error {
 		// The token, not the fd (which may be reused after a close), finds
 		// the connection.
 		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
-		pk.armErr = syscall.EpollCtl(epfd, pk.op, int(fd), &ev)
+		pk.armErr = syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
 	}
-	// Under rmu: the reader that the first event starts waits for the
-	// registration to be complete.
+	// Under rmu: an event that comes before the registration is complete
+	// marks the connection pending, and it is read below.
 	c.rmu.Lock()
-	defer c.rmu.Unlock()
-	return c.arm(syscall.EPOLL_CTL_ADD)
+	err = c.register()
+	if err == nil && c.rb != nil {
+		// Bytes that came with the handshake or behind the upgrade packet.
+		pk.pending.Store(true)
+	}
+	c.rmu.Unlock()
+	if err == nil {
+		c.readPending()
+	}
+	return err
 }
 
-// ready starts the parked reader on a new goroutine.
-func (c *wsConn) ready() {
-	srv := c.park.sess.srv
-	srv.mu.Lock()
-	if srv.closed {
-		// Shutdown has closed every session and waits for our goroutines:
-		// the peer's answer to a close frame, or its reset, ends the
-		// connection here.
-		srv.mu.Unlock()
-		c.closeNow()
-		return
+// register adds c to its poll set; rmu is held.
+func (c *wsConn) register() error {
+	ps := c.park.set
+	ps.mu.Lock()
+	ps.next++
+	c.park.token = ps.next
+	ps.conns[c.park.token] = c
+	if !ps.running {
+		ps.running = true
+		go ps.loop()
 	}
-	srv.wg.Add(1)
-	srv.mu.Unlock()
-	go c.park.run()
-}
-
-// rearm arms a parked connection for its next readable event; rmu is held.
-func (c *wsConn) rearm() error { return c.arm(syscall.EPOLL_CTL_MOD) }
-
-// arm registers (ADD) or re-arms (MOD) c; rmu is held.
-func (c *wsConn) arm(op int) error {
-	poller.mu.Lock()
-	if err := pollerInitLocked(); err != nil {
-		poller.mu.Unlock()
-		return err
-	}
-	if op == syscall.EPOLL_CTL_ADD {
-		poller.next++
-		c.park.token = poller.next
-		poller.conns[c.park.token] = c
-	}
-	token := c.park.token
-	if token == 0 {
-		poller.mu.Unlock()
-		return errWSClosed // unparked: closed meanwhile
-	}
-	if !poller.running {
-		poller.running = true
-		go pollLoop()
-	}
-	poller.mu.Unlock()
-	c.park.op = op
+	ps.mu.Unlock()
 	err := c.rc.Control(c.park.armFn)
 	if err == nil {
 		err = c.park.armErr
@@ -202,33 +216,56 @@ func (c *wsConn) arm(op int) error {
 	return err
 }
 
-// unpark removes c from the poller; the last one wakes the poller to end.
-func (c *wsConn) unpark() {
-	if c.rc == nil {
-		return
+// parked reports whether c is registered with a poller.
+func (c *wsConn) parked() bool {
+	ps := c.park.set
+	if ps == nil {
+		return false
 	}
-	poller.mu.Lock()
-	token := c.park.token
-	if token == 0 {
-		poller.mu.Unlock()
-		return
-	}
-	c.park.token = 0
-	delete(poller.conns, token)
-	wake := len(poller.conns) == 0 && poller.running
-	epfd := poller.epfd
-	poller.mu.Unlock()
-	c.rc.Control(func(fd uintptr) {
-		syscall.EpollCtl(epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
-	})
-	if wake {
-		syscall.Write(poller.wake[1], []byte{0})
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	return c.park.token != 0
+}
+
+// readPending reads c if it is pending and nobody else holds rmu; a goroutine
+// that holds it reads it when it lets go (this is called there too).
+func (c *wsConn) readPending() {
+	pk := &c.park
+	for pk.pending.Load() && c.rmu.TryLock() {
+		if pk.pending.Swap(false) {
+			pk.sess.readParked(c)
+		}
+		c.rmu.Unlock()
 	}
 }
 
-// pollLoop waits for parked connections to become readable and starts their
-// readers; it ends when no connection is registered.
-func pollLoop() {
+// unpark removes c from its poller; the last one wakes the poller to end.
+func (c *wsConn) unpark() {
+	ps := c.park.set
+	if c.rc == nil || ps == nil {
+		return
+	}
+	ps.mu.Lock()
+	token := c.park.token
+	if token == 0 {
+		ps.mu.Unlock()
+		return
+	}
+	c.park.token = 0
+	delete(ps.conns, token)
+	wake := len(ps.conns) == 0 && ps.running
+	ps.mu.Unlock()
+	c.rc.Control(func(fd uintptr) {
+		syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+	})
+	if wake {
+		syscall.Write(ps.wake[1], []byte{0})
+	}
+}
+
+// loop waits for parked connections to become readable and reads them; it
+// ends when no connection is registered.
+func (ps *pollSet) loop() {
 	var events [128]syscall.EpollEvent
 	var ready []*wsConn
 	var n int
@@ -241,33 +278,49 @@ func pollLoop() {
 		return n > 0 // none: park until the set's fd is readable
 	}
 	for {
-		if err := poller.epraw.Read(wait); err != nil {
+		if err := ps.epraw.Read(wait); err != nil {
 			n = 0
 		}
-		poller.mu.Lock()
+		ps.mu.Lock()
 		for _, ev := range events[:n] {
 			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 			if token == 0 {
 				var b [64]byte
-				syscall.Read(poller.wake[0], b[:])
+				syscall.Read(ps.wake[0], b[:])
 				continue
 			}
-			if c := poller.conns[token]; c != nil {
+			if c := ps.conns[token]; c != nil {
 				ready = append(ready, c)
 			}
 		}
-		if len(poller.conns) == 0 {
-			poller.running = false
-			poller.mu.Unlock()
+		if len(ps.conns) == 0 {
+			ps.running = false
+			ps.mu.Unlock()
 			return
 		}
-		poller.mu.Unlock()
+		ps.mu.Unlock()
+		ps.busy.Add(1)
 		for i, c := range ready {
-			c.ready()
+			c.readable()
 			ready[i] = nil
 		}
+		ps.busy.Add(1)
 		ready = ready[:0]
 	}
+}
+
+// readable reads a connection the poller saw readable, on the poller's
+// goroutine.
+func (c *wsConn) readable() {
+	if c.park.sess.srv.down.Load() {
+		// Shutdown has closed every session and waits for our goroutines:
+		// the peer's answer to a close frame, or its reset, ends the
+		// connection here.
+		c.closeNow()
+		return
+	}
+	c.park.pending.Store(true)
+	c.readPending()
 }
 
 // writeNonBlocking writes what the socket takes of b at once. The caller
@@ -296,20 +349,11 @@ func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
 	return n, werr
 }
 
-// awaitReadable waits at most d, with the runtime's poller, until the
-// connection is readable (or closed); rmu is held.
-func (c *wsConn) awaitReadable(d time.Duration) bool {
-	c.conn.SetReadDeadline(time.Now().Add(d))
-	c.park.waited = false
-	err := c.rc.Read(c.park.waitFn)
-	c.conn.SetReadDeadline(time.Time{})
-	return err == nil && !c.isClosed()
-}
-
 // readAvailable is readMessage without blocking: it returns a whole data
 // message, or wsNeedMore when the socket has no more bytes for now (the bytes
 // of an incomplete frame stay buffered). rmu is held.
 func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
+	pk := &c.park
 	for {
 		res, binary, data, need, err := c.next()
 		if err != nil {
@@ -321,10 +365,12 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 		if c.isClosed() {
 			return 0, false, nil, errWSClosed
 		}
-		pk := &c.park
+		if pk.drained {
+			return wsNeedMore, false, nil, nil
+		}
 		pk.buf = c.space(need)
 		err = c.rc.Read(pk.readFn)
-		n, rerr := pk.n, pk.err
+		n, rerr, asked := pk.n, pk.err, len(pk.buf)
 		pk.buf, pk.err = nil, nil
 		if n < 0 {
 			n = 0
@@ -340,6 +386,23 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 		case rerr != nil || n == 0:
 			c.closeNow()
 			return 0, false, nil, errWSClosed
+		case n < asked:
+			pk.drained = true
+		}
+	}
+}
+
+// quiescePollers returns once every poller that was reading connections when
+// it was called has finished that round: Shutdown then knows that no message
+// of a session it closed is still being delivered.
+func quiescePollers() {
+	pollers.mu.Lock()
+	sets := pollers.sets
+	pollers.mu.Unlock()
+	for _, ps := range sets {
+		v := ps.busy.Load()
+		for v%2 == 1 && ps.busy.Load() == v {
+			time.Sleep(time.Millisecond)
 		}
 	}
 }

@@ -15,7 +15,8 @@ import (
 )
 
 // dispatchQueueLen bounds the handler calls waiting on one connection's
-// dispatcher; when it is full the reader waits (backpressure to Engine.IO).
+// dispatcher; when it is full the session is paused (backpressure to
+// Engine.IO: the connection is not read until half of them have run).
 const dispatchQueueLen = 256
 
 // session is what a conn uses of an Engine.IO session; *engineio.Session
@@ -24,8 +25,12 @@ type session interface {
 	ID() string
 	Transport() string
 	Handshake() *engineio.Handshake
-	// Receive delivers the session's messages in order, then its end.
+	// Receive delivers the session's messages in order, then its end; the
+	// callbacks must not block.
 	Receive(onMessage func(engineio.Message), onClose func(error))
+	// Pause holds back the delivery of messages until Resume.
+	Pause()
+	Resume()
 	Send(msgs ...engineio.Message) error
 	TrySend(msgs ...engineio.Message) bool
 	Close() error
@@ -50,7 +55,7 @@ type conn struct {
 	qidle    bool          // the dispatch goroutine lingers on qwake for more calls
 	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made on first linger
 	qdone    bool          // dispatch has seen nil
-	space    chan struct{} // cap 1: q lost an item; made when the reader first waits
+	qpaused  bool          // the session is paused until the queue drains to half
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
 	onDone   func()        // push mode: run after done is closed
 
@@ -131,34 +136,25 @@ const qKeep = 4
 // when the dispatcher has ended.
 func (c *conn) enqueue(fn func()) bool { return c.enqueueCall(call(fn), false) }
 
-// enqueueCall queues fn. With wait (the reader) it waits while
-// dispatchQueueLen calls are pending, so that a slow handler slows its own
-// connection down instead of growing a buffer. It returns false when the
-// dispatcher has ended.
-func (c *conn) enqueueCall(fn queued, wait bool) bool {
-	for {
-		c.qmu.Lock()
-		if c.qdone {
-			c.qmu.Unlock()
-			return false
-		}
-		if !wait || len(c.q)-c.qh < dispatchQueueLen {
-			c.q = append(c.q, fn)
-			c.startLocked()
-			c.qmu.Unlock()
-			return true
-		}
-		if c.space == nil {
-			c.space = make(chan struct{}, 1)
-		}
-		space := c.space
-		c.qmu.Unlock()
-		select {
-		case <-space:
-		case <-c.done:
-			return false
-		}
+// enqueueCall queues fn. The reader's calls (reader) pause the session
+// once dispatchQueueLen calls are pending, so that a slow handler slows its
+// own connection down instead of growing a buffer; the dispatcher resumes it
+// when half of them have run. It returns false when the dispatcher has ended.
+func (c *conn) enqueueCall(fn queued, reader bool) bool {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.qdone {
+		return false
 	}
+	c.q = append(c.q, fn)
+	if reader && !c.qpaused && len(c.q)-c.qh >= dispatchQueueLen {
+		// Under qmu, so that a pause and the resume that ends it reach the
+		// session in the order they were decided.
+		c.qpaused = true
+		c.sess.Pause()
+	}
+	c.startLocked()
+	return true
 }
 
 // startLocked starts a dispatch goroutine unless one is draining q, and
@@ -239,14 +235,11 @@ func (c *conn) dispatch() {
 			c.qdone = true
 			rest, c.q, c.qh = c.q[c.qh:], nil, 0
 		}
-		space := c.space
-		c.qmu.Unlock()
-		if space != nil {
-			select {
-			case space <- struct{}{}:
-			default:
-			}
+		if c.qpaused && (fn == nil || len(c.q)-c.qh <= dispatchQueueLen/2) {
+			c.qpaused = false
+			c.sess.Resume()
 		}
+		c.qmu.Unlock()
 		if fn == nil {
 			for _, f := range rest {
 				if f != nil {

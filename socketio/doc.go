@@ -29,14 +29,15 @@
 // acknowledgements, and the dispatcher runs every user callback of the
 // connection's sockets in order: middleware, connection handlers, event
 // handlers, ack callbacks (EmitWithCallback), disconnect handlers. Neither keeps
-// a goroutine while the connection is idle: the reader's goroutine exists while
-// bytes arrive (on linux an idle WebSocket waits in an epoll set), the
-// dispatcher's while calls are queued and for 100 ms after the last one, so that
-// a connection in a request/answer loop does not start one per message. No
-// callback runs under a lock. A slow
-// handler delays only its own connection; when 256 calls are waiting, the
-// reader stops reading (backpressure to Engine.IO). A handler may block on
-// Socket.EmitWithAck: answers are read by the reader, not the dispatcher.
+// a goroutine while the connection is idle: the reader is Engine.IO's (on linux
+// a poller goroutine that reads many WebSocket connections), the dispatcher's
+// goroutine exists while calls are queued and for 100 ms after the last one, so
+// that a connection in a request/answer loop does not start one per message.
+// No callback runs under a lock, and none runs on the reader. A slow handler
+// delays only its own connection; when 256 calls are waiting, the session is
+// paused (engineio.Session.Pause: its connection is not read) until half of
+// them have run. A handler may block on Socket.EmitWithAck: answers are read by
+// the reader, not the dispatcher.
 //
 // # Broadcasts and the adapter
 //

@@ -31,6 +31,9 @@ type fakeSession struct {
 	discard bool // benchmarks: count only
 	autoAck bool // answer every EVENT with an ack id by an empty ACK
 	sent    atomic.Int64
+
+	resumed chan struct{} // while paused: closed by Resume
+	pauses  atomic.Int64  // Pause calls that paused
 }
 
 var fakeIDs atomic.Int64
@@ -63,6 +66,16 @@ func (f *fakeSession) Context() context.Context       { return f.ctx }
 func (f *fakeSession) Receive(onMessage func(engineio.Message), onClose func(error)) {
 	go func() {
 		for {
+			f.mu.Lock()
+			resumed := f.resumed
+			f.mu.Unlock()
+			if resumed != nil {
+				select {
+				case <-resumed:
+					continue
+				case <-f.ctx.Done():
+				}
+			}
 			select {
 			case m := <-f.in:
 				onMessage(m)
@@ -72,6 +85,25 @@ func (f *fakeSession) Receive(onMessage func(engineio.Message), onClose func(err
 			}
 		}
 	}()
+}
+
+// Pause and Resume hold back and release the delivery, as engineio's do.
+func (f *fakeSession) Pause() {
+	f.mu.Lock()
+	if f.resumed == nil {
+		f.resumed = make(chan struct{})
+		f.pauses.Add(1)
+	}
+	f.mu.Unlock()
+}
+
+func (f *fakeSession) Resume() {
+	f.mu.Lock()
+	if f.resumed != nil {
+		close(f.resumed)
+		f.resumed = nil
+	}
+	f.mu.Unlock()
 }
 
 func (f *fakeSession) push(msgs []engineio.Message, volatile bool) (bool, error) {
