@@ -69,8 +69,7 @@ func (s *Session) Resume() {
 	s.srv.spawn(func() {
 		s.pump(true)
 		if c != nil {
-			c.park.pending.Store(true)
-			c.readPending()
+			c.kick()
 		}
 	})
 }
@@ -186,26 +185,4 @@ func (s *Session) receiveWebSocket(conn wsTransport) {
 			}
 		}
 	}()
-}
-
-// readParked reads what a parked connection holds and delivers its messages,
-// on the poller's goroutine (or on the one that resumes the session). It
-// stops when the socket is empty, the session pauses or the connection ends;
-// the bytes of an incomplete frame stay buffered. rmu is held.
-func (s *Session) readParked(c *wsConn) {
-	c.park.drained = false
-	for !s.paused.Load() {
-		res, binary, data, err := c.readAvailable()
-		if err == nil && res == wsNeedMore {
-			return
-		}
-		if err != nil {
-			s.receivedWS(false, nil, err)
-			return
-		}
-		m, ok, open := s.receivedWS(binary, data, nil)
-		if !open || ok && !s.deliverPushed(m) {
-			return
-		}
-	}
 }

@@ -239,6 +239,35 @@ func (c *wsConn) readPending() {
 	}
 }
 
+// kick reads c, as if the poller had seen it readable, unless another
+// goroutine holds rmu (that one then reads it).
+func (c *wsConn) kick() {
+	c.park.pending.Store(true)
+	c.readPending()
+}
+
+// readParked reads what a parked connection holds and delivers its messages,
+// on the poller's goroutine (or on the one that resumes the session). It
+// stops when the socket is empty, the session pauses or the connection ends;
+// the bytes of an incomplete frame stay buffered. rmu is held.
+func (s *Session) readParked(c *wsConn) {
+	c.park.drained = false
+	for !s.paused.Load() {
+		res, binary, data, err := c.readAvailable()
+		if err == nil && res == wsNeedMore {
+			return
+		}
+		if err != nil {
+			s.receivedWS(false, nil, err)
+			return
+		}
+		m, ok, open := s.receivedWS(binary, data, nil)
+		if !open || ok && !s.deliverPushed(m) {
+			return
+		}
+	}
+}
+
 // unpark removes c from its poller; the last one wakes the poller to end.
 func (c *wsConn) unpark() {
 	ps := c.park.set
@@ -319,8 +348,7 @@ func (c *wsConn) readable() {
 		c.closeNow()
 		return
 	}
-	c.park.pending.Store(true)
-	c.readPending()
+	c.kick()
 }
 
 // writeNonBlocking writes what the socket takes of b at once. The caller

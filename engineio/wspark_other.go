@@ -14,7 +14,7 @@ var errNoPark = errors.New("engineio: parking not supported")
 
 func (c *wsConn) parkFor(*Session) error { return errNoPark }
 func (c *wsConn) parked() bool           { return false }
-func (c *wsConn) readPending()           {}
+func (c *wsConn) kick()                  {}
 func (c *wsConn) unpark()                {}
 
 func (c *wsConn) writeNonBlocking([]byte) (int, error) { return 0, errNoPark }
