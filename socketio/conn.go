@@ -46,14 +46,17 @@ type conn struct {
 	dec  parser.Decoder
 
 	// Handler calls run in order on a dispatcher goroutine that exists while
-	// calls are queued and for dispatchLinger after the last one: an idle
+	// calls are queued and for one to two dispatchLinger after the last one: an idle
 	// connection has none (nor a reader goroutine, in push mode).
 	qmu      sync.Mutex
 	q        []queued      // handler calls, run in order by dispatch; nil ends them
 	qh       int           // q[qh:] are the calls not yet taken
 	qrunning bool          // a dispatch goroutine is draining q (or lingering)
 	qidle    bool          // the dispatch goroutine lingers on qwake for more calls
-	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made on first linger
+	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made by the first one
+	qtimer   *time.Timer   // the running dispatcher's linger timer
+	qworked  bool          // the dispatcher took a call since its timer's last tick
+	qexpired bool          // a tick found the dispatcher idle: it ends
 	qdone    bool          // dispatch has seen nil
 	qpaused  bool          // the session is paused until the queue drains to half
 	done     chan struct{} // closed when dispatch has seen nil and run the rest
@@ -173,26 +176,64 @@ func (c *conn) startLocked() {
 	}
 }
 
-// dispatchLinger is how long a dispatcher whose queue ran empty waits for the
-// next call before it ends. A connection in a request/answer loop thus keeps
-// one dispatcher instead of starting a goroutine, and growing its stack, for
-// every message; an idle connection still has none after this long.
+// dispatchLinger is about how long a dispatcher whose queue ran empty waits
+// for the next call before it ends (between one and two of it). A connection
+// in a request/answer loop thus keeps one dispatcher instead of starting a
+// goroutine, and growing its stack, for every message; an idle connection
+// still has none after this long.
 const dispatchLinger = 100 * time.Millisecond
+
+// lingerTick is a tick of a dispatcher's linger timer *tp: it ends an idle
+// dispatcher that had no call since the previous tick, else it ticks again.
+func (c *conn) lingerTick(tp **time.Timer) {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	t := *tp
+	if c.qtimer != t {
+		return // that dispatcher has ended
+	}
+	if c.qworked || !c.qidle {
+		c.qworked = false
+		t.Reset(dispatchLinger)
+		return
+	}
+	c.qexpired = true
+	c.qidle = false
+	select {
+	case c.qwake <- struct{}{}:
+	default:
+	}
+}
 
 // enqueueEvent is enqueueCall for the reader.
 func (c *conn) enqueueEvent(fn func()) bool { return c.enqueueCall(call(fn), true) }
 
 // dispatch runs the queued handler calls in order and returns when q has
-// stayed empty for dispatchLinger (the next enqueue starts a new one) or after
-// it met nil.
+// stayed empty for a tick of its linger timer (the next enqueue starts a new
+// one) or after it met nil.
 func (c *conn) dispatch() {
-	var linger *time.Timer
+	// The linger timer is not re-armed per call: it ticks every
+	// dispatchLinger while the dispatcher runs, and the dispatcher ends at
+	// the first tick that finds it idle and without work since the last one
+	// (between one and two periods after its last call).
+	var t *time.Timer
+	c.qmu.Lock()
+	// Set under qmu, where the tick reads it.
+	t = time.AfterFunc(dispatchLinger, func() { c.lingerTick(&t) })
+	c.qtimer = t
+	if c.qwake == nil {
+		c.qwake = make(chan struct{}, 1)
+	}
+	wake := c.qwake
+	c.qmu.Unlock()
 	defer func() {
-		if linger != nil {
-			linger.Stop()
+		c.qmu.Lock()
+		if c.qtimer == t {
+			c.qtimer = nil
 		}
+		c.qmu.Unlock()
+		t.Stop()
 	}()
-	expired := false
 	for {
 		c.qmu.Lock()
 		c.qidle = false
@@ -203,30 +244,19 @@ func (c *conn) dispatch() {
 				c.q = nil // no large buffer kept while idle
 			}
 			c.qh = 0
-			if expired {
+			if c.qexpired {
+				c.qexpired = false
 				c.qrunning = false
 				c.qmu.Unlock()
 				return
 			}
-			if c.qwake == nil {
-				c.qwake = make(chan struct{}, 1)
-			}
 			c.qidle = true
-			wake := c.qwake
 			c.qmu.Unlock()
-			if linger == nil {
-				linger = time.NewTimer(dispatchLinger)
-			} else {
-				linger.Reset(dispatchLinger)
-			}
-			select {
-			case <-wake:
-			case <-linger.C:
-				expired = true
-			}
+			<-wake
 			continue
 		}
-		expired = false
+		c.qexpired = false
+		c.qworked = true
 		fn := c.q[c.qh]
 		c.q[c.qh] = nil
 		c.qh++

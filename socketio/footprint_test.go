@@ -61,7 +61,7 @@ func TestIdleSocketFootprint(t *testing.T) {
 		<-joined
 	}
 	// The writers of the CONNECT replies exit once their frames are written,
-	// and the readers park 100 ms after a connection's last message.
+	// and the dispatchers end 100 to 200 ms after a connection's last call.
 	deadline := time.Now().Add(10 * time.Second)
 	for runtime.NumGoroutine()-g0 > maxIdleGoroutines(footprintConns) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
