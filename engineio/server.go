@@ -43,8 +43,12 @@ type Server struct {
 	shared handshakeShare // what the handshakes of sessions have in common
 
 	// wg counts every goroutine of ours: session handlers, websocket writers and
-	// readers, and the ServeHTTP calls in progress.
-	wg sync.WaitGroup
+	// readers, and the ServeHTTP calls in progress. Goroutines that may run
+	// while Shutdown waits (a Send from anywhere starts a writer) are counted
+	// through track.
+	wg       sync.WaitGroup
+	trackMu  sync.RWMutex
+	stopping bool // Shutdown waits for wg: track refuses (trackMu)
 }
 
 // NewServer returns a Server that runs handler for each new session. opts may be
@@ -69,16 +73,24 @@ func NewServer(handler func(*Session), opts *ServerOptions) *Server {
 	return srv
 }
 
-// spawn runs fn on a goroutine counted by wg, unless the server is shut
-// down.
-func (srv *Server) spawn(fn func()) bool {
-	srv.mu.Lock()
-	if srv.closed {
-		srv.mu.Unlock()
+// track counts a goroutine about to start in wg, unless Shutdown is waiting
+// for wg (false: the goroutine must not start).
+func (srv *Server) track() bool {
+	srv.trackMu.RLock()
+	defer srv.trackMu.RUnlock()
+	if srv.stopping {
 		return false
 	}
 	srv.wg.Add(1)
-	srv.mu.Unlock()
+	return true
+}
+
+// spawn runs fn on a goroutine counted by wg, unless the server is shut
+// down.
+func (srv *Server) spawn(fn func()) bool {
+	if srv.down.Load() || !srv.track() {
+		return false
+	}
 	go func() {
 		defer srv.wg.Done()
 		fn()
@@ -116,6 +128,10 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
+	// From here no goroutine starts unless counted before the Wait.
+	srv.trackMu.Lock()
+	srv.stopping = true
+	srv.trackMu.Unlock()
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()

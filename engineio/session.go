@@ -425,11 +425,13 @@ func (s *Session) closeWith(r Reason) {
 		c.closeNow()
 	}
 	if probe != nil {
-		// The upgrade handler reading the probe holds a count of srv.wg.
-		s.srv.wg.Add(1)
-		go func() {
-			defer s.srv.wg.Done()
-			probe.close(websocket.StatusNormalClosure, "")
-		}()
+		if s.srv.track() {
+			go func() {
+				defer s.srv.wg.Done()
+				probe.close(websocket.StatusNormalClosure, "")
+			}()
+		} else {
+			probe.closeNow()
+		}
 	}
 }

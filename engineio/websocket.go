@@ -20,8 +20,11 @@ func (s *Session) startWriterLocked() {
 	if s.writing || s.ws == nil {
 		return
 	}
+	if !s.srv.track() {
+		s.ws.closeNow() // shut down: the close frame was written or is being written
+		return
+	}
 	s.writing = true
-	s.srv.wg.Add(1)
 	go s.writeLoop(s.ws)
 }
 
@@ -149,11 +152,14 @@ func (s *Session) writeInline(c *wsConn, cork *corkWriter, msgs []Message) {
 		return
 	}
 	s.mu.Lock()
-	if len(s.out) > 0 || s.closed || pending {
-		s.srv.wg.Add(1)
-		go s.writeLoop(s.ws)
-	} else {
+	switch {
+	case !(len(s.out) > 0 || s.closed || pending):
 		s.writing = false
+	case s.srv.track():
+		go s.writeLoop(s.ws)
+	default:
+		s.writing = false
+		c.closeNow() // shut down
 	}
 	s.mu.Unlock()
 }

@@ -241,6 +241,9 @@ type wsConn struct {
 	msgOp byte    // the opcode of that message; 0 when none
 	// closeRcvd: the peer's close frame has arrived (no other will follow)
 	closeRcvd bool
+	// deferBlocking: the reader must not wait on the peer (a poller reads):
+	// next and readAvailable stop at what would (wsBlocking).
+	deferBlocking bool
 
 	mu        sync.Mutex
 	closeSent bool
@@ -356,16 +359,24 @@ type wsResult int
 const (
 	wsNeedMore wsResult = iota // no whole message buffered
 	wsMessage                  // a data message
+	// wsBlocking: with deferBlocking, a ping or close frame (left buffered)
+	// or a failure (readAvailable), whose answer may wait on the peer.
+	wsBlocking
 )
 
 // next parses the buffered frames up to the first whole data message,
-// answering control frames on the way. rmu is held.
+// answering control frames on the way (with deferBlocking, stopping before
+// a ping or a close frame instead). rmu is held.
 func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err error) {
 	for {
 		if c.rb == nil {
 			return wsNeedMore, false, nil, 2, nil
 		}
 		b := *c.rb
+		if c.deferBlocking && len(b) > 0 && (b[0]&0x0F == opPing || b[0]&0x0F == opClose) {
+			// Looked at before parseFrame, which unmasks the payload in place.
+			return wsBlocking, false, nil, 0, nil
+		}
 		f, n, need, err := parseFrame(b, c.limit)
 		if err != nil {
 			return 0, false, nil, 0, err

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -365,5 +366,56 @@ func TestWSInlineWritesKeepFramesWhole(t *testing.T) {
 			t.Fatalf("unexpected frame %x", op)
 		}
 		pongs++
+	}
+}
+
+// TestWSStuckPeerHoldsNoOtherConnection: in push mode the connections are
+// read by a few shared goroutines. A peer that does not read (its pong cannot
+// be written) or that does not answer our close frame (after a protocol
+// error) must not hold them: every other connection is still served.
+func TestWSStuckPeerHoldsNoOtherConnection(t *testing.T) {
+	cases := []struct {
+		name string
+		// stall makes w a peer whose answer would wait on it.
+		stall func(t *testing.T, w *rawWS)
+	}{
+		{"ping while not reading", func(t *testing.T, w *rawWS) {
+			// The echoes of 32 MiB fill both sockets' buffers: the session's
+			// writer waits for the peer to read, holding the connection's
+			// writes, and the pong must wait behind it.
+			msg := clientFrame(0x81, append([]byte("4"), bytes.Repeat([]byte("x"), 128<<10)...), true)
+			for range 256 {
+				w.write(msg)
+			}
+			w.write(clientFrame(0x89, []byte("ping"), true))
+		}},
+		{"protocol error, close not answered", func(t *testing.T, w *rawWS) {
+			w.write(clientFrame(0xC1, []byte("4x"), true)) // RSV1: answered by close 1002, then awaited
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPushRecorder()
+			opts := stOptions()
+			opts.MaxSendQueueBytes = 64 << 20
+			opts.MaxHTTPBufferSize = 1 << 20
+			d := stStart(t, p.handler, opts)
+			stuck := rawWSOpen(t, d, nil)
+			stuck.c.SetDeadline(time.Now().Add(time.Minute))
+			tc.stall(t, stuck)
+			// Connections opened after the stuck one are spread over every
+			// poller, the stuck one's included.
+			for i := range 2 * runtime.GOMAXPROCS(0) {
+				w := rawWSOpen(t, d, nil)
+				// Well under the 5 s a close waits for the peer's answer.
+				w.c.SetDeadline(time.Now().Add(3 * time.Second))
+				want := "4hello-" + strconv.Itoa(i)
+				w.write(clientFrame(0x81, []byte(want), true))
+				if op, p, err := w.readErr(); err != nil || op != opText || string(p) != want {
+					t.Fatalf("connection %d beside the stuck peer: %x %q %v", i, op, p, err)
+				}
+			}
+			stuck.c.Close()
+		})
 	}
 }

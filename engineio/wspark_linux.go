@@ -24,6 +24,9 @@ type wsPark struct {
 	// pending: the connection has been readable since it was last read.
 	// Whoever holds rmu reads it before letting go (readPending).
 	pending atomic.Bool
+	// failed: the read error that readAvailable left to a goroutine that may
+	// wait on the peer (rmu).
+	failed error
 	// drained: the last read returned fewer bytes than it asked for, so the
 	// socket held no more. With an edge-triggered registration the next bytes
 	// raise a new event: the reader stops there instead of paying a read that
@@ -182,8 +185,11 @@ func (c *wsConn) parkFor(s *Session) error {
 	// Under rmu: an event that comes before the registration is complete
 	// marks the connection pending, and it is read below.
 	c.rmu.Lock()
+	c.deferBlocking = true
 	err = c.register()
-	if err == nil && c.rb != nil {
+	if err != nil {
+		c.deferBlocking = false // read by a goroutine of its own after all
+	} else if c.rb != nil {
 		// Bytes that came with the handshake or behind the upgrade packet.
 		pk.pending.Store(true)
 	}
@@ -232,8 +238,8 @@ func (c *wsConn) parked() bool {
 func (c *wsConn) readPending() {
 	pk := &c.park
 	for pk.pending.Load() && c.rmu.TryLock() {
-		if pk.pending.Swap(false) {
-			pk.sess.readParked(c)
+		if pk.pending.Swap(false) && pk.sess.readParked(c) {
+			return // rmu went with the work that may wait
 		}
 		c.rmu.Unlock()
 	}
@@ -246,26 +252,52 @@ func (c *wsConn) kick() {
 	c.readPending()
 }
 
-// readParked reads what a parked connection holds and delivers its messages,
-// on the poller's goroutine (or on the one that resumes the session). It
-// stops when the socket is empty, the session pauses or the connection ends;
-// the bytes of an incomplete frame stay buffered. rmu is held.
-func (s *Session) readParked(c *wsConn) {
+// readParked reads what a parked connection holds and delivers its messages.
+// It stops when the socket is empty, the session pauses or the connection
+// ends; the bytes of an incomplete frame stay buffered. What may wait on the
+// peer (answering a ping or a close frame, failing the connection) is handed,
+// with rmu, to a goroutine of its own: then it returns true and rmu is no
+// longer the caller's. rmu is held.
+func (s *Session) readParked(c *wsConn) (handedOff bool) {
 	c.park.drained = false
 	for !s.paused.Load() {
 		res, binary, data, err := c.readAvailable()
-		if err == nil && res == wsNeedMore {
-			return
-		}
-		if err != nil {
+		switch {
+		case err != nil:
 			s.receivedWS(false, nil, err)
-			return
+			return false
+		case res == wsNeedMore:
+			return false
+		case res == wsBlocking:
+			if s.srv.spawn(func() { s.readBlocking(c) }) {
+				return true
+			}
+			c.park.failed = nil
+			c.closeNow() // shut down: nobody waits on the peer
+			s.receivedWS(false, nil, errWSClosed)
+			return false
 		}
 		m, ok, open := s.receivedWS(binary, data, nil)
 		if !open || ok && !s.deliverPushed(m) {
-			return
+			return false
 		}
 	}
+	return false
+}
+
+// readBlocking goes on with readParked's work where it stopped, on a
+// goroutine that may wait on the peer; it owns rmu and lets it go.
+func (s *Session) readBlocking(c *wsConn) {
+	c.deferBlocking = false
+	if err := c.park.failed; err != nil {
+		c.park.failed = nil
+		s.receivedWS(false, nil, c.fail(err))
+	} else {
+		s.readParked(c)
+	}
+	c.deferBlocking = true
+	c.rmu.Unlock()
+	c.readPending()
 }
 
 // unpark removes c from its poller; the last one wakes the poller to end.
@@ -385,9 +417,13 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 	for {
 		res, binary, data, need, err := c.next()
 		if err != nil {
+			if c.deferBlocking {
+				pk.failed = err
+				return wsBlocking, false, nil, nil
+			}
 			return 0, false, nil, c.fail(err)
 		}
-		if res == wsMessage {
+		if res != wsNeedMore {
 			return res, binary, data, nil
 		}
 		if c.isClosed() {
