@@ -141,13 +141,14 @@ func (s *Session) closedNow() bool {
 
 // awaitResume waits while the session is paused; false once it has closed.
 func (s *Session) awaitResume() bool {
+	done := s.Context().Done()
 	s.mu.Lock()
 	for s.paused.Load() && !s.closed {
 		ch := s.resumed
 		s.mu.Unlock()
 		select {
 		case <-ch:
-		case <-s.ctx.Done():
+		case <-done:
 		}
 		s.mu.Lock()
 	}

@@ -292,7 +292,6 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 	s = &Session{
 		srv:       srv,
 		websocket: ws,
-		notify:    make(chan struct{}, 1),
 		handshake: &Handshake{
 			Header:     srv.shared.header(r.Header),
 			Query:      su.q,
@@ -303,15 +302,12 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 			Time:       time.Now(),
 		},
 	}
-	s.ctx, s.cancel = context.WithCancelCause(context.Background())
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if srv.closed {
-		s.cancel(ReasonServerClose)
 		return nil, false
 	}
 	if m := srv.opts.MaxSessions; m > 0 && len(srv.sessions) >= m {
-		s.cancel(ReasonServerClose)
 		return nil, true
 	}
 	for {

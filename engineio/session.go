@@ -41,7 +41,7 @@ type Session struct {
 	srv       *Server
 	id        string
 	handshake *Handshake
-	ctx       context.Context
+	ctx       context.Context // made by the first Context call (mu)
 	cancel    context.CancelCauseFunc
 
 	mu        sync.Mutex
@@ -68,7 +68,7 @@ type Session struct {
 	// incoming messages not yet read
 	in        []Message
 	inBytes   int
-	notify    chan struct{} // cap 1: wakes Read
+	notify    chan struct{} // cap 1: wakes Read; made by the first Read that waits
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
 	reading   bool
 	bgReading bool
@@ -87,7 +87,7 @@ type Session struct {
 
 	// heartbeat
 	timer        *time.Timer
-	deadline     time.Time
+	deadline     time.Duration // of the timer, since clockBase (monotonic)
 	awaitingPong bool
 	refreshed    bool
 }
@@ -100,7 +100,18 @@ func (s *Session) Handshake() *Handshake { return s.handshake }
 
 // Context returns a context cancelled when the session closes, with the close
 // Reason as its cause (context.Cause).
-func (s *Session) Context() context.Context { return s.ctx }
+func (s *Session) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		// Made on first use: most sessions never need one.
+		s.ctx, s.cancel = context.WithCancelCause(context.Background())
+		if s.closed {
+			s.cancel(s.reason)
+		}
+	}
+	return s.ctx
+}
 
 // Transport returns the current transport: "polling" or "websocket".
 func (s *Session) Transport() string {
@@ -229,7 +240,7 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 		}
 		if s.websocket && !s.bgReading && !s.reading {
 			conn := s.ws
-			if ctx.Done() == nil || ctx.Done() == s.ctx.Done() {
+			if ctx.Done() == nil || s.ctx != nil && ctx.Done() == s.ctx.Done() {
 				s.reading = true
 				s.mu.Unlock()
 				m, err := s.readWebSocket(conn)
@@ -242,6 +253,9 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 			s.bgReading = true
 			s.srv.wg.Add(1)
 			go s.readBackground(conn)
+		}
+		if s.notify == nil {
+			s.notify = make(chan struct{}, 1) // push mode never needs it
 		}
 		ch := s.notify
 		s.mu.Unlock()
@@ -312,9 +326,13 @@ func (s *Session) handlePacket(p Packet) (Message, bool, bool) {
 	return Message{}, false, true
 }
 
+// clockBase is the origin of Session.deadline: a duration on the monotonic
+// clock takes a third of a time.Time's room.
+var clockBase = time.Now()
+
 // setTimerLocked (re)arms the session's single timer to fire after d.
 func (s *Session) setTimerLocked(d time.Duration) {
-	s.deadline = time.Now().Add(d)
+	s.deadline = time.Since(clockBase) + d
 	if s.timer == nil {
 		s.timer = time.AfterFunc(d, s.onTimer)
 		return
@@ -326,7 +344,7 @@ func (s *Session) setTimerLocked(d time.Duration) {
 // timeout, or ends a closed session's wait for its last poll.
 func (s *Session) onTimer() {
 	s.mu.Lock()
-	if time.Now().Before(s.deadline) {
+	if time.Since(clockBase) < s.deadline {
 		s.mu.Unlock() // the timer was reset meanwhile; it fires again
 		return
 	}
@@ -413,8 +431,11 @@ func (s *Session) closeWith(r Reason) {
 	}
 	signal(s.notify)
 	signal(s.drained)
+	cancel := s.cancel
 	s.mu.Unlock()
-	s.cancel(r)
+	if cancel != nil {
+		cancel(r)
+	}
 	if removeNow {
 		s.srv.remove(s)
 	}

@@ -36,11 +36,9 @@ type wsPark struct {
 	// The callbacks given to RawConn, made once, and their arguments and
 	// results (used under rmu).
 	readFn func(fd uintptr) bool
-	armFn  func(fd uintptr)
 	buf    []byte
 	n      int
 	err    error
-	armErr error
 
 	// writeNonBlocking's callback (made on first use) and its argument and
 	// results, used under the corkWriter's lock.
@@ -168,20 +166,6 @@ func (c *wsConn) parkFor(s *Session) error {
 		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
 		return true // never wait: the poller does
 	}
-	pk.armFn = func(fd uintptr) {
-		ps := pk.set
-		ps.mu.Lock()
-		token := pk.token
-		ps.mu.Unlock()
-		if token == 0 {
-			pk.armErr = errWSClosed // unparked meanwhile
-			return
-		}
-		// The token, not the fd (which may be reused after a close), finds
-		// the connection.
-		ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
-		pk.armErr = syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-	}
 	// Under rmu: an event that comes before the registration is complete
 	// marks the connection pending, and it is read below.
 	c.rmu.Lock()
@@ -205,16 +189,25 @@ func (c *wsConn) register() error {
 	ps := c.park.set
 	ps.mu.Lock()
 	ps.next++
-	c.park.token = ps.next
-	ps.conns[c.park.token] = c
+	token := ps.next
+	c.park.token = token
+	ps.conns[token] = c
 	if !ps.running {
 		ps.running = true
 		go ps.loop()
 	}
 	ps.mu.Unlock()
-	err := c.rc.Control(c.park.armFn)
+	// The token, not the fd (which may be reused after a close), finds the
+	// connection. A close meanwhile makes Control fail, or leaves an entry
+	// that no longer finds the connection and that the close of the fd
+	// removes.
+	ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+	var armErr error
+	err := c.rc.Control(func(fd uintptr) {
+		armErr = syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
 	if err == nil {
-		err = c.park.armErr
+		err = armErr
 	}
 	if err != nil {
 		c.unpark()

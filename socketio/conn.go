@@ -53,14 +53,13 @@ type conn struct {
 	qh       int           // q[qh:] are the calls not yet taken
 	qrunning bool          // a dispatch goroutine is draining q (or lingering)
 	qidle    bool          // the dispatch goroutine lingers on qwake for more calls
-	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made by the first one
+	qwake    chan struct{} // cap 1: wakes the lingering dispatcher; made by each one
 	qtimer   *time.Timer   // the running dispatcher's linger timer
 	qworked  bool          // the dispatcher took a call since its timer's last tick
 	qexpired bool          // a tick found the dispatcher idle: it ends
 	qdone    bool          // dispatch has seen nil
 	qpaused  bool          // the session is paused until the queue drains to half
-	done     chan struct{} // closed when dispatch has seen nil and run the rest
-	onDone   func()        // push mode: run after done is closed
+	onDone   func()        // run once dispatch has seen nil and run the rest
 
 	// push mode: set by the session's callbacks, which never run concurrently
 	stopped bool // the connection has ended; later messages are ignored
@@ -104,7 +103,6 @@ func newConn(srv *Server, sess session) *conn {
 		srv:  srv,
 		sess: sess,
 		dec:  srv.opts.Parser.NewDecoder(),
-		done: make(chan struct{}),
 	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(srv.opts.ConnectTimeout, c.connectTimeout)
@@ -247,6 +245,7 @@ func (c *conn) dispatch() {
 			if c.qexpired {
 				c.qexpired = false
 				c.qrunning = false
+				c.qwake = nil // an idle connection keeps no channel
 				c.qmu.Unlock()
 				return
 			}
@@ -276,7 +275,6 @@ func (c *conn) dispatch() {
 					c.run(f)
 				}
 			}
-			close(c.done)
 			if c.onDone != nil {
 				c.onDone()
 			}
