@@ -215,17 +215,6 @@ func (c *wsConn) register() error {
 	return err
 }
 
-// parked reports whether c is registered with a poller.
-func (c *wsConn) parked() bool {
-	ps := c.park.set
-	if ps == nil {
-		return false
-	}
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	return c.park.token != 0
-}
-
 // readPending reads c if it is pending and nobody else holds rmu; a goroutine
 // that holds it reads it when it lets go (this is called there too).
 func (c *wsConn) readPending() {

@@ -13,7 +13,6 @@ type wsPark struct{}
 var errNoPark = errors.New("engineio: parking not supported")
 
 func (c *wsConn) parkFor(*Session) error { return errNoPark }
-func (c *wsConn) parked() bool           { return false }
 func (c *wsConn) kick()                  {}
 func (c *wsConn) unpark()                {}
 
