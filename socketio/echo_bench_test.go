@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"net"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,7 +79,16 @@ func BenchmarkEchoWebSocket(b *testing.B) {
 	defer hs.Close()
 	host := strings.TrimPrefix(hs.URL, "http://")
 	payload := strings.Repeat("x", 100)
-	b.SetParallelism(50)
+	const parallelism = 50
+	b.SetParallelism(parallelism)
+	// The clients connect here, on the benchmark's goroutine, where a failure
+	// may stop the benchmark (the parallel goroutines may only report it).
+	conns := make(chan net.Conn, parallelism*runtime.GOMAXPROCS(0))
+	for range cap(conns) {
+		c := rawSocketIO(b, host)
+		defer c.Close()
+		conns <- c
+	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0 := testutil.ProcessCPU()
@@ -87,8 +98,7 @@ func BenchmarkEchoWebSocket(b *testing.B) {
 		b.ReportMetric(float64(testutil.ProcessCPU()-cpu0)/float64(b.N), "cpu-ns/op")
 	}()
 	b.RunParallel(func(pb *testing.PB) {
-		c := rawSocketIO(b, host)
-		defer c.Close()
+		c := <-conns
 		br := bufio.NewReaderSize(c, 4096)
 		// Masked with the all-zero key, so the payload is sent as is.
 		var frame []byte
