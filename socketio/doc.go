@@ -31,7 +31,7 @@
 // handlers, ack callbacks (EmitWithCallback), disconnect handlers. Neither keeps
 // a goroutine while the connection is idle: the reader is Engine.IO's (on linux
 // a poller goroutine that reads many WebSocket connections), the dispatcher's
-// goroutine exists while calls are queued and for 100 ms after the last one, so
+// goroutine exists while calls are queued and for 100 to 200 ms after the last one, so
 // that a connection in a request/answer loop does not start one per message.
 // No callback runs under a lock, and none runs on the reader. A slow handler
 // delays only its own connection; when 256 calls are waiting, the session is
