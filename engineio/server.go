@@ -85,10 +85,10 @@ func (srv *Server) track() bool {
 	return true
 }
 
-// spawn runs fn on a goroutine counted by wg, unless the server is shut
-// down.
+// spawn runs fn on a goroutine counted by wg, unless Shutdown waits for wg
+// (by then every session is closed).
 func (srv *Server) spawn(fn func()) bool {
-	if srv.down.Load() || !srv.track() {
+	if !srv.track() {
 		return false
 	}
 	go func() {
