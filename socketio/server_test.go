@@ -338,12 +338,15 @@ func TestDisconnects(t *testing.T) {
 		cause  error
 	}
 	evs := make(chan ev, 4)
+	left := make(chan struct{}, 4)
 	sockets := make(chan *Socket, 4)
 	srv.OnConnection(func(s *Socket) {
 		s.Join("r")
 		s.OnDisconnecting(func(s *Socket, r DisconnectReason) {
 			evs <- ev{s.ID(), r, s.Rooms(), context.Cause(s.Context())}
 		})
+		// OnDisconnect runs once the socket has left its rooms.
+		s.OnDisconnect(func(*Socket, DisconnectReason) { left <- struct{}{} })
 		sockets <- s
 	})
 	c := dial(t, srv)
@@ -354,6 +357,7 @@ func TestDisconnects(t *testing.T) {
 	if e.reason != ReasonClientNamespaceDisconnect || !errors.Is(e.cause, ReasonClientNamespaceDisconnect) || !slices.Contains(e.rooms, "r") {
 		t.Fatalf("client disconnect: %+v", e)
 	}
+	<-left
 	if s.Connected() || len(s.Rooms()) != 0 {
 		t.Fatal("socket still connected or in rooms")
 	}
