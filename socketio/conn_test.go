@@ -2,8 +2,11 @@ package socketio
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/corvid-io/corvid/engineio"
 )
 
 // TestSlowHandlerPausesSession: a handler that does not return lets
@@ -61,4 +64,44 @@ func TestSlowHandlerPausesSession(t *testing.T) {
 	if paused || c.sess.pauses.Load() != 1 {
 		t.Fatalf("after the handlers ran: paused %v, %d pauses", paused, c.sess.pauses.Load())
 	}
+}
+
+// TestEmitRightAfterConnectReply: an emit to a socket made as soon as its
+// CONNECT reply is on its way reaches it (the socket is in its own room before
+// the client can know its id), and comes after the reply.
+func TestEmitRightAfterConnectReply(t *testing.T) {
+	srv := newTestServer(t, nil)
+	c := &client{t: t, sess: newFakeSession(), done: make(chan struct{})}
+	emitted := make(chan struct{})
+	c.sess.onSend = func(msgs []engineio.Message) {
+		p := string(msgs[0].Data)
+		if !strings.HasPrefix(p, `0{"sid":"`) {
+			return
+		}
+		sid := p[len(`0{"sid":"`) : len(p)-2]
+		// The emit runs beside the reply being queued; it may have to wait
+		// for it, so it is not waited for here beyond a moment.
+		go func() {
+			defer close(emitted)
+			if err := srv.To(sid).Emit("hello"); err != nil {
+				t.Errorf("emit: %v", err)
+			}
+		}()
+		select {
+		case <-emitted:
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	go func() {
+		defer close(c.done)
+		srv.serveSession(c.sess)
+	}()
+	t.Cleanup(func() {
+		c.sess.Close()
+		<-c.done
+	})
+	c.send("0")
+	c.expectPrefix(`0{"sid":"`)
+	c.expect(`2["hello"]`)
+	<-emitted
 }

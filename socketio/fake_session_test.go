@@ -34,6 +34,8 @@ type fakeSession struct {
 
 	resumed chan struct{} // while paused: closed by Resume
 	pauses  atomic.Int64  // Pause calls that paused
+
+	onSend func(msgs []engineio.Message) // called after msgs were queued (set before use)
 }
 
 var fakeIDs atomic.Int64
@@ -132,6 +134,9 @@ func (f *fakeSession) push(msgs []engineio.Message, volatile bool) (bool, error)
 	select {
 	case f.notify <- struct{}{}:
 	default:
+	}
+	if f.onSend != nil {
+		f.onSend(msgs)
 	}
 	return true, nil
 }

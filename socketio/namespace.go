@@ -140,8 +140,6 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	if !c.attach(s) {
 		return
 	}
-	// The CONNECT reply is queued before the socket becomes a broadcast
-	// target, so that the client never gets an event of the namespace first.
 	s.connected.Store(true)
 	if prev != nil {
 		if err := n.joinRecovered(s, prev); err != nil {
@@ -149,16 +147,27 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 			return
 		}
 	} else {
-		// Without recovery the reply is exactly {"sid":...}, as the reference's.
-		if err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
-			Data: &connectReply{SID: s.id, PID: s.pid}}, false); err != nil {
-			s.onClose(ReasonTransportError)
-			return
-		}
+		// As the reference, the socket is in its own room before the client
+		// learns its id from the CONNECT reply, so that an emit to it right
+		// after the client connected reaches it. A broadcast that reaches it
+		// before the reply is queued waits for the reply (deliver): the
+		// client never gets an event of the namespace first.
+		var replying sync.Mutex
+		replying.Lock()
+		s.replying.Store(&replying)
 		n.mu.Lock()
 		n.sockets[s.id] = s
 		n.mu.Unlock()
 		_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+		// Without recovery the reply is exactly {"sid":...}, as the reference's.
+		err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
+			Data: &connectReply{SID: s.id, PID: s.pid}}, false)
+		s.replying.Store(nil)
+		replying.Unlock()
+		if err != nil {
+			s.onClose(ReasonTransportError)
+			return
+		}
 	}
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
@@ -273,7 +282,7 @@ func (v adapterView) Deliver(id string, msgs []parser.Message, flags *adapter.Fl
 	if s == nil {
 		return false
 	}
-	return s.conn.send(msgs, flags.Volatile) == nil
+	return s.deliver(msgs, flags.Volatile) == nil
 }
 
 // socketsPool holds the slices DeliverBatch collects its sockets in.
@@ -296,7 +305,7 @@ func (v adapterView) DeliverBatch(ids []string, msgs []parser.Message, flags *ad
 	}
 	v.n.mu.RUnlock()
 	for _, s := range ss {
-		_ = s.conn.send(msgs, flags.Volatile)
+		_ = s.deliver(msgs, flags.Volatile)
 	}
 	clear(ss)
 	if cap(ss) <= maxPooledSockets {
@@ -314,7 +323,7 @@ func (v adapterView) DeliverWithAck(ctx context.Context, id string, msgs []parse
 		return false
 	}
 	s.registerRawAck(ctx, ackID, onAck)
-	if s.conn.send(msgs, flags.Volatile) != nil {
+	if s.deliver(msgs, flags.Volatile) != nil {
 		s.dropAck(ackID)
 		return false
 	}

@@ -65,6 +65,9 @@ type Socket struct {
 	connected atomic.Bool
 	closed    atomic.Bool
 	left      atomic.Bool // left its rooms (Join refused)
+	// replying is set, locked, while the socket is a broadcast target whose
+	// CONNECT reply is not yet queued: a delivery waits for it (deliver).
+	replying atomic.Pointer[sync.Mutex]
 
 	// Connection state recovery (recovery.go); set before the socket is shared.
 	pid       string // private session id ("" when recovery is off)
@@ -204,6 +207,16 @@ func (s *Socket) Context() context.Context {
 		}
 	}
 	return s.ctx
+}
+
+// deliver sends a broadcast's encoded messages to the socket, behind its
+// CONNECT reply when that is being queued.
+func (s *Socket) deliver(msgs []parser.Message, volatile bool) error {
+	if mu := s.replying.Load(); mu != nil {
+		mu.Lock()
+		mu.Unlock() // it only waited for the reply
+	}
+	return s.conn.send(msgs, volatile)
 }
 
 // Connected reports whether the socket is connected.
