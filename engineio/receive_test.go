@@ -213,6 +213,19 @@ func (p *pauseRecorder) next(t *testing.T) string {
 	}
 }
 
+// ended waits for onClose and checks its error wraps want.
+func (p *pauseRecorder) ended(t *testing.T, want Reason) {
+	t.Helper()
+	select {
+	case err := <-p.closed:
+		if !errors.Is(err, want) {
+			t.Fatalf("close error %v, want %v", err, want)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("onClose not called")
+	}
+}
+
 // none checks that nothing is delivered for a while: long enough for a
 // message sent before it was called to be read and delivered were the
 // session not paused.
@@ -275,14 +288,7 @@ func TestReceivePauseResume(t *testing.T) {
 				t.Fatalf("after Resume: %q, want \"d\"", m)
 			}
 			s.Close()
-			select {
-			case err := <-p.closed:
-				if !errors.Is(err, ReasonForcedClose) {
-					t.Fatalf("close error %v", err)
-				}
-			case <-time.After(5 * time.Second):
-				t.Fatal("onClose not called")
-			}
+			p.ended(t, ReasonForcedClose)
 		})
 	}
 }
@@ -304,12 +310,5 @@ func TestReceiveCloseWhilePaused(t *testing.T) {
 	if m := p.next(t); m != "held" {
 		t.Fatalf("after the close: %q, want \"held\"", m)
 	}
-	select {
-	case err := <-p.closed:
-		if !errors.Is(err, ReasonForcedClose) {
-			t.Fatalf("close error %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("onClose not called")
-	}
+	p.ended(t, ReasonForcedClose)
 }
