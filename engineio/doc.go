@@ -50,9 +50,11 @@
 // elsewhere one goroutine per session reads. A WebSocket session in push mode
 // on linux thus holds no goroutine of its own, no read or write buffer while
 // idle (a pooled buffer is held only while a frame is incomplete), and a
-// runtime timer for the heartbeat. A
-// session's state is guarded by one mutex that is never held across I/O or user
-// code.
+// runtime timer for the heartbeat. What may wait on a peer (answering its ping
+// or close frame, failing it after a protocol error) is never done by the
+// shared goroutine: that connection's reading moves to a goroutine of its own
+// for as long as it takes. A session's state is guarded by one mutex that is
+// never held across I/O or user code.
 //
 // What a client can make the server hold is bounded: inbound by
 // MaxHTTPBufferSize (a POST waits while a buffer's worth of messages is unread; a
