@@ -3,7 +3,6 @@
 package harness
 
 import (
-	"encoding/binary"
 	"net"
 	"os"
 	"sync"
@@ -281,44 +280,6 @@ func (c *client) endWS() {
 		c.ws.close()
 		close(c.done)
 	}
-}
-
-// parseServerFrame parses the frame at the start of b: used is 0 while b
-// holds no whole frame.
-func parseServerFrame(b []byte) (fin bool, op byte, payload []byte, used int) {
-	if len(b) < 2 {
-		return
-	}
-	fin, op = b[0]&0x80 != 0, b[0]&0x0F
-	masked := b[1]&0x80 != 0
-	n := uint64(b[1] & 0x7F)
-	h := 2
-	switch n {
-	case 126:
-		if len(b) < 4 {
-			return false, 0, nil, 0
-		}
-		n, h = uint64(binary.BigEndian.Uint16(b[2:])), 4
-	case 127:
-		if len(b) < 10 {
-			return false, 0, nil, 0
-		}
-		n, h = binary.BigEndian.Uint64(b[2:]), 10
-	}
-	var key [4]byte
-	if masked {
-		if len(b) < h+4 {
-			return false, 0, nil, 0
-		}
-		copy(key[:], b[h:])
-		h += 4
-	}
-	if uint64(len(b)-h) < n {
-		return false, 0, nil, 0
-	}
-	payload = b[h : h+int(n)]
-	unmask(payload, key, masked)
-	return fin, op, payload, h + int(n)
 }
 
 const reactorSupported = true

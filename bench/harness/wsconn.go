@@ -113,35 +113,17 @@ func (c *wsConn) read(buf *bytes.Buffer) (byte, []byte, error) {
 	buf.Reset()
 	var msgOp byte
 	for {
-		var hdr [2]byte
-		if _, err := io.ReadFull(c.br, hdr[:]); err != nil {
+		b, err := c.br.Peek(2)
+		if err != nil {
 			return 0, nil, err
 		}
-		fin, op := hdr[0]&0x80 != 0, hdr[0]&0x0F
-		masked := hdr[1]&0x80 != 0
-		n := uint64(hdr[1] & 0x7F)
-		switch n {
-		case 126:
-			var ext [2]byte
-			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
-				return 0, nil, err
-			}
-			n = uint64(binary.BigEndian.Uint16(ext[:]))
-		case 127:
-			var ext [8]byte
-			if _, err := io.ReadFull(c.br, ext[:]); err != nil {
-				return 0, nil, err
-			}
-			n = binary.BigEndian.Uint64(ext[:])
+		if b, err = c.br.Peek(frameHeaderSize(b[0], b[1])); err != nil {
+			return 0, nil, err
 		}
+		fin, op, masked, key, n, h := frameHeader(b)
+		c.br.Discard(h)
 		if n > 1<<26 {
 			return 0, nil, fmt.Errorf("harness: websocket frame of %d bytes", n)
-		}
-		var key [4]byte
-		if masked {
-			if _, err := io.ReadFull(c.br, key[:]); err != nil {
-				return 0, nil, err
-			}
 		}
 		if op >= 0x8 { // control frame
 			var payload [125]byte
@@ -173,6 +155,54 @@ func (c *wsConn) read(buf *bytes.Buffer) (byte, []byte, error) {
 			return msgOp, buf.Bytes(), nil
 		}
 	}
+}
+
+// parseServerFrame parses the frame at the start of b: used is 0 while b
+// holds no whole frame.
+func parseServerFrame(b []byte) (fin bool, op byte, payload []byte, used int) {
+	fin, op, masked, key, n, h := frameHeader(b)
+	if h == 0 || uint64(len(b)-h) < n {
+		return false, 0, nil, 0
+	}
+	payload = b[h : h+int(n)]
+	unmask(payload, key, masked)
+	return fin, op, payload, h + int(n)
+}
+
+// frameHeaderSize is the length of a frame header that starts with b0, b1.
+func frameHeaderSize(b0, b1 byte) int {
+	h := 2
+	switch b1 & 0x7F {
+	case 126:
+		h = 4
+	case 127:
+		h = 10
+	}
+	if b1&0x80 != 0 {
+		h += 4
+	}
+	return h
+}
+
+// frameHeader parses the header of the frame at the start of b: n is the
+// payload's length and h the header's, 0 while b does not hold the whole
+// header.
+func frameHeader(b []byte) (fin bool, op byte, masked bool, key [4]byte, n uint64, h int) {
+	if len(b) < 2 || len(b) < frameHeaderSize(b[0], b[1]) {
+		return false, 0, false, key, 0, 0
+	}
+	fin, op, masked = b[0]&0x80 != 0, b[0]&0x0F, b[1]&0x80 != 0
+	h = frameHeaderSize(b[0], b[1])
+	switch n = uint64(b[1] & 0x7F); n {
+	case 126:
+		n = uint64(binary.BigEndian.Uint16(b[2:]))
+	case 127:
+		n = binary.BigEndian.Uint64(b[2:])
+	}
+	if masked {
+		copy(key[:], b[h-4:h])
+	}
+	return fin, op, masked, key, n, h
 }
 
 func unmask(p []byte, key [4]byte, masked bool) {
