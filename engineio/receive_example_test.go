@@ -50,3 +50,56 @@ func ExampleSession_Receive() {
 	// ok
 	// true
 }
+
+// A receiver that takes messages two at a time pauses the session after each
+// pair and resumes it when it wants more: meanwhile the session delivers
+// nothing (a WebSocket is not read; a polling POST waits once a buffer's
+// worth is held back).
+func ExampleSession_Pause() {
+	sessions := make(chan *engineio.Session, 1)
+	got := make(chan string, 16)
+	srv := engineio.NewServer(func(s *engineio.Session) {
+		sessions <- s
+		n := 0
+		s.Receive(func(m engineio.Message) {
+			got <- string(m.Data)
+			if n++; n%2 == 0 {
+				s.Pause()
+			}
+		}, func(error) {})
+	}, nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	defer srv.Shutdown(context.Background())
+
+	res, err := http.Get(hs.URL + "/engine.io/?EIO=4&transport=polling")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	open, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	s := <-sessions
+	res, err = http.Post(hs.URL+"/engine.io/?EIO=4&transport=polling&sid="+s.ID(), "text/plain;charset=UTF-8",
+		strings.NewReader("4a\x1e4b\x1e4c"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	res.Body.Close()
+	fmt.Println(strings.HasPrefix(string(open), "0{"), res.StatusCode)
+	fmt.Println(<-got, <-got)
+	select {
+	case m := <-got:
+		fmt.Println("delivered while paused:", m)
+	default:
+		fmt.Println("c is held back")
+	}
+	s.Resume()
+	fmt.Println(<-got)
+	// Output:
+	// true 200
+	// a b
+	// c is held back
+	// c
+}
