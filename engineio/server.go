@@ -33,8 +33,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
-	closed   bool
-	down     atomic.Bool // closed, read without mu
+	closed   atomic.Bool // Shutdown has begun; set under mu, also read without it
 
 	// handshake rate limiter (token bucket), when HandshakeRate is set
 	tokens   float64
@@ -111,8 +110,7 @@ func (srv *Server) Len() int {
 // more than once.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
-	srv.closed = true
-	srv.down.Store(true)
+	srv.closed.Store(true)
 	list := make([]*Session, 0, len(srv.sessions))
 	for _, s := range srv.sessions {
 		list = append(list, s)
@@ -155,7 +153,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	srv.mu.Lock()
-	if srv.closed {
+	if srv.closed.Load() {
 		srv.mu.Unlock()
 		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
 		return
@@ -304,7 +302,7 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
-	if srv.closed {
+	if srv.closed.Load() {
 		return nil, false
 	}
 	if m := srv.opts.MaxSessions; m > 0 && len(srv.sessions) >= m {

@@ -446,12 +446,7 @@ func (s *Session) closeWith(r Reason) {
 		c.closeNow()
 	}
 	if probe != nil {
-		if s.srv.track() {
-			go func() {
-				defer s.srv.wg.Done()
-				probe.close(websocket.StatusNormalClosure, "")
-			}()
-		} else {
+		if !s.srv.spawn(func() { probe.close(websocket.StatusNormalClosure, "") }) {
 			probe.closeNow()
 		}
 	}

@@ -153,7 +153,7 @@ func (s *Session) writeInline(c *wsConn, cork *corkWriter, msgs []Message) {
 	}
 	s.mu.Lock()
 	switch {
-	case !(len(s.out) > 0 || s.closed || pending):
+	case len(s.out) == 0 && !s.closed && !pending:
 		s.writing = false
 	case s.srv.track():
 		go s.writeLoop(s.ws)

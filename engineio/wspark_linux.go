@@ -355,7 +355,7 @@ func (ps *pollSet) loop() {
 // readable reads a connection the poller saw readable, on the poller's
 // goroutine.
 func (c *wsConn) readable() {
-	if c.park.sess.srv.down.Load() {
+	if c.park.sess.srv.closed.Load() {
 		// Shutdown has closed every session and waits for our goroutines:
 		// the peer's answer to a close frame, or its reset, ends the
 		// connection here.
