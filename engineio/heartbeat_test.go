@@ -2,6 +2,7 @@ package engineio
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"testing"
 	"testing/synctest"
@@ -123,4 +124,27 @@ func TestLingeringClose(t *testing.T) {
 			t.Error("closed session kept after the linger time")
 		}
 	})
+}
+
+// TestPongOverdueAtRequest: a request that comes after the pong's deadline finds
+// the session gone (400, "Session ID unknown", closed with "ping timeout")
+// even when the timer that would have closed it has not run yet.
+func TestPongOverdueAtRequest(t *testing.T) {
+	sessions, h := newSTSessions(stEcho)
+	d := stStart(t, h, &ServerOptions{PingInterval: time.Hour, PingTimeout: time.Hour})
+	sid := d.handshake()
+	s := sessions.next(t)
+	s.mu.Lock()
+	s.timer.Stop() // as if it ran late
+	s.awaitingPong = true
+	s.deadline = time.Since(clockBase) - time.Millisecond
+	s.mu.Unlock()
+	// A POST: on a session still open it is answered at once.
+	r := d.post(d.poll(sid), "4late")
+	if r.status != 400 || r.body != `{"code":1,"message":"Session ID unknown"}` {
+		t.Fatalf("POST after the pong deadline: %d %q", r.status, r.body)
+	}
+	if err := stWaitClosedSession(t, s); !errors.Is(err, ReasonPingTimeout) {
+		t.Fatalf("session closed with %v", err)
+	}
 }

@@ -179,13 +179,21 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if sid := q.sid; sid != "" {
 		s := srv.lookup(sid)
+		var current string
+		if s != nil {
+			s.mu.Lock()
+			overdue := s.pongOverdueLocked()
+			current = s.transportLocked()
+			s.mu.Unlock()
+			if overdue {
+				s.closeWith(ReasonPingTimeout)
+				s = nil
+			}
+		}
 		if s == nil {
 			writeError(w, upgrade, codeUnknownSID, "")
 			return
 		}
-		s.mu.Lock()
-		current := s.transportLocked()
-		s.mu.Unlock()
 		if (!upgrade && transport != current) || q.eio != "4" {
 			writeError(w, upgrade, codeBadRequest, "")
 			return

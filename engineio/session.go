@@ -331,13 +331,26 @@ func (s *Session) handlePacket(p Packet) (Message, bool, bool) {
 var clockBase = time.Now()
 
 // setTimerLocked (re)arms the session's single timer to fire after d.
-func (s *Session) setTimerLocked(d time.Duration) {
-	s.deadline = time.Since(clockBase) + d
+func (s *Session) setTimerLocked(d time.Duration) { s.setTimerAtLocked(time.Since(clockBase) + d) }
+
+// setTimerAtLocked (re)arms the session's single timer to fire at deadline
+// (since clockBase).
+func (s *Session) setTimerAtLocked(deadline time.Duration) {
+	s.deadline = deadline
+	d := deadline - time.Since(clockBase)
 	if s.timer == nil {
 		s.timer = time.AfterFunc(d, s.onTimer)
 		return
 	}
 	s.timer.Reset(d)
+}
+
+// pongOverdueLocked reports whether the session awaits a pong whose deadline
+// has passed: the timer that closes it may run a little late, and a request
+// that comes meanwhile must find the session gone, as the deadline says.
+// s.mu is held.
+func (s *Session) pongOverdueLocked() bool {
+	return !s.closed && s.awaitingPong && time.Since(clockBase) >= s.deadline
 }
 
 // onTimer runs on the runtime's timer goroutine: it sends a ping, detects a ping
@@ -365,7 +378,10 @@ func (s *Session) onTimer() {
 	s.awaitingPong = true
 	s.refreshed = false
 	s.out = append(s.out, Packet{Type: PacketPing})
-	s.setTimerLocked(s.srv.opts.PingTimeout)
+	// The pong is due pingTimeout after the ping was due, not after this
+	// timer ran (it may run late): the client's window stays
+	// pingInterval + pingTimeout.
+	s.setTimerAtLocked(s.deadline + s.srv.opts.PingTimeout)
 	s.kickLocked()
 	s.mu.Unlock()
 }
