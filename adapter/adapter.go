@@ -19,6 +19,30 @@ var (
 	ErrTimeout = errors.New("adapter: timeout")
 )
 
+// ErrNotPublished is wrapped by the error of an operation that was applied to
+// this server's sockets but could not be published to the other servers (the
+// cluster's broker is down, stalled past the publish deadline, or refused the
+// message). Local delivery is complete when it is returned; the other servers'
+// sockets did not get it. See PublishError.
+var ErrNotPublished = errors.New("adapter: delivered locally, not published")
+
+// PublishError reports an operation (Op: "broadcast", "addSockets",
+// "serverSideEmit", ...) that reached this server's sockets but whose
+// publication to the other servers failed with Err. errors.Is(err,
+// ErrNotPublished) holds for it, and so does errors.Is(err, Err's chain), e.g.
+// context.DeadlineExceeded when the publish deadline passed.
+type PublishError struct {
+	Op  string
+	Err error
+}
+
+func (e *PublishError) Error() string {
+	return "adapter: " + e.Op + ": delivered locally, not published: " + e.Err.Error()
+}
+
+// Unwrap returns ErrNotPublished and the cause.
+func (e *PublishError) Unwrap() []error { return []error{ErrNotPublished, e.Err} }
+
 // TimeoutError reports a cluster request that ended before every server
 // answered. errors.Is(err, ErrTimeout) holds for it.
 type TimeoutError struct {
