@@ -22,7 +22,8 @@ import (
 // TestHelperRedisChaos: two helper nodes share a Redis in each mode (classic,
 // sharded, streams; the modes run side by side, each on its own redis-server).
 // User alice has a client on each node. Redis is frozen (SIGSTOP, 10 s), then
-// killed (3 s; 10 s with CORVID_LONG=1) and restarted. During each outage node
+// killed (3 s; 10 s with CORVID_LONG=1) and restarted. The helpers keep the
+// default PublishTimeout (1 s). During each outage node
 // A sends 100 messages to alice (Send and Broadcast, each from a goroutine of
 // its own, as concurrent handlers would) and alice's client on A asks a
 // handler of A to send 5 more. What must hold, per mode and outage:
@@ -40,8 +41,8 @@ import (
 // outages.
 func TestHelperRedisChaos(t *testing.T) {
 	const (
-		publish    = 500 * time.Millisecond // the helpers' PublishTimeout
-		localFirst = 250 * time.Millisecond
+		publish    = helper.DefaultPublishTimeout // the helpers' PublishTimeout (left at 0)
+		localFirst = 400 * time.Millisecond
 		resumeIn   = 2 * time.Second
 		sends      = 100
 		viaHandler = 5
@@ -53,7 +54,7 @@ func TestHelperRedisChaos(t *testing.T) {
 	modes := []string{"classic", "sharded", "streams"}
 	envs := make([]*chaosEnv, len(modes))
 	for i, mode := range modes {
-		envs[i] = newChaosEnv(t, mode, publish)
+		envs[i] = newChaosEnv(t, mode)
 	}
 	for _, e := range envs {
 		e.warmUp(t)
@@ -114,7 +115,7 @@ type chaosEnv struct {
 	probe  int
 }
 
-func newChaosEnv(t *testing.T, mode string, publish time.Duration) *chaosEnv {
+func newChaosEnv(t *testing.T, mode string) *chaosEnv {
 	e := &chaosEnv{mode: mode, rs: testutil.StartRedis(t), probe: 10000,
 		ra: &chaosRecv{at: map[int]time.Time{}}, rb: &chaosRecv{at: map[int]time.Time{}}}
 	node := func() (*helper.ServerHelper, string) {
@@ -136,7 +137,7 @@ func newChaosEnv(t *testing.T, mode string, publish time.Duration) *chaosEnv {
 		}
 		var h *helper.ServerHelper
 		h, err := helper.NewServerHelper(ctx, &helper.ServerOptions{
-			Identifier: "chaos-" + mode, Cluster: cl, PublishTimeout: publish, Logger: helperQuiet,
+			Identifier: "chaos-" + mode, Cluster: cl, Logger: helperQuiet,
 			SocketIO: &socketio.ServerOptions{Logger: helperQuiet},
 			Authenticate: func(ctx context.Context, req *helper.AuthRequest) (*helper.Identity, error) {
 				return &helper.Identity{UserID: "alice"}, nil
@@ -260,6 +261,23 @@ func (e *chaosEnv) outage(o chaosOutage, n, h int, publish time.Duration) *chaos
 	began := time.Now()
 	var wg sync.WaitGroup
 	every := (o.d - publish - 500*time.Millisecond) / time.Duration(n)
+	wg.Add(1)
+	go func() { // one connection's handler: one call after the other
+		defer wg.Done()
+		for i := 0; i < h; i++ {
+			ctx, cancel := context.WithTimeout(context.Background(), publish+3*time.Second)
+			start := time.Now()
+			args, err := e.ca.EmitWithAck(ctx, "say", o.first+n+i)
+			cancel()
+			r.handler = append(r.handler, time.Since(start))
+			r.handlerErr = append(r.handlerErr, err)
+			np := false
+			if err == nil {
+				_ = args.Decode(1, &np)
+			}
+			r.handlerNP = append(r.handlerNP, np)
+		}
+	}()
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
@@ -274,19 +292,6 @@ func (e *chaosEnv) outage(o chaosOutage, n, h int, publish time.Duration) *chaos
 			s.end = time.Now()
 		}()
 		time.Sleep(every)
-	}
-	for i := 0; i < h; i++ { // one connection's handler: one after the other
-		ctx, cancel := context.WithTimeout(context.Background(), publish+3*time.Second)
-		start := time.Now()
-		args, err := e.ca.EmitWithAck(ctx, "say", o.first+n+i)
-		cancel()
-		r.handler = append(r.handler, time.Since(start))
-		r.handlerErr = append(r.handlerErr, err)
-		np := false
-		if err == nil {
-			_ = args.Decode(1, &np)
-		}
-		r.handlerNP = append(r.handlerNP, np)
 	}
 	wg.Wait()
 	if rest := o.d - time.Since(began); rest > 0 {
