@@ -23,10 +23,10 @@ import (
 // sharded, streams; the modes run side by side, each on its own redis-server).
 // User alice has a client on each node. Redis is frozen (SIGSTOP, 10 s), then
 // killed (3 s; 10 s with CORVID_LONG=1) and restarted. The helpers keep the
-// default PublishTimeout (1 s). During each outage node
-// A sends 100 messages to alice (Send and Broadcast, each from a goroutine of
-// its own, as concurrent handlers would) and alice's client on A asks a
-// handler of A to send 5 more. What must hold, per mode and outage:
+// default PublishTimeout (1 s). During each outage node A sends 100 messages
+// to alice (Send and Broadcast, each from a goroutine of its own, as
+// concurrent handlers would) and alice's client on A asks a handler of A to
+// send 5 more. What must hold, per mode and outage:
 //
 //   - local delivery is complete: A's client gets all 105, each within
 //     localFirst of its send (local delivery comes before the publication);
