@@ -30,13 +30,29 @@
 //
 // # Cluster
 //
-// With ServerOptions.Redis the server the helper makes uses the Redis adapter
-// of package adapter/redis, and in the Classic mode Send and Broadcast go
-// through a Redis emitter, like the seed's; either way they reach the target
-// on whichever node it is connected. ClusterClients lists every node's
-// sockets with their state and identity, which the helper keeps in the socket
-// data (Socket.SetData): keep application data in Identity.Data rather than
-// calling SetData on a helper's socket.
+// The helper does not know Redis: ServerOptions.Cluster is the adapter
+// factory of the server it makes, with a Close that Shutdown calls (or set
+// SocketIO.Adapter and close the connection yourself). Package adapter/redis
+// provides them: redis.Dial or redis.DialMode (classic or sharded pub/sub,
+// the protocols of @socket.io/redis-adapter) and redis.DialStreams
+// (@socket.io/redis-streams-adapter). Send and Broadcast go through the
+// server's broadcast in every mode, so they reach the target on whichever
+// node it is connected: the adapter delivers to this node's sockets and
+// publishes to the other nodes (the seed used a Redis emitter in the classic
+// mode, which made even local delivery a round trip through Redis; the
+// messages on the wire are those of the adapter, which Node servers of the
+// same mode read as well).
+//
+// When Redis is down, stalled or refusing, this node's clients still get
+// what Send and Broadcast send; the publication waits at most until ctx's
+// deadline or ServerOptions.PublishTimeout (default 1 s), and the error is an
+// *adapter.PublishError (errors.Is(err, adapter.ErrNotPublished)): delivered
+// here, not published. No handler waits on Redis longer than that.
+//
+// ClusterClients lists every node's sockets with their state and identity,
+// which the helper keeps in the socket data (Socket.SetData): keep
+// application data in Identity.Data rather than calling SetData on a helper's
+// socket.
 //
 // # Client
 //

@@ -2,10 +2,13 @@ package helper_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"time"
 
+	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/adapter/redis"
 	"github.com/corvid-io/corvid/helper"
 	"github.com/corvid-io/corvid/socketio"
 )
@@ -108,24 +111,41 @@ func ExampleDecode() {
 }
 
 // Two nodes of a cluster share Redis: a message sent on either reaches the
-// user's sockets on both. (Needs a Redis server; compiled, not run.)
+// user's sockets on both. The helper takes the Redis connection as its
+// Cluster (any adapter factory with a Close does): the server it makes uses
+// its adapters, and Shutdown closes it. Send delivers to this node's sockets
+// first, then publishes within PublishTimeout; when Redis is down or stalled
+// it still delivers locally and says so. (Needs a Redis server; compiled, not
+// run.)
 func ExampleNewServerHelper_redis() {
 	ctx := context.Background()
 	auth := func(ctx context.Context, req *helper.AuthRequest) (*helper.Identity, error) {
 		return &helper.Identity{UserID: req.Handshake.Query.Get("user")}, nil // a demo, not a check
 	}
-	node, err := helper.NewServerHelper(ctx, &helper.ServerOptions{
-		Identifier:   "node-1",
-		Authenticate: auth,
-		Redis:        &helper.RedisOptions{URL: "redis://127.0.0.1:6379"},
-	})
+	// redis.DialMode(ctx, url, "sharded", nil) or redis.DialStreams(ctx, url, nil) as well.
+	rc, err := redis.Dial(ctx, "redis://127.0.0.1:6379", nil)
 	if err != nil {
 		fmt.Println("redis:", err)
 		return
 	}
-	defer node.Shutdown(ctx)
+	node, err := helper.NewServerHelper(ctx, &helper.ServerOptions{
+		Identifier:     "node-1",
+		Authenticate:   auth,
+		Cluster:        rc,
+		PublishTimeout: 500 * time.Millisecond,
+	})
+	if err != nil {
+		rc.Close()
+		fmt.Println(err)
+		return
+	}
+	defer node.Shutdown(ctx) // closes rc too
 	// http.Handle("/socket.io/", node)
-	node.Send(ctx, helper.ToUser("alice"), "notification", map[string]string{"text": "hello"})
+	err = node.Send(ctx, helper.ToUser("alice"), "notification", map[string]string{"text": "hello"})
+	if errors.Is(err, adapter.ErrNotPublished) {
+		// This node's sockets of alice got it; those on other nodes did not.
+		fmt.Println("not published:", err)
+	}
 	clients, _ := node.ClusterClients(ctx)
 	fmt.Println(len(clients), "sockets in the cluster")
 }

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -52,14 +52,17 @@ type ValidateRoomFunc func(ctx context.Context, c *Client, rooms []string) ([]st
 // are dispatched after this call returns.
 type ClientConnectedFunc func(c *Client)
 
-// RedisOptions select the Redis adapter and emitter.
-type RedisOptions struct {
-	// URL is the redis:// URL (see redis.Dial).
-	URL string
-	// Adapter configures the adapter's client (mode, key, ...). In Classic
-	// mode (the default) Send and Broadcast go through a Redis emitter on its
-	// own connection, like the seed's; in Sharded mode through the adapter.
-	Adapter *redis.Options
+// Cluster connects the server a helper makes to the other nodes of a
+// cluster: NewAdapter is the adapter factory of the server's namespaces, and
+// Close releases the connection once the server is shut down. The Redis
+// adapters of package adapter/redis are Clusters: a *redis.Client (Dial,
+// DialMode; classic or sharded pub/sub) and a *redis.Streams (DialStreams).
+// The helper needs nothing else from them: Send and Broadcast go through the
+// server's broadcast, which the adapter delivers to this node's sockets and
+// publishes to the others.
+type Cluster interface {
+	NewAdapter(ns adapter.Namespace) (adapter.Adapter, error)
+	Close() error
 }
 
 // ServerOptions configure a ServerHelper. The zero value of each field
@@ -71,14 +74,21 @@ type ServerOptions struct {
 	// makes one from SocketIO (and Redis) and owns it: Shutdown shuts it down.
 	Server *socketio.Server
 	// SocketIO are the options of the server the helper makes (ignored when
-	// Server is set; its Adapter is replaced when Redis is set).
+	// Server is set). Its Adapter, the adapter factory, decides whether Send
+	// and Broadcast reach other nodes; Cluster replaces it.
 	SocketIO *socketio.ServerOptions
 	// Namespace is the namespace the helper manages. Default "/".
 	Namespace string
-	// Redis, when set, connects the helper to Redis: the server it makes uses
-	// the Redis adapter (when Server is set, the caller chose its adapter and
-	// only the emitter is made), and Send/Broadcast reach every node.
-	Redis *RedisOptions
+	// Cluster, when set, is the server's adapter factory (Cluster.NewAdapter,
+	// in place of SocketIO.Adapter), and Shutdown closes it after the server:
+	// the helper owns it from the moment NewServerHelper returns without
+	// error. It cannot be combined with Server (whose adapter is the
+	// caller's choice).
+	Cluster Cluster
+	// PublishTimeout bounds how long Send and Broadcast wait for the
+	// publication to the other nodes, when ctx has no earlier deadline.
+	// Default 1 s (DefaultPublishTimeout).
+	PublishTimeout time.Duration
 
 	// Authenticate is required.
 	Authenticate AuthenticateFunc
@@ -110,8 +120,7 @@ type ServerHelper struct {
 	srv       *socketio.Server
 	nsp       *socketio.Namespace
 	ownServer bool
-	rc        *redis.Client
-	em        *redis.Emitter
+	cluster   Cluster
 	log       *slog.Logger
 
 	mu      sync.Mutex
@@ -119,12 +128,18 @@ type ServerHelper struct {
 	closed  bool
 }
 
-// NewServerHelper returns a helper over opts.Server or a new Socket.IO server.
-// With opts.Redis it connects to Redis first (ctx bounds the dial) and fails
-// when Redis cannot be reached.
+// NewServerHelper returns a helper over opts.Server or a new Socket.IO server
+// (with opts.Cluster's adapters). It does not block: ctx is kept for
+// compatibility and only checked.
 func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, error) {
 	if opts == nil || opts.Authenticate == nil {
 		return nil, errors.New("helper: ServerOptions.Authenticate is required")
+	}
+	if opts.Server != nil && opts.Cluster != nil {
+		return nil, errors.New("helper: ServerOptions.Cluster cannot be combined with Server")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	o := *opts
 	if o.Identifier == "" {
@@ -147,6 +162,9 @@ func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, e
 	if o.PingInterval <= 0 {
 		o.PingInterval = DefaultPingInterval
 	}
+	if o.PublishTimeout <= 0 {
+		o.PublishTimeout = DefaultPublishTimeout
+	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -154,27 +172,7 @@ func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, e
 		opts:    o,
 		log:     o.Logger.With("helper", o.Identifier),
 		clients: make(map[string]*Client),
-	}
-	var ropts redis.Options
-	if o.Redis != nil {
-		if o.Redis.Adapter != nil {
-			ropts = *o.Redis.Adapter
-		}
-		if o.Server == nil {
-			rc, err := redis.Dial(ctx, o.Redis.URL, &ropts)
-			if err != nil {
-				return nil, err
-			}
-			h.rc = rc
-		}
-		if ropts.Mode == redis.Classic {
-			em, err := redis.DialEmitter(ctx, o.Redis.URL, &redis.EmitterOptions{Key: ropts.Key})
-			if err != nil {
-				h.closeRedis()
-				return nil, err
-			}
-			h.em = em.Of(o.Namespace)
-		}
+		cluster: o.Cluster,
 	}
 	if o.Server != nil {
 		h.srv = o.Server
@@ -183,8 +181,8 @@ func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, e
 		if o.SocketIO != nil {
 			sopts = *o.SocketIO
 		}
-		if h.rc != nil {
-			sopts.Adapter = h.rc.NewAdapter
+		if o.Cluster != nil {
+			sopts.Adapter = o.Cluster.NewAdapter
 		}
 		h.srv = socketio.NewServer(&sopts)
 		h.ownServer = true
@@ -192,15 +190,6 @@ func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, e
 	h.nsp = h.srv.Of(o.Namespace)
 	h.nsp.OnConnection(h.onConnection)
 	return h, nil
-}
-
-func (h *ServerHelper) closeRedis() {
-	if h.em != nil {
-		_ = h.em.Close()
-	}
-	if h.rc != nil {
-		_ = h.rc.Close()
-	}
 }
 
 // ServeHTTP serves the Socket.IO server's transports.
@@ -240,10 +229,19 @@ func (h *ServerHelper) room(d Destination) string {
 	return d.name
 }
 
-// Send emits topic with data to dest. It goes through the Redis emitter or
-// the adapter, so it reaches the target on whichever node it is connected.
-// data may be any value the parser encodes ([]byte travels as binary), zero
-// values and nil included.
+// Send emits topic with data to dest, on every node: through the server's
+// broadcast, which delivers it to this node's sockets and has the adapter
+// publish it to the other nodes. data may be any value the parser encodes
+// ([]byte travels as binary), zero values and nil included.
+//
+// The publication waits at most until ctx's deadline or PublishTimeout,
+// whichever comes first. When the cluster adapter delivered to this node's
+// sockets but could not publish (its broker down, stalled past the deadline,
+// or refusing), the error is an *adapter.PublishError: errors.Is(err,
+// adapter.ErrNotPublished) holds, and so does errors.Is(err,
+// context.DeadlineExceeded) when the deadline passed. Such a message may still
+// reach the other nodes later (a stalled Redis that resumes runs the commands
+// it had already received), or not at all.
 func (h *ServerHelper) Send(ctx context.Context, dest Destination, topic string, data any) error {
 	room := h.room(dest)
 	if room == "" {
@@ -253,7 +251,7 @@ func (h *ServerHelper) Send(ctx context.Context, dest Destination, topic string,
 }
 
 // Broadcast emits topic with data to every authenticated socket (those in the
-// default rooms) of every node.
+// default rooms) of every node; errors as for Send.
 func (h *ServerHelper) Broadcast(ctx context.Context, topic string, data any) error {
 	return h.emit(ctx, h.opts.DefaultRooms, topic, data)
 }
@@ -271,10 +269,13 @@ func (h *ServerHelper) emit(ctx context.Context, rooms []string, topic string, d
 	if closed {
 		return ErrClosed
 	}
-	if h.em != nil {
-		return h.em.To(rooms...).Emit(ctx, topic, data)
+	d := h.opts.PublishTimeout
+	if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > d {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
-	return h.nsp.To(rooms...).Emit(topic, data)
+	return h.nsp.To(rooms...).EmitContext(ctx, topic, data)
 }
 
 // Client returns the tracked socket id of this node, or nil.
@@ -332,9 +333,9 @@ func (h *ServerHelper) ClusterClients(ctx context.Context) ([]ClientInfo, error)
 }
 
 // Shutdown stops the helper's timers, disconnects its clients, shuts down the
-// Socket.IO server when the helper made it, and closes the Redis connections
-// it opened. It returns ctx's error when the server did not finish in time.
-// It is idempotent.
+// Socket.IO server when the helper made it, and then closes the Cluster. It
+// returns ctx's error when the server did not finish in time. It is
+// idempotent.
 func (h *ServerHelper) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -358,7 +359,11 @@ func (h *ServerHelper) Shutdown(ctx context.Context) error {
 	if h.ownServer {
 		err = h.srv.Shutdown(ctx)
 	}
-	h.closeRedis()
+	if h.cluster != nil {
+		if cerr := h.cluster.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	return err
 }
 

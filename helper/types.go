@@ -25,6 +25,9 @@ const (
 	DefaultPingInterval        = 30 * time.Second
 	// DefaultUserRoomPrefix prefixes the room of a user (UserRoom).
 	DefaultUserRoomPrefix = "user:"
+	// DefaultPublishTimeout bounds the publication of Send and Broadcast to
+	// the other nodes (ServerOptions.PublishTimeout).
+	DefaultPublishTimeout = time.Second
 )
 
 // Messages of the unauthenticated event (the seed's wording).

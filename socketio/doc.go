@@ -47,7 +47,9 @@
 // SocketsJoin, SocketsLeave and DisconnectSockets go through the namespace's
 // adapter.Adapter, so that a cluster adapter spreads them over the servers;
 // ServerSideEmit reaches the other servers only. A broadcast is encoded once
-// and the same bytes are queued on every target session.
+// and the same bytes are queued on every target session. EmitContext is Emit
+// with a context for the adapter, which bounds a cluster adapter's
+// publication; Emit gives it none.
 //
 // # Connection state recovery
 //

@@ -52,18 +52,39 @@ func newChat(ctx context.Context, log *slog.Logger, redisURL, redisMode string) 
 		Logger:          log,
 	}
 	if redisURL != "" {
-		mode, sub, err := redis.ParseMode(redisMode)
+		cl, err := dialCluster(ctx, redisURL, redisMode)
 		if err != nil {
 			return nil, err
 		}
-		opts.Redis = &helper.RedisOptions{URL: redisURL, Adapter: &redis.Options{Mode: mode, SubscriptionMode: sub}}
+		opts.Cluster = cl
 	}
 	h, err := helper.NewServerHelper(ctx, opts)
 	if err != nil {
+		if opts.Cluster != nil {
+			opts.Cluster.Close()
+		}
 		return nil, err
 	}
 	c.h = h
 	return c, nil
+}
+
+// dialCluster connects to Redis with the adapter of mode: "streams" (Redis
+// Streams), else a pub/sub mode as redis.ParseMode reads it ("classic",
+// "sharded", ...). The helper closes it at shutdown.
+func dialCluster(ctx context.Context, url, mode string) (helper.Cluster, error) {
+	if mode == "streams" {
+		st, err := redis.DialStreams(ctx, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil
+	}
+	rc, err := redis.DialMode(ctx, url, mode, nil)
+	if err != nil {
+		return nil, err
+	}
+	return rc, nil
 }
 
 func (c *chat) shutdown(ctx context.Context) {

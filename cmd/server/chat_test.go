@@ -98,7 +98,7 @@ func want(t *testing.T, ch chan string, s string) {
 }
 
 func TestChat(t *testing.T) {
-	for _, mode := range []string{"memory", "classic", "sharded"} {
+	for _, mode := range []string{"memory", "classic", "sharded", "streams"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()

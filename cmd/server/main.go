@@ -6,7 +6,9 @@
 //	go run ./cmd/server -addr :3001 -redis redis://127.0.0.1:6379
 //
 // With -redis several instances share their rooms and messages through
-// Redis (-redis-mode classic or sharded).
+// Redis (-redis-mode classic, sharded, sharded-static,
+// sharded-dynamic-private or streams). While Redis is unreachable each
+// instance keeps serving its own clients.
 package main
 
 import (
@@ -26,7 +28,7 @@ import (
 func main() {
 	addr := flag.String("addr", ":3000", "listen address")
 	redisURL := flag.String("redis", "", "Redis URL (redis://host:port): use the Redis adapter")
-	redisMode := flag.String("redis-mode", "classic", "Redis adapter mode: classic or sharded")
+	redisMode := flag.String("redis-mode", "classic", "Redis adapter mode: classic, sharded, sharded-static, sharded-dynamic-private or streams")
 	clientJS := flag.String("client-js", "", "path of socket.io.min.js (default: conformance/node_modules, else an npm install into the user cache)")
 	flag.Parse()
 
