@@ -3,8 +3,6 @@ package socketio
 import (
 	"errors"
 	"fmt"
-
-	"github.com/corvid-io/corvid/parser"
 )
 
 // DisconnectReason says why a socket left its namespace. The values are the
@@ -43,15 +41,18 @@ type Args []any
 func (a Args) Len() int { return len(a) }
 
 // Decode decodes argument i into v, like json.Unmarshal. Binary attachments decode
-// into []byte (at any depth).
+// into []byte (at any depth). An argument that is not a received parser.Value
+// (an answer relayed by an adapter from another server, see
+// Namespace.ServerSideEmitWithAck) is stored directly when v is a *any or
+// points to its type, and converted through JSON otherwise.
+//
+// The generic Decode returns the value instead; On and TypedHandler decode
+// an event's argument before calling a typed handler.
 func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a) {
 		return fmt.Errorf("socketio: argument %d of %d: %w", i, len(a), ErrNoArgument)
 	}
-	if val, ok := a[i].(parser.Value); ok {
-		return val.Decode(v)
-	}
-	return fmt.Errorf("socketio: argument %d is a %T, not a received value", i, a[i])
+	return decodeValue(a[i], v)
 }
 
 // ErrNoArgument is returned by Args.Decode for an index past the arguments.
