@@ -657,7 +657,8 @@ func (s *ClientSocket) EmitAck(event string, ack ClientAckHandler, args ...any) 
 
 // EmitWithAck sends event and waits for the server's acknowledgement, until
 // ctx ends, the ack timeout (Timeout or AckTimeout) or the socket disconnects
-// after sending it (ErrClientDisconnected). With Retries, the event stays
+// after sending it (ErrClientDisconnected). A timeout, or ctx's deadline, is
+// ErrAckTimeout for errors.Is, as on the server. With Retries, the event stays
 // queued for delivery when ctx ends.
 func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return ClientEmitter{s: s}.EmitWithAck(ctx, event, args...)
@@ -703,7 +704,7 @@ func (e ClientEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 		return r.args, r.err
 	case <-ctx.Done():
 		cancel()
-		return nil, ctx.Err()
+		return nil, ackWaitErr(ctx)
 	}
 }
 

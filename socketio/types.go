@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -81,4 +82,23 @@ const ReasonHandlerPanic DisconnectReason = "handler panic"
 // slice (taken under the lock) keeps a stable view without locking.
 func cowAppend[T any](list []T, v T) []T {
 	return append(list[:len(list):len(list)], v)
+}
+
+// ackWaitErr is the error of an acknowledgement wait ended by ctx: when its
+// deadline passed, an error that is both ErrAckTimeout and
+// context.DeadlineExceeded (errors.Is), with ErrAckTimeout's text, on the
+// server and on the client alike; otherwise ctx's error.
+func ackWaitErr(ctx context.Context) error {
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return ackDeadline{}
+}
+
+type ackDeadline struct{}
+
+func (ackDeadline) Error() string { return ErrAckTimeout.Error() }
+
+func (ackDeadline) Is(target error) bool {
+	return target == ErrAckTimeout || target == context.DeadlineExceeded
 }
