@@ -23,9 +23,11 @@ type Middleware func(s *Socket) error
 // joined a namespace (after the CONNECT reply was queued).
 type ConnectionHandler func(s *Socket)
 
-// ServerSideEmitHandler receives an event another server of the cluster sent
-// with ServerSideEmit; args[0] is the event name. ack is nil when the sender
-// expects no answer. It runs on the adapter's goroutine.
+// ServerSideEmitHandler receives the arguments of an event another server of
+// the cluster sent with ServerSideEmit (the event name is the one it was
+// registered for, see Namespace.OnServerSideEmit). ack is nil when the sender
+// expects no answer; calling it answers ServerSideEmitWithAck. It runs on the
+// adapter's goroutine.
 type ServerSideEmitHandler func(args Args, ack func(arg any))
 
 // Namespace is a Socket.IO namespace: a set of sockets with its own
@@ -47,7 +49,12 @@ type Namespace struct {
 	sockets     map[string]*Socket
 	middlewares []Middleware
 	onConnect   []ConnectionHandler
-	onSSE       []ServerSideEmitHandler
+	onSSE       []sseHandler
+}
+
+type sseHandler struct {
+	event string
+	h     ServerSideEmitHandler
 }
 
 func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
@@ -84,11 +91,13 @@ func (n *Namespace) OnConnection(h ConnectionHandler) {
 	n.mu.Unlock()
 }
 
-// OnServerSideEmit adds a handler for the events of ServerSideEmit sent by the
-// other servers of the cluster.
-func (n *Namespace) OnServerSideEmit(h ServerSideEmitHandler) {
+// OnServerSideEmit adds a handler for event when another server of the
+// cluster sends it with ServerSideEmit (the reference's
+// io.of(name).on(event, ...)). An event may have several handlers; they run
+// in the order added.
+func (n *Namespace) OnServerSideEmit(event string, h ServerSideEmitHandler) {
 	n.mu.Lock()
-	n.onSSE = cowAppend(n.onSSE, h)
+	n.onSSE = cowAppend(n.onSSE, sseHandler{event, h})
 	n.mu.Unlock()
 }
 
@@ -261,9 +270,12 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 }
 
 // ServerSideEmitWithAck does the same and waits for one answer per other
-// server (until ctx ends).
-func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
-	return n.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...))
+// server (until ctx ends or the adapter's request timeout): Args holds one
+// answer per server that answered (decode them with Decode); on a timeout,
+// the answers that came and the adapter's error.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	answers, err := n.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...))
+	return Args(answers), err
 }
 
 // adapterView is the adapter.Namespace of a Namespace.
@@ -345,11 +357,17 @@ func (v adapterView) Disconnect(id string, close bool) {
 }
 
 func (v adapterView) ServerSideEmit(args []any, ack func(arg any)) {
+	var event string
+	if len(args) == 0 || decodeValue(args[0], &event) != nil {
+		return // not an event: nothing to dispatch
+	}
 	v.n.mu.RLock()
 	hs := v.n.onSSE
 	v.n.mu.RUnlock()
-	for _, h := range hs {
-		h(Args(args), ack)
+	for _, e := range hs {
+		if e.event == event {
+			e.h(Args(args[1:]), ack)
+		}
 	}
 }
 

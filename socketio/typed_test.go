@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,5 +178,33 @@ func TestArgsDecodeRelayedValues(t *testing.T) {
 	}
 	if _, err := Decode[int](args, 4); !errors.Is(err, ErrNoArgument) {
 		t.Fatalf("past the end: %v", err)
+	}
+}
+
+// A server-side event reaches the handlers registered for its name, with
+// its arguments only (the adapter passes the event name first).
+func TestServerSideEmitHandlersGetArguments(t *testing.T) {
+	srv := NewServer(nil)
+	defer srv.Shutdown(context.Background())
+	var got []string
+	srv.OnServerSideEmit("hello", func(args Args, ack func(any)) {
+		v, err := Decode[string](args, 0)
+		got = append(got, v+"/"+strconv.Itoa(args.Len()))
+		if err != nil || args.Len() != 1 {
+			t.Errorf("args %v: %v", args, err)
+		}
+		ack(v + "!")
+	})
+	srv.OnServerSideEmit("other", func(Args, func(any)) { got = append(got, "other") })
+	var answer any
+	adapterView{srv.Of("/")}.ServerSideEmit([]any{"hello", "world"}, func(a any) { answer = a })
+	adapterView{srv.Of("/")}.ServerSideEmit([]any{}, nil) // nothing to dispatch
+	if len(got) != 1 || got[0] != "world/1" || answer != "world!" {
+		t.Fatalf("got %v, answer %v", got, answer)
+	}
+	// alone in its cluster: no answers, an empty Args
+	res, err := srv.ServerSideEmitWithAck(context.Background(), "hello", 1)
+	if err != nil || res == nil || res.Len() != 0 {
+		t.Fatalf("ServerSideEmitWithAck alone: %#v %v", res, err)
 	}
 }
