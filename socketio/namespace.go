@@ -57,16 +57,34 @@ type sseHandler struct {
 	h     ServerSideEmitHandler
 }
 
-func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
+// newNamespace makes a namespace and its adapter. The adapter factory's error
+// is returned as an *AdapterError: the namespace does not exist then (there is
+// no silent fallback to another adapter).
+func newNamespace(srv *Server, name string, parent *ParentNamespace) (*Namespace, error) {
 	n := &Namespace{srv: srv, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	a, err := srv.opts.Adapter(adapterView{n})
 	if err != nil {
-		srv.log.Error("socketio: adapter factory failed; using the in-memory adapter", "nsp", name, "err", err)
-		a, _ = adapter.NewMemory(adapterView{n})
+		return nil, &AdapterError{Namespace: name, Err: err}
+	}
+	if a == nil {
+		return nil, &AdapterError{Namespace: name, Err: errors.New("the factory returned no adapter")}
 	}
 	n.adapter = a
-	return n
+	return n, nil
 }
+
+// AdapterError is the error of a namespace whose adapter could not be made:
+// ServerOptions.Adapter failed (a Redis server that does not answer, ...).
+type AdapterError struct {
+	Namespace string
+	Err       error
+}
+
+func (e *AdapterError) Error() string {
+	return "socketio: namespace " + e.Namespace + ": adapter: " + e.Err.Error()
+}
+
+func (e *AdapterError) Unwrap() error { return e.Err }
 
 // Name returns the namespace name ("/", "/admin", ...).
 func (n *Namespace) Name() string { return n.name }
@@ -167,7 +185,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		n.mu.Lock()
 		n.sockets[s.id] = s
 		n.mu.Unlock()
-		_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+		if err := n.adapter.AddAll(context.Background(), s.id, []string{s.id}); err != nil {
+			n.srv.log.Error("socketio: adapter: joining the socket's own room", "nsp", n.name, "err", err)
+		}
 		// Without recovery the reply is exactly {"sid":...}, as the reference's.
 		err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 			Data: &connectReply{SID: s.id, PID: s.pid}}, false)
@@ -180,7 +200,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	}
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
-		_ = n.adapter.DelAll(context.Background(), s.id)
+		if err := n.adapter.DelAll(context.Background(), s.id); err != nil {
+			n.srv.log.Error("socketio: adapter: leaving the rooms", "nsp", n.name, "err", err)
+		}
 		return
 	}
 	var hs []ConnectionHandler

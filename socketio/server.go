@@ -83,8 +83,20 @@ type Server struct {
 
 }
 
-// NewServer returns a server with the main namespace "/" created.
+// NewServer returns a server with the main namespace "/" created. It panics
+// when ServerOptions.Adapter fails for "/" (never with the default in-memory
+// adapter); New returns that error instead.
 func NewServer(opts *ServerOptions) *Server {
+	s, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// New is NewServer returning the adapter factory's error for the main
+// namespace (an *AdapterError) instead of panicking.
+func New(opts *ServerOptions) (*Server, error) {
 	s := &Server{nsps: make(map[string]*Namespace), conns: make(map[*conn]struct{})}
 	if opts != nil {
 		s.opts = *opts
@@ -129,8 +141,10 @@ func NewServer(opts *ServerOptions) *Server {
 	}
 	eopts.Path = s.opts.Path
 	s.engine = engineio.NewServer(s.handleSession, &eopts)
-	s.Of("/")
-	return s
+	if _, err := s.Namespace("/"); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the Engine.IO transports.
@@ -140,8 +154,21 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.Se
 func (s *Server) Engine() *engineio.Server { return s.engine }
 
 // Of returns the namespace name, creating it when it does not exist. A name
-// without a leading slash gets one.
+// without a leading slash gets one. It panics when the namespace is new and
+// ServerOptions.Adapter fails for it (never with the default in-memory
+// adapter); Namespace returns that error instead.
 func (s *Server) Of(name string) *Namespace {
+	n, err := s.Namespace(name)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// Namespace is Of returning the adapter factory's error (an *AdapterError)
+// instead of panicking. The namespace is not created then; a later call tries
+// again.
+func (s *Server) Namespace(name string) (*Namespace, error) {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
@@ -153,19 +180,23 @@ func (s *Server) Of(name string) *Namespace {
 // lock, since a cluster adapter's factory may do I/O; a namespace made by a
 // lost race is closed.
 //
-// A new dynamic child over MaxDynamicNamespaces is not created: nil.
-func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
+// A new dynamic child over MaxDynamicNamespaces is not created: nil, nil. The
+// adapter factory's error is returned.
+func (s *Server) namespace(name string, parent *ParentNamespace) (*Namespace, error) {
 	s.mu.Lock()
 	n := s.nsps[name]
 	full := parent != nil && s.dynamicFullLocked()
 	s.mu.Unlock()
 	if n != nil {
-		return n
+		return n, nil
 	}
 	if full {
-		return nil
+		return nil, nil
 	}
-	fresh := newNamespace(s, name, parent)
+	fresh, err := newNamespace(s, name, parent)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if n = s.nsps[name]; n == nil {
 		if full = parent != nil && s.dynamicFullLocked(); !full {
@@ -177,13 +208,15 @@ func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
 	}
 	s.mu.Unlock()
 	if n != nil || full {
-		_ = fresh.adapter.Close(context.Background())
-		return n
+		if err := fresh.adapter.Close(context.Background()); err != nil {
+			s.log.Error("socketio: closing the adapter of a namespace made twice", "nsp", name, "err", err)
+		}
+		return n, nil
 	}
 	if parent != nil {
 		parent.addChild(fresh)
 	}
-	return fresh
+	return fresh, nil
 }
 
 // OfRegexp returns a dynamic namespace: a client connecting to a name that re
@@ -225,7 +258,13 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 	}
 	for _, p := range parents {
 		if p.match(name, auth) {
-			return s.namespace(name, p)
+			n, err := s.namespace(name, p)
+			if err != nil {
+				// the server's fault, not the client's: the operator sees it,
+				// the client gets the CONNECT_ERROR of an unknown name
+				s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err)
+			}
+			return n
 		}
 	}
 	return nil
@@ -248,7 +287,9 @@ func (s *Server) removeNamespace(n *Namespace) {
 	if n.parent != nil {
 		n.parent.removeChild(n)
 	}
-	_ = n.adapter.Close(context.Background())
+	if err := n.adapter.Close(context.Background()); err != nil {
+		s.log.Error("socketio: closing the adapter of a removed namespace", "nsp", n.name, "err", err)
+	}
 }
 
 func (s *Server) handleSession(sess *engineio.Session) { s.serveSession(sess) }
@@ -275,8 +316,9 @@ func (s *Server) serveSession(sess session) {
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
-// Engine.IO server, and returns when every goroutine of the server has ended,
-// or ctx's error when ctx ends first. It is idempotent.
+// Engine.IO server and the namespaces' adapters, and returns when every
+// goroutine of the server has ended, or ctx's error when ctx ends first. The
+// adapters' errors are returned (as *AdapterError, joined). It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -303,7 +345,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, n := range nsps {
-		_ = n.adapter.Close(ctx)
+		if cerr := n.adapter.Close(ctx); cerr != nil {
+			err = errors.Join(err, &AdapterError{Namespace: n.name, Err: cerr})
+		}
 	}
 	return err
 }
