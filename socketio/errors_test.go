@@ -3,8 +3,14 @@ package socketio
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/corvid-io/corvid/engineio"
 )
 
 // One ack-timeout error on both sides: errors.Is matches ErrAckTimeout (and
@@ -52,5 +58,47 @@ func TestAckTimeoutIsOneError(t *testing.T) {
 	}
 	if err := <-got; !errors.Is(err, ErrClientAckTimeout) {
 		t.Fatalf("server callback timeout: %v", err)
+	}
+}
+
+// A Connect that ends at its deadline after failed attempts keeps the last
+// attempt's error: a server mounted at another path than the client's Path
+// is a 404 *engineio.HandshakeError, and the server's 404 body names the path
+// it answers under.
+func TestConnectDeadlineKeepsTheCause(t *testing.T) {
+	srv := NewServer(&ServerOptions{Path: "/chat/"})
+	defer srv.Shutdown(context.Background())
+	mux := http.NewServeMux()
+	mux.Handle("/chat/", srv)
+	mux.Handle("/other/", srv) // mounted where its Path is not
+	hs := httptest.NewServer(mux)
+	defer hs.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	_, err := Connect(ctx, hs.URL, &ClientOptions{ManagerOptions: ManagerOptions{ReconnectionDelay: 50 * time.Millisecond}})
+	var he *engineio.HandshakeError
+	if !errors.Is(err, context.DeadlineExceeded) || !errors.As(err, &he) || he.Status != http.StatusNotFound || he.Path != "/socket.io/" {
+		t.Fatalf("Connect to the wrong path: %v", err)
+	}
+	if !strings.Contains(err.Error(), "Path option") {
+		t.Fatalf("no hint in %q", err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	c, err := Connect(ctx2, hs.URL, &ClientOptions{ManagerOptions: ManagerOptions{Path: "/chat/"}})
+	if err != nil {
+		t.Fatalf("Connect with the right path: %v", err)
+	}
+	c.Manager().Close()
+
+	resp, err := http.Get(hs.URL + "/other/?EIO=4&transport=polling")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || !strings.Contains(string(body), `"/chat/"`) {
+		t.Fatalf("404 body: %d %q", resp.StatusCode, body)
 	}
 }

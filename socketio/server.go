@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -147,8 +148,20 @@ func New(opts *ServerOptions) (*Server, error) {
 	return s, nil
 }
 
-// ServeHTTP serves the Engine.IO transports.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP serves the Engine.IO transports. A request outside Path gets a
+// 404 whose body names the path the server answers under, since the usual
+// cause is a server mounted at another path than its ServerOptions.Path (or a
+// client whose Path option differs).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; !strings.HasPrefix(p, s.opts.Path) && p+"/" != s.opts.Path {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		http.Error(w, "404 page not found: this Socket.IO server answers under "+strconv.Quote(s.opts.Path)+
+			" (ServerOptions.Path; a client's Path option must be the same)", http.StatusNotFound)
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }

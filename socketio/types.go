@@ -66,12 +66,21 @@ type AckFunc func(args ...any) error
 // ConnectError is the payload of a CONNECT_ERROR packet: the message and optional
 // data of a refused namespace connection. Middleware returns it (or any error,
 // whose Error() becomes the message) to refuse a connection.
+//
+// On the client, a ConnectError reported for a failed connection attempt
+// (ClientSocket.OnConnectError) keeps that attempt's error as Cause.
 type ConnectError struct {
 	Message string `json:"message"`
 	Data    any    `json:"data,omitempty"`
+	// Cause is the error of a failed connection attempt on the client side
+	// (nil for a refusal by the server); it is never sent.
+	Cause error `json:"-"`
 }
 
 func (e *ConnectError) Error() string { return e.Message }
+
+// Unwrap returns Cause.
+func (e *ConnectError) Unwrap() error { return e.Cause }
 
 // ReasonHandlerPanic is ours: a user handler of the connection panicked; the
 // panic was recovered and logged, and the connection closed.
