@@ -82,6 +82,8 @@ type Server struct {
 
 	wg sync.WaitGroup // dispatcher goroutines
 
+	dynErrLog logLimiter // failed adapters of dynamic children
+
 }
 
 // NewServer returns a server with the main namespace "/" created. It panics
@@ -273,9 +275,12 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 		if p.match(name, auth) {
 			n, err := s.namespace(name, p)
 			if err != nil {
-				// the server's fault, not the client's: the operator sees it,
-				// the client gets the CONNECT_ERROR of an unknown name
-				s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err)
+				// the server's fault, not the client's: the operator sees it
+				// (at most a line a second: clients may retry fast), the
+				// client gets the CONNECT_ERROR of an unknown name
+				if ok, dropped := s.dynErrLog.allow(); ok {
+					s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err, "suppressed", dropped)
+				}
 			}
 			return n
 		}
