@@ -186,7 +186,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		n.sockets[s.id] = s
 		n.mu.Unlock()
 		if err := n.adapter.AddAll(context.Background(), s.id, []string{s.id}); err != nil {
-			n.srv.log.Error("socketio: adapter: joining the socket's own room", "nsp", n.name, "err", err)
+			if ok, dropped := n.srv.adapterLog.allow(); ok {
+				n.srv.log.Error("socketio: adapter: joining the socket's own room", "nsp", n.name, "err", err, "suppressed", dropped)
+			}
 		}
 		// Without recovery the reply is exactly {"sid":...}, as the reference's.
 		err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
@@ -201,7 +203,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
 		if err := n.adapter.DelAll(context.Background(), s.id); err != nil {
-			n.srv.log.Error("socketio: adapter: leaving the rooms", "nsp", n.name, "err", err)
+			if ok, dropped := n.srv.adapterLog.allow(); ok {
+				n.srv.log.Error("socketio: adapter: leaving the rooms", "nsp", n.name, "err", err, "suppressed", dropped)
+			}
 		}
 		return
 	}

@@ -82,7 +82,7 @@ type Server struct {
 
 	wg sync.WaitGroup // dispatcher goroutines
 
-	dynErrLog logLimiter // failed adapters of dynamic children
+	adapterLog logLimiter // adapter failures a client's connect can repeat
 
 }
 
@@ -278,7 +278,7 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 				// the server's fault, not the client's: the operator sees it
 				// (at most a line a second: clients may retry fast), the
 				// client gets the CONNECT_ERROR of an unknown name
-				if ok, dropped := s.dynErrLog.allow(); ok {
+				if ok, dropped := s.adapterLog.allow(); ok {
 					s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err, "suppressed", dropped)
 				}
 			}
