@@ -193,7 +193,7 @@ func ExampleSocket_EmitWithAck() {
 
 	// server to client: the deadline of ctx bounds the wait
 	s := srv.Of("/").Socket(c.ID())
-	actx, acancel := context.WithTimeout(ctx, time.Second)
+	actx, acancel := context.WithTimeout(ctx, 3*time.Second)
 	res, err := s.EmitWithAck(actx, "question", "how long is this?")
 	acancel()
 	n, _ := socketio.Decode[int](res, 0)

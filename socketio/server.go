@@ -33,6 +33,8 @@ type ServerOptions struct {
 	// speaks with npm socket.io-msgpack-parser).
 	Parser parser.Parser
 	// Adapter creates the adapter of each namespace (default adapter.NewMemory).
+	// Its error is the caller's: New and Server.Namespace return it, NewServer
+	// and Server.Of panic with it.
 	Adapter adapter.Factory
 	// CleanupEmptyChildNamespaces removes a child of a dynamic namespace when
 	// its last socket leaves.
