@@ -48,9 +48,8 @@ func startStreamsGoNode(t *testing.T, redisURL, name string) string {
 		stop chan struct{}
 		done chan int
 	}
-	srv.Of("/").OnServerSideEmit(func(args socketio.Args, ack func(any)) {
-		var ev string
-		if args.Decode(0, &ev) == nil && ev == "ping" && ack != nil {
+	srv.OnServerSideEmit("ping", func(_ socketio.Args, ack func(any)) {
+		if ack != nil {
 			ack("pong-go")
 		}
 	})

@@ -157,10 +157,11 @@ func startGoRedisNode(t testing.TB, redisURL, mode, key string) *goRedisNode {
 				s.Join(strings.Split(r, ",")...)
 			}
 		})
-		n.OnServerSideEmit(func(args socketio.Args, ack func(any)) {
-			vals := make([]any, len(args))
+		n.OnServerSideEmit("sse", func(args socketio.Args, ack func(any)) {
+			vals := []any{"sse"} // the handler gets the arguments only
 			for i := range args {
-				args.Decode(i, &vals[i])
+				v, _ := socketio.Decode[any](args, i)
+				vals = append(vals, v)
 			}
 			g.mu.Lock()
 			g.sses = append(g.sses, vals)
@@ -361,7 +362,7 @@ func runMixedScenario(t *testing.T, m *mixedCluster, mode string) {
 	sctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	resp, err := root.ServerSideEmitWithAck(sctx, "sse", "go-q")
 	cancel()
-	if err != nil || !reflect.DeepEqual(resp, []any{"node-ack-go-q"}) {
+	if err != nil || !reflect.DeepEqual(resp, socketio.Args{"node-ack-go-q"}) {
 		t.Fatalf("ServerSideEmitWithAck: %v %v", resp, err)
 	}
 

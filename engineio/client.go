@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -39,6 +40,48 @@ var (
 	// ErrUnknownTransport is returned by Dial for a transport name it does not know.
 	ErrUnknownTransport = errors.New("engineio: unknown transport")
 )
+
+// HandshakeError is Dial's error when the server answered the opening request
+// with an HTTP status other than the one the transport expects (200 for
+// polling, 101 for websocket). errors.Is(err, ErrHandshake) holds. A 404
+// usually means the server is mounted at another path than DialOptions.Path:
+// the error says so.
+type HandshakeError struct {
+	Transport string // TransportPolling or TransportWebSocket
+	Path      string // the request's path
+	Status    int    // the HTTP status of the answer
+	Body      string // the start of the answer's body (at most 200 bytes), when read
+}
+
+func (e *HandshakeError) Error() string {
+	msg := "engineio: handshake failed: " + e.Transport + " request to " + strconv.Quote(e.Path) +
+		" answered " + strconv.Itoa(e.Status) + " " + http.StatusText(e.Status)
+	if e.Status == http.StatusNotFound {
+		return msg + " (no Engine.IO server at this path: set the client's Path option to the path the server is mounted at)"
+	}
+	if e.Body != "" {
+		msg += ": " + strconv.Quote(e.Body)
+	}
+	return msg
+}
+
+// Is makes errors.Is(err, ErrHandshake) true.
+func (e *HandshakeError) Is(target error) bool { return target == ErrHandshake }
+
+// handshakeErr wraps the error of a failed opening request: a status error
+// becomes a *HandshakeError, any other (the network's, ctx's) is kept as the
+// cause of ErrHandshake, on one line.
+func handshakeErr(transport, path string, err error) error {
+	var se *clientStatusError
+	if errors.As(err, &se) {
+		return &HandshakeError{Transport: transport, Path: path, Status: se.status, Body: se.body}
+	}
+	var he *HandshakeError
+	if errors.As(err, &he) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrHandshake, err)
+}
 
 // DialOptions configures Dial. The zero value (or nil) means every default; Dial
 // copies the options before filling the defaults.

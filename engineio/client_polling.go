@@ -66,7 +66,7 @@ func clientTruncate(b []byte, n int) string {
 func (c *Conn) pollingHandshake(ctx context.Context) ([]byte, error) {
 	body, err := c.httpDo(ctx, http.MethodGet, c.requestURL(TransportPolling, false), nil)
 	if err != nil {
-		return nil, errors.Join(ErrHandshake, err)
+		return nil, handshakeErr(TransportPolling, c.base.Path, err)
 	}
 	open, rest := body, []byte(nil)
 	if i := bytes.IndexByte(body, recordSeparator); i >= 0 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 
 	"github.com/coder/websocket"
 )
@@ -19,6 +20,9 @@ func (c *Conn) openWebSocket(ctx context.Context, withSID bool) (*websocket.Conn
 		resp.Body.Close()
 	}
 	if err != nil {
+		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
+			return nil, &HandshakeError{Transport: TransportWebSocket, Path: c.base.Path, Status: resp.StatusCode}
+		}
 		return nil, err
 	}
 	ws.SetReadLimit(c.opts.ReadLimit)
@@ -29,7 +33,7 @@ func (c *Conn) openWebSocket(ctx context.Context, withSID bool) (*websocket.Conn
 func (c *Conn) dialWebSocket(ctx context.Context) (*websocket.Conn, error) {
 	ws, err := c.openWebSocket(ctx, false)
 	if err != nil {
-		return nil, errors.Join(ErrHandshake, err)
+		return nil, handshakeErr(TransportWebSocket, c.base.Path, err)
 	}
 	typ, data, err := ws.Read(ctx)
 	if err == nil && typ != websocket.MessageText {

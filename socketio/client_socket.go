@@ -68,6 +68,7 @@ type ClientSocket struct {
 	sendBuf   []*clientOutgoing
 	queue     []*clientQueued
 	waiters   []chan error
+	lastErr   error // the last failed connection attempt while Connect waits
 
 	// Connection state recovery (see Recovered).
 	pid        string           // private session id of the last CONNECT reply
@@ -236,7 +237,9 @@ func (s *ClientSocket) Open() error {
 // Connect opens the socket (see Open) and waits until it is connected, the
 // server refuses it (a *ConnectError), the Manager gives up (reconnection
 // disabled or attempts exhausted), or ctx ends. When ctx ends first, the
-// socket stays active and keeps trying; call Disconnect to stop it.
+// socket stays active and keeps trying; call Disconnect to stop it. The error
+// of a ctx that ended after failed attempts wraps both ctx's error and the
+// last attempt's (for example an *engineio.HandshakeError with Status 404).
 func (s *ClientSocket) Connect(ctx context.Context) error {
 	ch := make(chan error, 1)
 	s.mu.Lock()
@@ -247,6 +250,9 @@ func (s *ClientSocket) Connect(ctx context.Context) error {
 	if s.connected {
 		s.mu.Unlock()
 		return nil
+	}
+	if len(s.waiters) == 0 {
+		s.lastErr = nil
 	}
 	s.waiters = append(s.waiters, ch)
 	s.mu.Unlock()
@@ -259,6 +265,14 @@ func (s *ClientSocket) Connect(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		s.removeWaiter(ch)
+		s.mu.Lock()
+		last := s.lastErr
+		s.mu.Unlock()
+		if last != nil {
+			// the cause stays reachable: errors.Is(err, context.DeadlineExceeded),
+			// errors.As(err, &handshakeErr) both hold
+			return fmt.Errorf("socketio: connect: %w (last attempt: %w)", ctx.Err(), last)
+		}
 		return ctx.Err()
 	}
 }
@@ -392,11 +406,12 @@ func (s *ClientSocket) onManagerError(err error, final bool) {
 	if final {
 		s.wakeWaitersLocked(err)
 	}
+	s.lastErr = err
 	s.mu.Unlock()
 	if !s.Active() {
 		return
 	}
-	s.emitConnectError(&ConnectError{Message: err.Error()})
+	s.emitConnectError(&ConnectError{Message: err.Error(), Cause: err})
 }
 
 // onClose is told that the connection closed with reason.
@@ -657,7 +672,8 @@ func (s *ClientSocket) EmitAck(event string, ack ClientAckHandler, args ...any) 
 
 // EmitWithAck sends event and waits for the server's acknowledgement, until
 // ctx ends, the ack timeout (Timeout or AckTimeout) or the socket disconnects
-// after sending it (ErrClientDisconnected). With Retries, the event stays
+// after sending it (ErrClientDisconnected). A timeout, or ctx's deadline, is
+// ErrAckTimeout for errors.Is, as on the server. With Retries, the event stays
 // queued for delivery when ctx ends.
 func (s *ClientSocket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	return ClientEmitter{s: s}.EmitWithAck(ctx, event, args...)
@@ -703,7 +719,7 @@ func (e ClientEmitter) EmitWithAck(ctx context.Context, event string, args ...an
 		return r.args, r.err
 	case <-ctx.Done():
 		cancel()
-		return nil, ctx.Err()
+		return nil, ackWaitErr(ctx)
 	}
 }
 

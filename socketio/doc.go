@@ -8,7 +8,12 @@
 // (default "/socket.io/"). Options left zero take the reference's defaults:
 // connectTimeout 45 s, the Engine.IO defaults (ServerOptions.Engine), the JSON
 // parser (parser.Msgpack() speaks with npm socket.io-msgpack-parser), the
-// in-memory adapter.
+// in-memory adapter. A request outside Path gets a 404 whose body names Path.
+//
+// The adapter factory's error is the caller's: New and Server.Namespace return
+// it (an *AdapterError), NewServer and Server.Of panic with it (never with the
+// default adapter), and a dynamic child whose adapter fails is refused as an
+// unknown name and logged. No namespace runs on a substitute adapter.
 //
 // Namespaces are static (Server.Of) or dynamic (Server.OfRegexp, Server.OfFunc:
 // a child namespace is created when a client connects to a name the parent
@@ -17,10 +22,23 @@
 // joins; its error becomes CONNECT_ERROR {message, data} (see ConnectError).
 //
 // A Socket has a 20-character random id, a Handshake (headers, query, auth
-// payload, address, time, URL, secure, cross-domain), user data, rooms, typed
-// event handlers (Socket.On with an EventHandler), catch-all handlers for
-// incoming (OnAny) and outgoing (OnAnyOutgoing) events, per-packet middleware
+// payload, address, time, URL, secure, cross-domain), user data, rooms, event
+// handlers (Socket.On with an EventHandler), catch-all handlers for incoming
+// (OnAny) and outgoing (OnAnyOutgoing) events, per-packet middleware
 // (Socket.Use), and a Context cancelled with the DisconnectReason as its cause.
+//
+// # Typed handlers
+//
+// The generic functions give the common code Go types without a type
+// assertion: On[T] (and TypedHandler[T], OnClient[T] on the client) decode an
+// event's first argument into a T; AuthMiddleware[T] and Auth[T] decode the
+// auth payload; Data[T] and RemoteData[T] return the socket data as a T;
+// Decode[T] decodes any argument of Args. An argument that does not decode
+// never reaches the handler: an acknowledgement, when asked for, answers
+// AckError{"invalid argument 1: ..."} (ArgError.ClientMessage, worded for the
+// client: JSON types, never Go type names), and the *ArgError, which keeps the
+// Go error, goes to the socket's OnError handlers. The untyped forms (Args,
+// Socket.Data) stay for catch-all code.
 //
 // # Goroutines and ordering
 //
@@ -46,10 +64,11 @@
 // every target and lists the local sockets that did not answer), FetchSockets,
 // SocketsJoin, SocketsLeave and DisconnectSockets go through the namespace's
 // adapter.Adapter, so that a cluster adapter spreads them over the servers;
-// ServerSideEmit reaches the other servers only. A broadcast is encoded once
-// and the same bytes are queued on every target session. EmitContext is Emit
-// with a context for the adapter, which bounds a cluster adapter's
-// publication; Emit gives it none.
+// ServerSideEmit reaches the other servers only, whose OnServerSideEmit
+// handlers for that event get its arguments, and ServerSideEmitWithAck returns
+// their answers as Args. A broadcast is encoded once and the same bytes are
+// queued on every target session. EmitContext is Emit with a context for the
+// adapter, which bounds a cluster adapter's publication; Emit gives it none.
 //
 // # Connection state recovery
 //
@@ -81,7 +100,9 @@
 // reference does (a malformed packet is first passed to the sockets' OnError
 // handlers; they leave with "forced close", the others with "forced server
 // close"). An acknowledgement arriving after its timeout or after a
-// disconnect is ignored. A panic in a user handler is recovered and logged
+// disconnect is ignored. A wait for an acknowledgement that times out ends
+// with ErrAckTimeout, on the server and on the client (at a ctx's deadline,
+// the error is also context.DeadlineExceeded for errors.Is). A panic in a user handler is recovered and logged
 // (ServerOptions.Logger) with its stack, and closes that handler's connection:
 // its sockets leave with ReasonHandlerPanic; the process and the other
 // connections are unaffected.

@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/corvid-io/corvid/parser"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -15,27 +14,21 @@ import (
 // answer acknowledgements and broadcast to a room.
 func ExampleNewServer() {
 	srv := socketio.NewServer(nil) // path /socket.io/, JSON parser, in-memory adapter
-	srv.Use(func(s *socketio.Socket) error {
-		var auth struct {
-			Name string `json:"name"`
-		}
-		if v, ok := s.Handshake().Auth.(parser.Value); ok {
-			_ = v.Decode(&auth)
-		}
-		if auth.Name == "" {
+	type auth struct {
+		Name string `json:"name"`
+	}
+	srv.Use(socketio.AuthMiddleware(func(s *socketio.Socket, a auth) error {
+		if a.Name == "" {
 			return &socketio.ConnectError{Message: "who are you?", Data: map[string]any{"need": "name"}}
 		}
-		s.SetData(auth.Name)
+		s.SetData(a.Name)
 		return nil
-	})
+	}))
 	srv.OnConnection(func(s *socketio.Socket) {
 		_ = s.Join("lobby")
-		s.On("say", func(s *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
-			var text string
-			if err := args.Decode(0, &text); err != nil {
-				return
-			}
-			_ = s.To("lobby").Emit("said", s.Data(), text) // everyone in the lobby but s
+		socketio.On(s, "say", func(s *socketio.Socket, text string, ack socketio.AckFunc) {
+			name, _ := socketio.Data[string](s)
+			_ = s.To("lobby").Emit("said", name, text) // everyone in the lobby but s
 			if ack != nil {
 				_ = ack("delivered")
 			}

@@ -20,9 +20,12 @@ var (
 	// ErrClientDisconnected ends the acknowledgements still waiting when their
 	// socket disconnects (the reference's "socket has been disconnected").
 	ErrClientDisconnected = errors.New("socketio: socket has been disconnected")
-	// ErrClientAckTimeout ends an acknowledgement that did not arrive within its
-	// timeout (the reference's "operation has timed out").
-	ErrClientAckTimeout = errors.New("socketio: operation has timed out")
+	// ErrClientAckTimeout is ErrAckTimeout, the one error of an
+	// acknowledgement that did not arrive within its timeout, on the server
+	// and on the client alike.
+	//
+	// Deprecated: use ErrAckTimeout.
+	ErrClientAckTimeout = ErrAckTimeout
 	// ErrClientBufferFull is returned by an emit while ClientSocketOptions.MaxBuffered
 	// emits already wait for the connection.
 	ErrClientBufferFull = errors.New("socketio: client send buffer full")

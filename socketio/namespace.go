@@ -23,9 +23,11 @@ type Middleware func(s *Socket) error
 // joined a namespace (after the CONNECT reply was queued).
 type ConnectionHandler func(s *Socket)
 
-// ServerSideEmitHandler receives an event another server of the cluster sent
-// with ServerSideEmit; args[0] is the event name. ack is nil when the sender
-// expects no answer. It runs on the adapter's goroutine.
+// ServerSideEmitHandler receives the arguments of an event another server of
+// the cluster sent with ServerSideEmit (the event name is the one it was
+// registered for, see Namespace.OnServerSideEmit). ack is nil when the sender
+// expects no answer; calling it answers ServerSideEmitWithAck. It runs on the
+// adapter's goroutine.
 type ServerSideEmitHandler func(args Args, ack func(arg any))
 
 // Namespace is a Socket.IO namespace: a set of sockets with its own
@@ -47,19 +49,42 @@ type Namespace struct {
 	sockets     map[string]*Socket
 	middlewares []Middleware
 	onConnect   []ConnectionHandler
-	onSSE       []ServerSideEmitHandler
+	onSSE       []sseHandler
 }
 
-func newNamespace(srv *Server, name string, parent *ParentNamespace) *Namespace {
+type sseHandler struct {
+	event string
+	h     ServerSideEmitHandler
+}
+
+// newNamespace makes a namespace and its adapter. The adapter factory's error
+// is returned as an *AdapterError: the namespace does not exist then (there is
+// no silent fallback to another adapter).
+func newNamespace(srv *Server, name string, parent *ParentNamespace) (*Namespace, error) {
 	n := &Namespace{srv: srv, name: name, parent: parent, sockets: make(map[string]*Socket)}
 	a, err := srv.opts.Adapter(adapterView{n})
 	if err != nil {
-		srv.log.Error("socketio: adapter factory failed; using the in-memory adapter", "nsp", name, "err", err)
-		a, _ = adapter.NewMemory(adapterView{n})
+		return nil, &AdapterError{Namespace: name, Err: err}
+	}
+	if a == nil {
+		return nil, &AdapterError{Namespace: name, Err: errors.New("the factory returned no adapter")}
 	}
 	n.adapter = a
-	return n
+	return n, nil
 }
+
+// AdapterError is the error of a namespace whose adapter could not be made:
+// ServerOptions.Adapter failed (a Redis server that does not answer, ...).
+type AdapterError struct {
+	Namespace string
+	Err       error
+}
+
+func (e *AdapterError) Error() string {
+	return "socketio: namespace " + e.Namespace + ": adapter: " + e.Err.Error()
+}
+
+func (e *AdapterError) Unwrap() error { return e.Err }
 
 // Name returns the namespace name ("/", "/admin", ...).
 func (n *Namespace) Name() string { return n.name }
@@ -84,11 +109,13 @@ func (n *Namespace) OnConnection(h ConnectionHandler) {
 	n.mu.Unlock()
 }
 
-// OnServerSideEmit adds a handler for the events of ServerSideEmit sent by the
-// other servers of the cluster.
-func (n *Namespace) OnServerSideEmit(h ServerSideEmitHandler) {
+// OnServerSideEmit adds a handler for event when another server of the
+// cluster sends it with ServerSideEmit (the reference's
+// io.of(name).on(event, ...)). An event may have several handlers; they run
+// in the order added.
+func (n *Namespace) OnServerSideEmit(event string, h ServerSideEmitHandler) {
 	n.mu.Lock()
-	n.onSSE = cowAppend(n.onSSE, h)
+	n.onSSE = cowAppend(n.onSSE, sseHandler{event, h})
 	n.mu.Unlock()
 }
 
@@ -158,7 +185,11 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		n.mu.Lock()
 		n.sockets[s.id] = s
 		n.mu.Unlock()
-		_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
+		if err := n.adapter.AddAll(context.Background(), s.id, []string{s.id}); err != nil {
+			if ok, dropped := n.srv.adapterLog.allow(); ok {
+				n.srv.log.Error("socketio: adapter: joining the socket's own room", "nsp", n.name, "err", err, "suppressed", dropped)
+			}
+		}
 		// Without recovery the reply is exactly {"sid":...}, as the reference's.
 		err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 			Data: &connectReply{SID: s.id, PID: s.pid}}, false)
@@ -171,7 +202,11 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	}
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
-		_ = n.adapter.DelAll(context.Background(), s.id)
+		if err := n.adapter.DelAll(context.Background(), s.id); err != nil {
+			if ok, dropped := n.srv.adapterLog.allow(); ok {
+				n.srv.log.Error("socketio: adapter: leaving the rooms", "nsp", n.name, "err", err, "suppressed", dropped)
+			}
+		}
 		return
 	}
 	var hs []ConnectionHandler
@@ -261,9 +296,12 @@ func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...an
 }
 
 // ServerSideEmitWithAck does the same and waits for one answer per other
-// server (until ctx ends).
-func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]any, error) {
-	return n.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...))
+// server (until ctx ends or the adapter's request timeout): Args holds one
+// answer per server that answered (decode them with Decode); on a timeout,
+// the answers that came and the adapter's error.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	answers, err := n.adapter.ServerSideEmitWithAck(ctx, append([]any{event}, args...))
+	return Args(answers), err
 }
 
 // adapterView is the adapter.Namespace of a Namespace.
@@ -345,11 +383,17 @@ func (v adapterView) Disconnect(id string, close bool) {
 }
 
 func (v adapterView) ServerSideEmit(args []any, ack func(arg any)) {
+	var event string
+	if len(args) == 0 || decodeValue(args[0], &event) != nil {
+		return // not an event: nothing to dispatch
+	}
 	v.n.mu.RLock()
 	hs := v.n.onSSE
 	v.n.mu.RUnlock()
-	for _, h := range hs {
-		h(Args(args), ack)
+	for _, e := range hs {
+		if e.event == event {
+			e.h(Args(args[1:]), ack)
+		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,6 +33,8 @@ type ServerOptions struct {
 	// speaks with npm socket.io-msgpack-parser).
 	Parser parser.Parser
 	// Adapter creates the adapter of each namespace (default adapter.NewMemory).
+	// Its error is the caller's: New and Server.Namespace return it, NewServer
+	// and Server.Of panic with it.
 	Adapter adapter.Factory
 	// CleanupEmptyChildNamespaces removes a child of a dynamic namespace when
 	// its last socket leaves.
@@ -81,10 +84,24 @@ type Server struct {
 
 	wg sync.WaitGroup // dispatcher goroutines
 
+	adapterLog logLimiter // adapter failures a client's connect can repeat
+
 }
 
-// NewServer returns a server with the main namespace "/" created.
+// NewServer returns a server with the main namespace "/" created. It panics
+// when ServerOptions.Adapter fails for "/" (never with the default in-memory
+// adapter); New returns that error instead.
 func NewServer(opts *ServerOptions) *Server {
+	s, err := New(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// New is NewServer returning the adapter factory's error for the main
+// namespace (an *AdapterError) instead of panicking.
+func New(opts *ServerOptions) (*Server, error) {
 	s := &Server{nsps: make(map[string]*Namespace), conns: make(map[*conn]struct{})}
 	if opts != nil {
 		s.opts = *opts
@@ -129,19 +146,46 @@ func NewServer(opts *ServerOptions) *Server {
 	}
 	eopts.Path = s.opts.Path
 	s.engine = engineio.NewServer(s.handleSession, &eopts)
-	s.Of("/")
-	return s
+	if _, err := s.Namespace("/"); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
-// ServeHTTP serves the Engine.IO transports.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.engine.ServeHTTP(w, r) }
+// ServeHTTP serves the Engine.IO transports. A request outside Path gets a
+// 404 whose body names the path the server answers under, since the usual
+// cause is a server mounted at another path than its ServerOptions.Path (or a
+// client whose Path option differs).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; !strings.HasPrefix(p, s.opts.Path) && p+"/" != s.opts.Path {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		http.Error(w, "404 page not found: this Socket.IO server answers under "+strconv.Quote(s.opts.Path)+
+			" (ServerOptions.Path; a client's Path option must be the same)", http.StatusNotFound)
+		return
+	}
+	s.engine.ServeHTTP(w, r)
+}
 
 // Engine returns the underlying Engine.IO server.
 func (s *Server) Engine() *engineio.Server { return s.engine }
 
 // Of returns the namespace name, creating it when it does not exist. A name
-// without a leading slash gets one.
+// without a leading slash gets one. It panics when the namespace is new and
+// ServerOptions.Adapter fails for it (never with the default in-memory
+// adapter); Namespace returns that error instead.
 func (s *Server) Of(name string) *Namespace {
+	n, err := s.Namespace(name)
+	if err != nil {
+		panic(err)
+	}
+	return n
+}
+
+// Namespace is Of returning the adapter factory's error (an *AdapterError)
+// instead of panicking. The namespace is not created then; a later call tries
+// again.
+func (s *Server) Namespace(name string) (*Namespace, error) {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
@@ -153,19 +197,23 @@ func (s *Server) Of(name string) *Namespace {
 // lock, since a cluster adapter's factory may do I/O; a namespace made by a
 // lost race is closed.
 //
-// A new dynamic child over MaxDynamicNamespaces is not created: nil.
-func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
+// A new dynamic child over MaxDynamicNamespaces is not created: nil, nil. The
+// adapter factory's error is returned.
+func (s *Server) namespace(name string, parent *ParentNamespace) (*Namespace, error) {
 	s.mu.Lock()
 	n := s.nsps[name]
 	full := parent != nil && s.dynamicFullLocked()
 	s.mu.Unlock()
 	if n != nil {
-		return n
+		return n, nil
 	}
 	if full {
-		return nil
+		return nil, nil
 	}
-	fresh := newNamespace(s, name, parent)
+	fresh, err := newNamespace(s, name, parent)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if n = s.nsps[name]; n == nil {
 		if full = parent != nil && s.dynamicFullLocked(); !full {
@@ -177,13 +225,15 @@ func (s *Server) namespace(name string, parent *ParentNamespace) *Namespace {
 	}
 	s.mu.Unlock()
 	if n != nil || full {
-		_ = fresh.adapter.Close(context.Background())
-		return n
+		if err := fresh.adapter.Close(context.Background()); err != nil {
+			s.log.Error("socketio: closing the adapter of a namespace made twice", "nsp", name, "err", err)
+		}
+		return n, nil
 	}
 	if parent != nil {
 		parent.addChild(fresh)
 	}
-	return fresh
+	return fresh, nil
 }
 
 // OfRegexp returns a dynamic namespace: a client connecting to a name that re
@@ -225,7 +275,16 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 	}
 	for _, p := range parents {
 		if p.match(name, auth) {
-			return s.namespace(name, p)
+			n, err := s.namespace(name, p)
+			if err != nil {
+				// the server's fault, not the client's: the operator sees it
+				// (at most a line a second: clients may retry fast), the
+				// client gets the CONNECT_ERROR of an unknown name
+				if ok, dropped := s.adapterLog.allow(); ok {
+					s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err, "suppressed", dropped)
+				}
+			}
+			return n
 		}
 	}
 	return nil
@@ -248,7 +307,9 @@ func (s *Server) removeNamespace(n *Namespace) {
 	if n.parent != nil {
 		n.parent.removeChild(n)
 	}
-	_ = n.adapter.Close(context.Background())
+	if err := n.adapter.Close(context.Background()); err != nil {
+		s.log.Error("socketio: closing the adapter of a removed namespace", "nsp", n.name, "err", err)
+	}
 }
 
 func (s *Server) handleSession(sess *engineio.Session) { s.serveSession(sess) }
@@ -275,8 +336,9 @@ func (s *Server) serveSession(sess session) {
 }
 
 // Shutdown disconnects every socket with ReasonServerShuttingDown, closes the
-// Engine.IO server, and returns when every goroutine of the server has ended,
-// or ctx's error when ctx ends first. It is idempotent.
+// Engine.IO server and the namespaces' adapters, and returns when every
+// goroutine of the server has ended, or ctx's error when ctx ends first. The
+// adapters' errors are returned (as *AdapterError, joined). It is idempotent.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	s.closed = true
@@ -303,7 +365,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, n := range nsps {
-		_ = n.adapter.Close(ctx)
+		if cerr := n.adapter.Close(ctx); cerr != nil {
+			err = errors.Join(err, &AdapterError{Namespace: n.name, Err: cerr})
+		}
 	}
 	return err
 }

@@ -53,3 +53,15 @@ func (s *Server) DisconnectSockets(ctx context.Context, close bool) error {
 func (s *Server) ServerSideEmit(ctx context.Context, event string, args ...any) error {
 	return s.Of("/").ServerSideEmit(ctx, event, args...)
 }
+
+// ServerSideEmitWithAck sends an event to the main namespace of the other
+// servers and waits for their answers (see Namespace.ServerSideEmitWithAck).
+func (s *Server) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return s.Of("/").ServerSideEmitWithAck(ctx, event, args...)
+}
+
+// OnServerSideEmit adds a handler for event sent by another server to the main
+// namespace with ServerSideEmit (see Namespace.OnServerSideEmit).
+func (s *Server) OnServerSideEmit(event string, h ServerSideEmitHandler) {
+	s.Of("/").OnServerSideEmit(event, h)
+}

@@ -48,7 +48,9 @@ type ErrorHandler func(s *Socket, err error)
 
 // Errors of emits with acknowledgement.
 var (
-	// ErrAckTimeout: the peer did not answer in time.
+	// ErrAckTimeout: the peer did not answer in time (the reference's
+	// "operation has timed out"). The client's acknowledgements end with the
+	// same error (ErrClientAckTimeout is this value).
 	ErrAckTimeout = errors.New("socketio: operation has timed out")
 	// ErrDisconnected: the socket is not connected.
 	ErrDisconnected = errors.New("socketio: socket is disconnected")
@@ -406,7 +408,8 @@ func (s *Socket) notifyOutgoing(event string, args []any) {
 }
 
 // EmitWithAck sends an event and waits for the client's acknowledgement until
-// ctx ends (ErrAckTimeout when ctx's deadline passed) or the socket
+// ctx ends (at its deadline, an error that is both ErrAckTimeout and
+// context.DeadlineExceeded for errors.Is) or the socket
 // disconnects (ErrDisconnected). It may be called from a handler: answers are
 // read by the connection's reader, not its dispatcher.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
@@ -429,10 +432,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return a, nil
 	case <-ctx.Done():
 		s.dropAck(id)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			return nil, ErrAckTimeout
-		}
-		return nil, ctx.Err()
+		return nil, ackWaitErr(ctx)
 	case <-s.Context().Done():
 		s.dropAck(id)
 		select {

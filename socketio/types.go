@@ -1,10 +1,9 @@
 package socketio
 
 import (
+	"context"
 	"errors"
 	"fmt"
-
-	"github.com/corvid-io/corvid/parser"
 )
 
 // DisconnectReason says why a socket left its namespace. The values are the
@@ -43,15 +42,18 @@ type Args []any
 func (a Args) Len() int { return len(a) }
 
 // Decode decodes argument i into v, like json.Unmarshal. Binary attachments decode
-// into []byte (at any depth).
+// into []byte (at any depth). An argument that is not a received parser.Value
+// (an answer relayed by an adapter from another server, see
+// Namespace.ServerSideEmitWithAck) is stored directly when v is a *any or
+// points to its type, and converted through JSON otherwise.
+//
+// The generic Decode returns the value instead; On and TypedHandler decode
+// an event's argument before calling a typed handler.
 func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a) {
 		return fmt.Errorf("socketio: argument %d of %d: %w", i, len(a), ErrNoArgument)
 	}
-	if val, ok := a[i].(parser.Value); ok {
-		return val.Decode(v)
-	}
-	return fmt.Errorf("socketio: argument %d is a %T, not a received value", i, a[i])
+	return decodeValue(a[i], v)
 }
 
 // ErrNoArgument is returned by Args.Decode for an index past the arguments.
@@ -64,12 +66,21 @@ type AckFunc func(args ...any) error
 // ConnectError is the payload of a CONNECT_ERROR packet: the message and optional
 // data of a refused namespace connection. Middleware returns it (or any error,
 // whose Error() becomes the message) to refuse a connection.
+//
+// On the client, a ConnectError reported for a failed connection attempt
+// (ClientSocket.OnConnectError) keeps that attempt's error as Cause.
 type ConnectError struct {
 	Message string `json:"message"`
 	Data    any    `json:"data,omitempty"`
+	// Cause is the error of a failed connection attempt on the client side
+	// (nil for a refusal by the server); it is never sent.
+	Cause error `json:"-"`
 }
 
 func (e *ConnectError) Error() string { return e.Message }
+
+// Unwrap returns Cause.
+func (e *ConnectError) Unwrap() error { return e.Cause }
 
 // ReasonHandlerPanic is ours: a user handler of the connection panicked; the
 // panic was recovered and logged, and the connection closed.
@@ -80,4 +91,23 @@ const ReasonHandlerPanic DisconnectReason = "handler panic"
 // slice (taken under the lock) keeps a stable view without locking.
 func cowAppend[T any](list []T, v T) []T {
 	return append(list[:len(list):len(list)], v)
+}
+
+// ackWaitErr is the error of an acknowledgement wait ended by ctx: when its
+// deadline passed, an error that is both ErrAckTimeout and
+// context.DeadlineExceeded (errors.Is), with ErrAckTimeout's text, on the
+// server and on the client alike; otherwise ctx's error.
+func ackWaitErr(ctx context.Context) error {
+	if err := ctx.Err(); !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return ackDeadline{}
+}
+
+type ackDeadline struct{}
+
+func (ackDeadline) Error() string { return ErrAckTimeout.Error() }
+
+func (ackDeadline) Is(target error) bool {
+	return target == ErrAckTimeout || target == context.DeadlineExceeded
 }

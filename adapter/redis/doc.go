@@ -24,8 +24,11 @@
 //	rc, err := redis.Dial(ctx, "redis://127.0.0.1:6379", &redis.Options{Mode: redis.Sharded})
 //	srv := socketio.NewServer(&socketio.ServerOptions{Adapter: rc.NewAdapter})
 //
-// ParseMode turns "classic", "sharded", "sharded-static",
-// "sharded-dynamic-private" into the options, for command-line flags.
+// ParseMode turns "classic" (or ""), "sharded" (or "sharded-dynamic"),
+// "sharded-static" or "sharded-dynamic-private" into the pair (Mode,
+// SubscriptionMode) to set as Options.Mode and Options.SubscriptionMode, and
+// returns an error for any other spelling; DialMode dials with such a string.
+// Both are meant for command-line flags.
 //
 // Every cluster operation of socketio works across servers: broadcasts with
 // rooms, except and flags; broadcasts with acks (each server reports its client
