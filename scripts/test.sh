@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian machine (as root, or with sudo):
-# installs what the tests need, then vet, the race-enabled tests, and a short fuzz run.
+# installs what the tests need, then vet, staticcheck, the race-enabled tests, and a
+# short fuzz run.
 #
 #   scripts/test.sh            everything
+#   scripts/test.sh lint       only vet and staticcheck
 #   FUZZTIME=10m scripts/test.sh fuzz   only the fuzz targets, each for FUZZTIME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +36,18 @@ setup() {
 }
 
 fuzz_log=$(mktemp)
-trap 'rm -f "$fuzz_log"' EXIT
+tool_dir=$(mktemp -d)
+trap 'rm -rf "$fuzz_log" "$tool_dir"' EXIT
+
+# lint: go vet, then staticcheck at the version pinned by the nested tools
+# module (tools/go.mod), built from it and run over this module.
+lint() {
+	log "go vet"
+	go vet ./...
+	log "staticcheck (tools/go.mod)"
+	go build -C tools -o "$tool_dir/staticcheck" honnef.co/go/tools/cmd/staticcheck
+	"$tool_dir/staticcheck" ./...
+}
 
 # fuzz_one TARGET: fuzzes one target for FUZZTIME, its output shown and kept in $fuzz_log.
 fuzz_one() {
@@ -66,14 +79,14 @@ fuzz() {
 case "$what" in
 all)
 	setup
-	log "go vet"
-	go vet ./...
+	lint
 	log "go test -race"
 	go test -race -shuffle=on -count=1 -timeout=15m ./...
 	log "bench module (nested): vet, tests and the harness smoke run"
 	(cd bench && go vet ./... && go test -race -count=1 -timeout=10m ./...)
 	fuzz
 	;;
+lint) lint ;;
 fuzz) fuzz ;;
-*) echo "usage: $0 [all|fuzz]"; exit 2 ;;
+*) echo "usage: $0 [all|lint|fuzz]"; exit 2 ;;
 esac
