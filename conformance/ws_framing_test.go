@@ -61,6 +61,10 @@ type wsCase struct {
 	send [][]byte
 	// split writes every byte on its own (a frame arrives in pieces).
 	split bool
+	// lateAnswer: the client answers the server's close frame only once it
+	// has written all of send, and never half-closes the TCP connection (a
+	// client still sending a frame when the server fails the connection).
+	lateAnswer bool
 	// want is the outcome RFC 6455 requires, events joined by " | ":
 	//   text "4x", text len=N    a text message echoed
 	//   binary 0aff, binary len=N, binary (empty)
@@ -179,6 +183,22 @@ func wsFramingCases() []wsCase {
 		{name: "RSV2 text", send: frames(cframe(wsFin|wsRSV2|wsText, []byte("4x"))), want: failed},
 		{name: "RSV3 binary", send: frames(cframe(wsFin|wsRSV3|wsBin, []byte{1})), want: failed},
 		{name: "RSV1|2|3 ping", send: frames(cframe(wsFin|wsRSV1|wsRSV2|wsRSV3|wsPing, nil)), want: failed},
+		// RFC 6455 7.1.7: after failing the connection a server "MUST NOT
+		// continue to attempt to process data (including a responding Close
+		// frame)" and proceeds to close it. The server fails this frame on
+		// its first two bytes (RSV1); the rest of it, still on its way, looks
+		// like the header of a 125-byte frame, and the client's close frame
+		// comes after.
+		{name: "failed on the header, the rest arrives", lateAnswer: true,
+			// The rest: the mask key and 20 bytes of payload, which begin
+			// like a masked 125-byte binary frame.
+			send: frames([]byte{wsFin | wsRSV1 | wsText, 0x80 | 20}, nil, append([]byte{wsFin | wsBin, 0x80 | 125}, make([]byte, 22)...)),
+			want: failed,
+			peers: map[string]string{
+				// coder/websocket reads the whole header, mask key included,
+				// before it checks the reserved bits: it waits for the rest.
+				"coder": "timeout",
+			}},
 		{name: "echo, then RSV2", send: frames(text("4ok"), nil, cframe(wsFin|wsRSV2|wsText, []byte("4x"))), want: `text "4ok" | ` + failed},
 
 		// 3. Opcodes: 3-7 are reserved data opcodes, 0xB-0xF reserved control ones.
@@ -364,7 +384,7 @@ func runWSCase(t *testing.T, addr string, c wsCase) string {
 	var events []string
 	for _, f := range c.send {
 		if f == nil {
-			ev, done := readWSEvent(conn, br, &sentClose)
+			ev, done := readWSEvent(conn, br, &sentClose, !c.lateAnswer)
 			events = append(events, ev)
 			if done {
 				return strings.Join(events, " | ")
@@ -388,8 +408,18 @@ func runWSCase(t *testing.T, addr string, c wsCase) string {
 	if !sentClose {
 		conn.Write(text("4end"))
 	}
+	if c.lateAnswer && !sentClose {
+		if last := events[len(events)-1]; strings.HasPrefix(last, "close ") {
+			var answer []byte
+			if code, err := strconv.Atoi(strings.TrimPrefix(last, "close ")); err == nil {
+				answer = binary.BigEndian.AppendUint16(nil, uint16(code))
+			}
+			conn.Write(cframe(wsFin|wsClose, answer))
+			sentClose = true
+		}
+	}
 	for {
-		ev, done := readWSEvent(conn, br, &sentClose)
+		ev, done := readWSEvent(conn, br, &sentClose, !c.lateAnswer)
 		if ev == "4end" {
 			ev = "ok"
 		}
@@ -402,8 +432,9 @@ func runWSCase(t *testing.T, addr string, c wsCase) string {
 
 // readWSEvent reads the next server frame and describes it; done is true
 // when the connection ended (the sentinel's echo is returned as "4end").
-// The server's close frame is answered, unless the client sent one.
-func readWSEvent(conn net.Conn, br *bufio.Reader, sentClose *bool) (event string, done bool) {
+// With answer, the server's close frame is answered (unless the client sent
+// one) and the client half-closes.
+func readWSEvent(conn net.Conn, br *bufio.Reader, sentClose *bool, answer bool) (event string, done bool) {
 	op, payload, err := readServerFrame(br)
 	if err != nil {
 		var ne net.Error
@@ -434,6 +465,9 @@ func readWSEvent(conn net.Conn, br *bufio.Reader, sentClose *bool) (event string
 		// Answer (RFC 6455 5.5.1), then end our side: some servers close
 		// the TCP connection at once, others when the client has (RFC
 		// 6455 7.1.1 leaves the order open).
+		if !answer {
+			return event, false
+		}
 		if !*sentClose {
 			var answer []byte
 			if len(payload) >= 2 {
