@@ -49,30 +49,37 @@ lint() {
 	"$tool_dir/staticcheck" ./...
 }
 
-# fuzz_one TARGET: fuzzes one target for FUZZTIME, its output shown and kept in $fuzz_log.
+# The packages whose fuzz targets CI runs: ./fuzz (every decoder) and
+# ./engineio (FuzzWebSocketFrames, the WebSocket frame reader driven over a
+# loopback connection).
+fuzz_pkgs=(./fuzz ./engineio)
+
+# fuzz_one PKG TARGET: fuzzes one target for FUZZTIME, its output shown and kept in $fuzz_log.
 fuzz_one() {
-	go test -run='^$' -fuzz="^${1}\$" -fuzztime="$FUZZTIME" ./fuzz 2>&1 | tee "$fuzz_log"
+	go test -run='^$' -fuzz="^${2}\$" -fuzztime="$FUZZTIME" "$1" 2>&1 | tee "$fuzz_log"
 	return "${PIPESTATUS[0]}"
 }
 
 fuzz() {
 	log "fuzz: every target for $FUZZTIME"
-	local targets
-	targets=$(go test -list '^Fuzz' ./fuzz | grep '^Fuzz' || true)
-	[ -n "$targets" ] || { echo "no fuzz targets found"; return 0; }
-	for t in $targets; do
-		echo "--- $t"
-		fuzz_one "$t" && continue
-		# Go's fuzzing engine sometimes ends a run that found nothing with
-		# "context deadline exceeded" (a worker slow to answer at the deadline).
-		# A real finding always writes its input under fuzz/testdata; only a
-		# run without one is tried again, once.
-		if grep -q "Failing input written to" "$fuzz_log" ||
-			! grep -q "context deadline exceeded" "$fuzz_log"; then
-			return 1
-		fi
-		echo "--- $t again: the engine timed out at its deadline without a failing input"
-		fuzz_one "$t" || return 1
+	local pkg t targets
+	for pkg in "${fuzz_pkgs[@]}"; do
+		targets=$(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
+		[ -n "$targets" ] || { echo "no fuzz targets found in $pkg"; return 1; }
+		for t in $targets; do
+			echo "--- $pkg $t"
+			fuzz_one "$pkg" "$t" && continue
+			# Go's fuzzing engine sometimes ends a run that found nothing with
+			# "context deadline exceeded" (a worker slow to answer at the deadline).
+			# A real finding always writes its input under the package's
+			# testdata/fuzz; only a run without one is tried again, once.
+			if grep -q "Failing input written to" "$fuzz_log" ||
+				! grep -q "context deadline exceeded" "$fuzz_log"; then
+				return 1
+			fi
+			echo "--- $pkg $t again: the engine timed out at its deadline without a failing input"
+			fuzz_one "$pkg" "$t" || return 1
+		done
 	done
 }
 
