@@ -539,3 +539,48 @@ func isReset(err error) bool {
 	var se *os.SyscallError
 	return errors.As(err, &se) && strings.Contains(se.Error(), "reset")
 }
+
+// TestWebSocketNothingAfterClose: RFC 6455 5.5.1, "after sending a Close
+// frame, the endpoint MUST NOT send any more data frames". A message and a
+// bad one arrive together, so the echo of the first is being written (or
+// queued) when the second fails the connection: the echo may come before the
+// close frame or not at all, never after it. A race, so the case is repeated
+// (a bounded number of connections per server).
+func TestWebSocketNothingAfterClose(t *testing.T) {
+	const rounds = 200
+	servers := wsFramingServers(t)
+	stream := append(cframe(wsFin|wsBin, make([]byte, 48)), text("4\xff")...)
+	for _, name := range []string{"corvid", "corvid-push", "coder", "ws"} {
+		addr := servers[name]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			seen := map[string]int{}
+			for range rounds {
+				seen[runWSStream(t, addr, stream)]++
+			}
+			for got, n := range seen {
+				if got != "binary len=48 | close 1007 | eof" && got != "close 1007 | eof" {
+					t.Errorf("%d of %d connections: %q", n, rounds, got)
+				}
+			}
+		})
+	}
+}
+
+// runWSStream writes stream in one write on a new session and returns what
+// the server did, until the connection ended.
+func runWSStream(t *testing.T, addr string, stream []byte) string {
+	conn, br := testutil.RawWebSocket(t, addr, "/engine.io/")
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(wsCaseDeadline))
+	conn.Write(stream)
+	var events []string
+	sentClose := false
+	for {
+		ev, done := readWSEvent(conn, br, &sentClose, true)
+		events = append(events, ev)
+		if done {
+			return strings.Join(events, " | ")
+		}
+	}
+}
