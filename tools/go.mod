@@ -1,3 +1,7 @@
+// The tools CI runs, pinned apart from the library's module: scripts/test.sh
+// builds staticcheck from here (go build -C tools ...) and runs it over the
+// repository. Update with: go get -tool honnef.co/go/tools/cmd/staticcheck@vX.Y.Z
+
 module github.com/corvid-io/corvid/tools
 
 go 1.26.0
