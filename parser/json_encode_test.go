@@ -134,7 +134,7 @@ type sample struct {
 	Inner   *inner   `json:"inner,omitempty"`
 	Count   int      `json:"count,string"`
 	Skipped string   `json:"-"`
-	private int
+	private int      //lint:ignore U1000 the encoder must skip it
 	Embedded
 	When time.Time `json:"when"`
 	Any  any       `json:"any"`
@@ -326,9 +326,9 @@ type Outer struct {
 	Ptrs    []*int            `json:"ptrs"`
 	Empty   []string          `json:"empty"`
 	NilMap  map[string]string `json:"nilmap"`
-	Dash    int               `json:"-,"`
+	Dash    int               `json:"-,"` //lint:ignore SA5008 "-," names the field "-", as encoding/json does
 	Skip    int               `json:"-"`
-	unexpor int
+	unexpor int               //lint:ignore U1000 the encoder must skip it
 }
 
 type textKey struct{ s string }

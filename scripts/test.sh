@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian machine (as root, or with sudo):
-# installs what the tests need, then vet, the race-enabled tests, and a short fuzz run.
+# installs what the tests need, then vet, staticcheck, the race-enabled tests, and a
+# short fuzz run.
 #
 #   scripts/test.sh            everything
+#   scripts/test.sh lint       only vet and staticcheck
 #   FUZZTIME=10m scripts/test.sh fuzz   only the fuzz targets, each for FUZZTIME
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,46 +36,64 @@ setup() {
 }
 
 fuzz_log=$(mktemp)
-trap 'rm -f "$fuzz_log"' EXIT
+tool_dir=$(mktemp -d)
+trap 'rm -rf "$fuzz_log" "$tool_dir"' EXIT
 
-# fuzz_one TARGET: fuzzes one target for FUZZTIME, its output shown and kept in $fuzz_log.
+# lint: go vet, then staticcheck at the version pinned by the nested tools
+# module (tools/go.mod), built from it and run over this module.
+lint() {
+	log "go vet"
+	go vet ./...
+	log "staticcheck (tools/go.mod)"
+	go build -C tools -o "$tool_dir/staticcheck" honnef.co/go/tools/cmd/staticcheck
+	"$tool_dir/staticcheck" ./...
+}
+
+# The packages whose fuzz targets CI runs: ./fuzz (every decoder) and
+# ./engineio (FuzzWebSocketFrames, the WebSocket frame reader driven over a
+# loopback connection).
+fuzz_pkgs=(./fuzz ./engineio)
+
+# fuzz_one PKG TARGET: fuzzes one target for FUZZTIME, its output shown and kept in $fuzz_log.
 fuzz_one() {
-	go test -run='^$' -fuzz="^${1}\$" -fuzztime="$FUZZTIME" ./fuzz 2>&1 | tee "$fuzz_log"
+	go test -run='^$' -fuzz="^${2}\$" -fuzztime="$FUZZTIME" "$1" 2>&1 | tee "$fuzz_log"
 	return "${PIPESTATUS[0]}"
 }
 
 fuzz() {
 	log "fuzz: every target for $FUZZTIME"
-	local targets
-	targets=$(go test -list '^Fuzz' ./fuzz | grep '^Fuzz' || true)
-	[ -n "$targets" ] || { echo "no fuzz targets found"; return 0; }
-	for t in $targets; do
-		echo "--- $t"
-		fuzz_one "$t" && continue
-		# Go's fuzzing engine sometimes ends a run that found nothing with
-		# "context deadline exceeded" (a worker slow to answer at the deadline).
-		# A real finding always writes its input under fuzz/testdata; only a
-		# run without one is tried again, once.
-		if grep -q "Failing input written to" "$fuzz_log" ||
-			! grep -q "context deadline exceeded" "$fuzz_log"; then
-			return 1
-		fi
-		echo "--- $t again: the engine timed out at its deadline without a failing input"
-		fuzz_one "$t" || return 1
+	local pkg t targets
+	for pkg in "${fuzz_pkgs[@]}"; do
+		targets=$(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true)
+		[ -n "$targets" ] || { echo "no fuzz targets found in $pkg"; return 1; }
+		for t in $targets; do
+			echo "--- $pkg $t"
+			fuzz_one "$pkg" "$t" && continue
+			# Go's fuzzing engine sometimes ends a run that found nothing with
+			# "context deadline exceeded" (a worker slow to answer at the deadline).
+			# A real finding always writes its input under the package's
+			# testdata/fuzz; only a run without one is tried again, once.
+			if grep -q "Failing input written to" "$fuzz_log" ||
+				! grep -q "context deadline exceeded" "$fuzz_log"; then
+				return 1
+			fi
+			echo "--- $pkg $t again: the engine timed out at its deadline without a failing input"
+			fuzz_one "$pkg" "$t" || return 1
+		done
 	done
 }
 
 case "$what" in
 all)
 	setup
-	log "go vet"
-	go vet ./...
+	lint
 	log "go test -race"
 	go test -race -shuffle=on -count=1 -timeout=15m ./...
 	log "bench module (nested): vet, tests and the harness smoke run"
 	(cd bench && go vet ./... && go test -race -count=1 -timeout=10m ./...)
 	fuzz
 	;;
+lint) lint ;;
 fuzz) fuzz ;;
-*) echo "usage: $0 [all|fuzz]"; exit 2 ;;
+*) echo "usage: $0 [all|lint|fuzz]"; exit 2 ;;
 esac

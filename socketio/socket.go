@@ -216,7 +216,7 @@ func (s *Socket) Context() context.Context {
 func (s *Socket) deliver(msgs []parser.Message, volatile bool) error {
 	if mu := s.replying.Load(); mu != nil {
 		mu.Lock()
-		mu.Unlock() // it only waited for the reply
+		mu.Unlock() //lint:ignore SA2001 it only waited for the reply
 	}
 	return s.conn.send(msgs, volatile)
 }

@@ -126,9 +126,9 @@ func TestPitfallAnswersNodeRequests(t *testing.T) {
 	publish(&wire.Request{UID: "NoDe01", RequestID: "req5", Type: wire.RemoteFetch, Opts: &wire.Opts{Rooms: []string{"nobody"}}})
 	publish(&wire.Request{UID: "NoDe01", RequestID: "req1", Type: wire.AllRooms})
 	publish(&wire.Request{UID: "NoDe01", RequestID: "req6", Type: wire.ServerSideEmit, Data: []any{"sse"}})
-	msgs := raw.wait(t, 4)
+	raw.wait(t, 4)
 	time.Sleep(100 * time.Millisecond) // nothing more may come
-	msgs = raw.messages()
+	msgs := raw.messages()
 	want := []string{
 		`{"type":8,"requestId":"req7","clientCount":0}`,
 		`{"requestId":"req5","sockets":[]}`,

@@ -1,0 +1,18 @@
+// The tools CI runs, pinned apart from the library's module: scripts/test.sh
+// builds staticcheck from here (go build -C tools ...) and runs it over the
+// repository. Update with: go get -tool honnef.co/go/tools/cmd/staticcheck@vX.Y.Z
+
+module github.com/corvid-io/corvid/tools
+
+go 1.26.0
+
+require (
+	github.com/BurntSushi/toml v1.4.1-0.20240526193622-a339e1f7089c // indirect
+	golang.org/x/exp/typeparams v0.0.0-20231108232855-2478ac86f678 // indirect
+	golang.org/x/mod v0.41.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
+	golang.org/x/tools v0.51.0 // indirect
+	honnef.co/go/tools v0.8.2 // indirect
+)
+
+tool honnef.co/go/tools/cmd/staticcheck
