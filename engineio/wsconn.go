@@ -377,7 +377,13 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 			// Looked at before parseFrame, which unmasks the payload in place.
 			return wsBlocking, false, nil, 0, nil
 		}
-		f, n, need, err := parseFrame(b, c.limit)
+		limit := c.limit
+		if c.msgOp != 0 && len(b) > 0 && b[0]&0x0F == opContinuation {
+			// The message's total counts: a fragment declared past it
+			// fails the connection before its bytes arrive.
+			limit -= len(c.msg)
+		}
+		f, n, need, err := parseFrame(b, limit)
 		if err != nil {
 			return 0, false, nil, 0, err
 		}
@@ -406,10 +412,6 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 		case opContinuation:
 			if c.msgOp == 0 {
 				err = errWSSequence
-				break
-			}
-			if len(c.msg)+len(f.payload) > c.limit {
-				err = errWSTooBig
 				break
 			}
 			c.msg = append(c.msg, f.payload...)
@@ -454,25 +456,22 @@ func (c *wsConn) releaseBuffer() {
 	c.rb = nil
 }
 
-// space returns the free tail of the read buffer, grown to hold need bytes.
+// space returns the free tail of the read buffer. A full buffer grows
+// towards need, the size of the frame being read (growRead): with the bytes
+// that arrive, never at once to what the frame's header declares.
 func (c *wsConn) space(need int) []byte {
 	if c.rb == nil {
 		c.rb = readBufPool.Get().(*[]byte)
 	}
 	b := *c.rb
-	if need > cap(b) {
-		nb := make([]byte, len(b), need)
-		copy(nb, b)
+	if len(b) == cap(b) {
+		nb := growRead(b, need)
 		if cap(b) <= maxPooledReadBuf {
 			*c.rb = b[:0]
 			readBufPool.Put(c.rb)
 		}
 		c.rb = &nb
 		b = nb
-	}
-	if len(b) == cap(b) {
-		b = append(b, 0)[:len(b)]
-		*c.rb = b
 	}
 	return b[len(b):cap(b)]
 }
