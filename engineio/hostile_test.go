@@ -3,10 +3,13 @@ package engineio
 import (
 	"bytes"
 	"encoding/binary"
+	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,5 +127,159 @@ func TestWSDeclaredLengthHoldsNoMemory(t *testing.T) {
 	t.Logf("after they left: heap %+d KiB", after>>10)
 	if after >= 1<<20 {
 		t.Fatalf("heap still %d bytes above its start after the connections left", after)
+	}
+}
+
+// TestPollingPausedSessionBoundsTinyMessages: while the receiver has paused
+// the session, a POST of a megabyte of empty messages ("4\x1e4\x1e...", each
+// counting no data byte) is taken only as far as the inbound limit allows,
+// counting every message's place in the queue: the POST waits, the queue and
+// the heap stay bounded, and every message is delivered once the receiver
+// resumes.
+func TestPollingPausedSessionBoundsTinyMessages(t *testing.T) {
+	var got atomic.Int64
+	sessions := make(chan *Session, 1)
+	d := stStart(t, func(s *Session) {
+		s.Pause()
+		s.Receive(func(Message) { got.Add(1) }, func(error) {})
+		sessions <- s
+	}, stOptions())
+	sid := d.handshake()
+	s := <-sessions
+	const msgs = 500_000
+	body := strings.Repeat("4\x1e", msgs-1) + "4" // ~1 MB, under MaxHTTPBufferSize
+	before := heapInUse()
+	answered := make(chan stResponse, 1)
+	go func() {
+		res, err := http.Post(d.base+"?"+d.poll(sid), "text/plain", strings.NewReader(body))
+		if err != nil {
+			answered <- stResponse{status: -1}
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		answered <- stResponse{status: res.StatusCode, body: string(b)}
+	}()
+	max := d.srv.opts.MaxHTTPBufferSize
+	bound := max/inMsgOverhead + 1
+	waitFor(t, "the queue to fill", func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.in.len() >= bound
+	})
+	select {
+	case r := <-answered:
+		t.Fatalf("the POST was answered while the session is paused: %d %q", r.status, r.body)
+	case <-time.After(200 * time.Millisecond):
+	}
+	s.mu.Lock()
+	queued, charged := s.in.len(), s.in.charged
+	s.mu.Unlock()
+	held := int64(heapInUse()) - int64(before)
+	t.Logf("paused: %d messages queued, charged %d bytes; heap +%d KiB", queued, charged, held>>10)
+	if queued > bound || charged > max+inMsgOverhead {
+		t.Fatalf("%d messages queued (charged %d), want at most %d (%d)", queued, charged, bound, max+inMsgOverhead)
+	}
+	// The body (1 MB, which the test holds too) and the queue (up to
+	// MaxHTTPBufferSize, twice that for append's spare room).
+	if held > int64(4*max) {
+		t.Fatalf("heap grew by %d bytes", held)
+	}
+	s.Resume()
+	select {
+	case r := <-answered:
+		if r.status != http.StatusOK || r.body != "ok" {
+			t.Fatalf("POST: %d %q", r.status, r.body)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the POST was not answered after Resume")
+	}
+	waitFor(t, "every message", func() bool { return got.Load() == msgs })
+}
+
+// TestPollingPostDeclaredLengthHoldsNoMemory: POSTs that declare a body of
+// 64 KiB and send none of it make the server hold memory in proportion to
+// what was sent (net/http's per-connection state and a small buffer), not
+// the declared length.
+func TestPollingPostDeclaredLengthHoldsNoMemory(t *testing.T) {
+	const posts = 300
+	d := stStart(t, stEcho, stOptions())
+	sids := make([]string, posts)
+	for i := range sids {
+		sids[i] = d.handshake()
+	}
+	http.DefaultClient.CloseIdleConnections()
+	u, _ := url.Parse(d.hs.URL)
+	before := heapInUse()
+	cs := make([]net.Conn, 0, posts)
+	defer func() {
+		for _, c := range cs {
+			c.Close()
+		}
+	}()
+	for _, sid := range sids {
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+		req := "POST " + d.srv.opts.Path + "?" + d.poll(sid) + " HTTP/1.1\r\nHost: " + u.Host +
+			"\r\nContent-Type: text/plain\r\nContent-Length: 65536\r\n\r\n4"
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the POSTs to be read", func() bool {
+		n := 0
+		for _, sid := range sids {
+			if s := d.srv.lookup(sid); s != nil {
+				s.mu.Lock()
+				if s.posting {
+					n++
+				}
+				s.mu.Unlock()
+			}
+		}
+		return n == posts
+	})
+	time.Sleep(100 * time.Millisecond)
+	held := int64(heapInUse()) - int64(before)
+	t.Logf("%d POSTs declaring 64 KiB and sending 1 byte: heap +%d KiB (%d bytes each)", posts, held>>10, held/posts)
+	// net/http holds about 10 KiB per connection (its buffers, the request);
+	// the 64 KiB declared must not be added to it.
+	if limit := int64(posts * 24 << 10); held > limit {
+		t.Fatalf("heap grew by %d bytes for %d POSTs, want at most %d", held, posts, limit)
+	}
+}
+
+// TestPollingPostSilentBodyTimesOut: a POST that declares a body and stops
+// sending it is dropped after PingInterval+PingTimeout, instead of holding
+// its connection and goroutine for as long as the client likes.
+func TestPollingPostSilentBodyTimesOut(t *testing.T) {
+	sessions, handler := newSTSessions(nil)
+	opts := &ServerOptions{PingInterval: 300 * time.Millisecond, PingTimeout: 300 * time.Millisecond}
+	d := stStart(t, handler, opts)
+	sid := d.handshake()
+	s := sessions.next(t)
+	u, _ := url.Parse(d.hs.URL)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	req := "POST " + d.srv.opts.Path + "?" + d.poll(sid) + " HTTP/1.1\r\nHost: " + u.Host +
+		"\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n4hello"
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	_, err = io.Copy(io.Discard, c)
+	if ne, ok := err.(net.Error); ok && ne.Timeout() {
+		t.Fatalf("the server still holds the POST after %v", time.Since(start))
+	}
+	t.Logf("connection ended after %v (%v)", time.Since(start).Round(time.Millisecond), err)
+	if err := stWaitClosedSession(t, s); err == nil {
+		t.Fatal("session not closed")
 	}
 }

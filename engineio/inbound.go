@@ -43,14 +43,34 @@ const inMsgOverhead = int(unsafe.Sizeof(Message{}))
 // session's inbound limit (MaxHTTPBufferSize).
 func inboundCharge(m Message) int { return len(m.Data) + inMsgOverhead }
 
-// inbound is the charge of the messages a session holds for its receiver
-// (queued, not yet read); guarded by the session's mu.
+// inbound is the queue of the messages a session holds for its receiver
+// (received, not yet read or delivered) and their charge; guarded by the
+// session's mu. Every read path queues through it, and a peer is read only
+// while it is not full: polling POSTs wait (even in the middle of a body),
+// and a WebSocket is read only when the receiver asks.
 type inbound struct {
+	q       []Message
 	charged int
 }
 
-func (in *inbound) add(m Message)  { in.charged += inboundCharge(m) }
-func (in *inbound) done(m Message) { in.charged -= inboundCharge(m) }
+func (in *inbound) len() int { return len(in.q) }
+
+func (in *inbound) push(m Message) {
+	in.q = append(in.q, m)
+	in.charged += inboundCharge(m)
+}
+
+// pop takes the oldest message; the queue is not empty.
+func (in *inbound) pop() Message {
+	m := in.q[0]
+	in.q[0] = Message{}
+	in.q = in.q[1:]
+	if len(in.q) == 0 {
+		in.q = nil // the array goes with its last message
+	}
+	in.charged -= inboundCharge(m)
+	return m
+}
 
 // full reports whether the peer must wait before more is taken from it.
 func (in *inbound) full(limit int) bool { return in.charged > limit }

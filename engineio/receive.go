@@ -83,7 +83,7 @@ func (s *Session) pump(deliver bool) {
 		s.mu.Unlock()
 		return
 	}
-	for deliver && len(s.in) > 0 && (!s.paused.Load() || s.closed) {
+	for deliver && s.in.len() > 0 && (!s.paused.Load() || s.closed) {
 		m := s.popInLocked()
 		s.pushing = true
 		s.mu.Unlock()
@@ -91,7 +91,7 @@ func (s *Session) pump(deliver bool) {
 		s.mu.Lock()
 		s.pushing = false
 	}
-	if !s.closed || len(s.in) > 0 {
+	if !s.closed || s.in.len() > 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -111,7 +111,7 @@ func (s *Session) deliverPushed(m Message) bool {
 		s.mu.Unlock()
 		return false
 	}
-	if s.pushing || len(s.in) > 0 || s.paused.Load() {
+	if s.pushing || s.in.len() > 0 || s.paused.Load() {
 		s.deliverLocked(m)
 		s.mu.Unlock()
 		s.pump(true)
@@ -123,7 +123,7 @@ func (s *Session) deliverPushed(m Message) bool {
 	s.onMsg(m)
 	s.mu.Lock()
 	s.pushing = false
-	if len(s.in) > 0 || s.closed {
+	if s.in.len() > 0 || s.closed {
 		s.mu.Unlock()
 		s.pump(true)
 		return !s.closedNow() && !s.paused.Load()

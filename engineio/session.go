@@ -65,9 +65,8 @@ type Session struct {
 	final     PacketType // close or noop: ends the polling transport once closed
 	lingering bool       // closed, waiting for a last GET to deliver the close packet
 
-	// incoming messages not yet read
-	in        []Message
-	inBytes   int
+	// incoming messages not yet read, and their charge
+	in        inbound
 	notify    chan struct{} // cap 1: wakes Read; made by the first Read that waits
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
 	reading   bool
@@ -224,7 +223,7 @@ func (s *Session) kickLocked() {
 func (s *Session) Read(ctx context.Context) (Message, error) {
 	for {
 		s.mu.Lock()
-		if len(s.in) > 0 {
+		if s.in.len() > 0 {
 			m := s.popInLocked()
 			s.mu.Unlock()
 			return m, nil
@@ -270,13 +269,7 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 // popInLocked takes the oldest unread message and wakes a POST waiting for
 // room; s.in is not empty.
 func (s *Session) popInLocked() Message {
-	m := s.in[0]
-	s.in[0] = Message{}
-	s.in = s.in[1:]
-	if len(s.in) == 0 {
-		s.in = nil
-	}
-	s.inBytes -= len(m.Data)
+	m := s.in.pop()
 	signal(s.drained)
 	return m
 }
@@ -284,8 +277,7 @@ func (s *Session) popInLocked() Message {
 // deliverLocked queues a message received over polling (or by a background read)
 // for Read.
 func (s *Session) deliverLocked(m Message) {
-	s.in = append(s.in, m)
-	s.inBytes += len(m.Data)
+	s.in.push(m)
 	signal(s.notify)
 }
 
