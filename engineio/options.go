@@ -82,6 +82,16 @@ type ServerOptions struct {
 	HandshakeRate float64
 	// HandshakeBurst is the burst allowed by HandshakeRate.
 	HandshakeBurst int
+
+	// MaxHandshakeHeaderBytes bounds the request URL and header fields of a
+	// handshake, the bytes of their names and values as Node's
+	// maxHeaderSize counts them (default 16 KiB, Node's default). A
+	// handshake over it is answered as Node's HTTP server answers: 431
+	// (Request Header Fields Too Large) and "Connection: close"; no session
+	// is created. What a session keeps of its handshake (Handshake) is thus
+	// bounded too. Other requests are bounded by the http.Server's
+	// MaxHeaderBytes only.
+	MaxHandshakeHeaderBytes int
 }
 
 // CORSOptions are the CORS settings of a Server (the subset of the npm cors
@@ -174,6 +184,9 @@ func newOptions(o *ServerOptions) *options {
 	}
 	if opts.MaxSessions < 0 {
 		opts.MaxSessions = 0
+	}
+	if opts.MaxHandshakeHeaderBytes <= 0 {
+		opts.MaxHandshakeHeaderBytes = 16 << 10
 	}
 	if opts.HandshakeRate > 0 && opts.HandshakeBurst <= 0 {
 		opts.HandshakeBurst = max(1, int(opts.HandshakeRate))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,6 +178,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, upgrade, codeUnknownTransport, "")
 		return
 	}
+	if q.sid == "" && handshakeHeaderBytes(r) > srv.opts.MaxHandshakeHeaderBytes {
+		// As Node's HTTP server answers a header over its maxHeaderSize.
+		w.Header()["Connection"] = []string{"close"}
+		w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	if sid := q.sid; sid != "" {
 		s := srv.lookup(sid)
 		var current string
@@ -242,6 +249,19 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// handshakeHeaderBytes is the size of r's URL and header fields as Node
+// counts it against maxHeaderSize: the bytes of the URL and of every header
+// name and value (Host included).
+func handshakeHeaderBytes(r *http.Request) int {
+	n := len(r.RequestURI) + len("Host") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
 func (srv *Server) enabled(transport string) bool {
 	switch transport {
 	case pollingName:
@@ -299,9 +319,10 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 		srv:       srv,
 		websocket: ws,
 		handshake: &Handshake{
-			Header:     srv.shared.header(r.Header),
+			Header:     srv.shared.header(r.Header, r.Host),
 			Query:      su.q,
 			RemoteAddr: r.RemoteAddr,
+			RemoteIP:   remoteIP(r.RemoteAddr),
 			URL:        su.u,
 			RequestURI: su.uri,
 			Secure:     r.TLS != nil,
@@ -324,6 +345,15 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 	}
 	srv.sessions[s.id] = s
 	return s, false
+}
+
+// remoteIP returns the IP of a RemoteAddr ("host:port"), without the port
+// and the brackets of an IPv6 address; addr as it is when it has no port.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // parseQuery parses a request's query string. Unlike url.ParseQuery, which

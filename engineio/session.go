@@ -12,14 +12,18 @@ import (
 )
 
 // Handshake describes the request that opened a session. The server keeps this
-// copy, never the *http.Request itself. Cookies are read from Header.
+// copy, never the *http.Request itself. Cookies are read from Header, which
+// also holds the request's Host (net/http moves it out of the request's
+// header; Node's headers have it). Its size is bounded by
+// ServerOptions.MaxHandshakeHeaderBytes.
 //
 // A Handshake is read-only: sessions whose handshake had the same URL share
 // one URL, one Query and one RequestURI string.
 type Handshake struct {
 	Header     http.Header
 	Query      url.Values
-	RemoteAddr string
+	RemoteAddr string // "host:port", as http.Request.RemoteAddr
+	RemoteIP   string // RemoteAddr's IP without the port ("127.0.0.1", "::1"), as Node's remoteAddress
 	URL        *url.URL
 	RequestURI string // URL.RequestURI()
 	Secure     bool   // the handshake came over TLS
