@@ -40,6 +40,8 @@ type Server struct {
 	tokens   float64
 	refilled time.Time
 
+	ips ipTable // per-IP sessions and handshake buckets, when limited (mu)
+
 	shared handshakeShare // what the handshakes of sessions have in common
 
 	// wg counts every goroutine of ours: session handlers, websocket writers and
@@ -229,7 +231,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if msg := srv.admit(); msg != "" {
+	if msg := srv.admit(r); msg != "" {
 		writeError(w, upgrade, codeForbidden, msg)
 		return
 	}
@@ -300,6 +302,9 @@ func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
 	if srv.sessions[s.id] == s {
 		delete(srv.sessions, s.id)
+		if srv.opts.perIP() {
+			srv.removeIPSession(s.handshake.RemoteIP)
+		}
 	}
 	srv.mu.Unlock()
 }
@@ -335,6 +340,9 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 		return nil, false
 	}
 	if m := srv.opts.MaxSessions; m > 0 && len(srv.sessions) >= m {
+		return nil, true
+	}
+	if srv.opts.perIP() && !srv.addIPSession(s.handshake.RemoteIP) {
 		return nil, true
 	}
 	for {
@@ -416,12 +424,13 @@ func scanQuery(raw string) routeQuery {
 	return q
 }
 
-// admit applies MaxSessions and HandshakeRate to a new handshake; it returns
-// the refusal message, or "" when the handshake may proceed. (MaxSessions is
-// checked again, atomically, when the session is registered.)
-func (srv *Server) admit() string {
+// admit applies MaxSessions, HandshakeRate and the per-IP limits to the
+// handshake r; it returns the refusal message, or "" when the handshake may
+// proceed. (MaxSessions and MaxSessionsPerIP are checked again, atomically,
+// when the session is registered.)
+func (srv *Server) admit(r *http.Request) string {
 	o := srv.opts
-	if o.MaxSessions == 0 && o.HandshakeRate <= 0 {
+	if o.MaxSessions == 0 && o.HandshakeRate <= 0 && !o.perIP() {
 		return ""
 	}
 	srv.mu.Lock()
@@ -429,8 +438,15 @@ func (srv *Server) admit() string {
 	if o.MaxSessions > 0 && len(srv.sessions) >= o.MaxSessions {
 		return msgTooManySessions
 	}
+	now := time.Now()
+	if o.perIP() {
+		// Before the server-wide bucket: a client over its own limit takes
+		// no token from the others.
+		if msg := srv.admitIP(remoteIP(r.RemoteAddr), now); msg != "" {
+			return msg
+		}
+	}
 	if o.HandshakeRate > 0 {
-		now := time.Now()
 		burst := float64(o.HandshakeBurst)
 		if srv.refilled.IsZero() {
 			srv.tokens = burst
