@@ -283,3 +283,33 @@ func TestPollingPostSilentBodyTimesOut(t *testing.T) {
 		t.Fatal("session not closed")
 	}
 }
+
+// TestGrowRead: a read buffer filled byte run after byte run never holds
+// more than 8 times what it received (or 2*readGrowMin), ends at the
+// declared size exactly, and copies O(1) bytes per byte received.
+func TestGrowRead(t *testing.T) {
+	for _, need := range []int{1, 100, 2 * readGrowMin, 2*readGrowMin + 1, 5000, 65550, 999_014} {
+		var b []byte
+		copied := 0
+		for len(b) < need {
+			old := cap(b)
+			b = growRead(b, need)
+			if cap(b) != old {
+				copied += len(b)
+			}
+			if len(b) == cap(b) {
+				t.Fatalf("need %d: no room at %d", need, len(b))
+			}
+			if c := cap(b); c > need || c > max(8*len(b), 2*readGrowMin) {
+				t.Fatalf("need %d: capacity %d holding %d bytes", need, c, len(b))
+			}
+			b = b[:cap(b)] // the read fills the room
+		}
+		if cap(b) != need {
+			t.Fatalf("need %d: ended at capacity %d", need, cap(b))
+		}
+		if copied > need {
+			t.Fatalf("need %d: copied %d bytes", need, copied)
+		}
+	}
+}
