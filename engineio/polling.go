@@ -369,7 +369,7 @@ func (s *Session) awaitRoom(r *http.Request, drained chan struct{}) bool {
 // length: a body of up to 2 KiB gets one slice of its size, a larger one
 // grows in steps. The packets parsed from it keep referring to it.
 //
-// The body must arrive within postReadTimeout (PingInterval+PingTimeout): a
+// The body must arrive within PingInterval+PingTimeout (45 s by default): a
 // client that declares a body and goes silent is dropped then, instead of
 // holding the request forever. The body, read to its end, is closed: net/http
 // then writes the answer without first trying to discard what remains of it.
