@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -311,5 +312,46 @@ func TestGrowRead(t *testing.T) {
 		if copied > need {
 			t.Fatalf("need %d: copied %d bytes", need, copied)
 		}
+	}
+}
+
+// TestPollingChunkedPostLimit: a POST without a Content-Length (chunked) is
+// refused with 413 once it passes MaxHTTPBufferSize, even when its last
+// bytes come together with the end of the body (one write: net/http's
+// reader returns them with io.EOF); at the limit it is taken.
+func TestPollingChunkedPostLimit(t *testing.T) {
+	opts := stOptions()
+	opts.MaxHTTPBufferSize = 100
+	d := stStart(t, stEcho, opts)
+	sid := d.handshake()
+	u, _ := url.Parse(d.hs.URL)
+	post := func(body string) string {
+		t.Helper()
+		c, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		req := "POST " + d.srv.opts.Path + "?" + d.poll(sid) + " HTTP/1.1\r\nHost: " + u.Host +
+			"\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n" +
+			strconv.FormatInt(int64(len(body)), 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+		var b [64]byte
+		n, _ := io.ReadAtLeast(c, b[:], 12)
+		return string(b[:n])
+	}
+	for _, n := range []int{101, 1000} {
+		if got := post("4" + strings.Repeat("x", n-1)); !strings.HasPrefix(got, "HTTP/1.1 413 ") {
+			t.Fatalf("%d bytes: %q", n, got)
+		}
+	}
+	if got := post("4" + strings.Repeat("x", 99)); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+		t.Fatalf("100 bytes: %q", got)
+	}
+	if r := d.get(d.poll(sid)); r.body != "4"+strings.Repeat("x", 99) {
+		t.Fatalf("poll: %q", r.body)
 	}
 }

@@ -412,14 +412,14 @@ func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request, max int) 
 		}
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
+		if len(body) > max {
+			return nil, true, nil
+		}
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return nil, false, err
-		}
-		if len(body) > max {
-			return nil, true, nil
 		}
 	}
 	r.Body.Close()
