@@ -355,3 +355,60 @@ func TestPollingChunkedPostLimit(t *testing.T) {
 		t.Fatalf("poll: %q", r.body)
 	}
 }
+
+// TestWSPushQueueBounded: after Resume, a goroutine of the server delivers
+// the messages held back while the connection's reader reads what comes
+// meanwhile and queues it behind them; a peer that sends faster than the
+// receiver takes them must not grow that queue past the inbound limit.
+// Every message still arrives.
+func TestWSPushQueueBounded(t *testing.T) {
+	const msgs = 50_000
+	opts := stOptions()
+	opts.MaxHTTPBufferSize = 100_000
+	var got, maxQueued atomic.Int64
+	sessions := make(chan *Session, 1)
+	d := stStart(t, func(s *Session) {
+		s.Pause()
+		s.Receive(func(Message) {
+			n := got.Add(1)
+			if n == 1 {
+				// The delivery of what was held back is slow: the peer's
+				// messages arrive meanwhile.
+				time.Sleep(300 * time.Millisecond)
+			}
+			for t := time.Now(); time.Since(t) < 5*time.Microsecond; {
+			}
+			if n%100 == 0 {
+				s.mu.Lock()
+				q := int64(s.in.len())
+				s.mu.Unlock()
+				if q > maxQueued.Load() {
+					maxQueued.Store(q)
+				}
+			}
+		}, func(error) {})
+		sessions <- s
+	}, opts)
+	w := rawWSOpen(t, d, nil)
+	s := <-sessions
+	// A message held back by the pause (one read as the receiver paused).
+	s.mu.Lock()
+	s.deliverLocked(Message{Data: []byte("held")})
+	s.mu.Unlock()
+	s.Resume()
+	time.Sleep(100 * time.Millisecond) // its delivery has begun
+	sent := make(chan error, 1)
+	go func() {
+		_, err := w.c.Write(bytes.Repeat(clientFrame(0x81, []byte("4"), true), msgs))
+		sent <- err
+	}()
+	waitFor(t, "every message", func() bool { return got.Load() == msgs+1 })
+	if err := <-sent; err != nil {
+		t.Fatal(err)
+	}
+	bound := int64(opts.MaxHTTPBufferSize/inMsgOverhead + 1)
+	t.Logf("%d messages; at most %d queued (bound %d)", msgs, maxQueued.Load(), bound)
+	if maxQueued.Load() > bound {
+		t.Fatalf("%d messages queued, want at most %d", maxQueued.Load(), bound)
+	}
+}

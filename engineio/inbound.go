@@ -45,10 +45,12 @@ func inboundCharge(m Message) int { return len(m.Data) + inMsgOverhead }
 
 // inbound is the queue of the messages a session holds for its receiver
 // (received, not yet read or delivered) and their charge; guarded by the
-// session's mu. Every read path queues through it. Polling POSTs wait while
-// it is full (even in the middle of a body); a WebSocket is read a message
-// at a time when the receiver asks (Read), or while it has not paused the
-// session (Receive), so that its queue is bounded by the receiver's Pause.
+// session's mu. Every read path queues through it, and none reads more from
+// the peer while it is full: polling POSTs wait (even in the middle of a
+// body); a WebSocket is read a message at a time when the receiver asks
+// (Read), or in push mode while the receiver has not paused the session and
+// the queue has room (its reader queues only behind another goroutine's
+// deliveries, after Resume, and then waits: awaitInRoom).
 type inbound struct {
 	q       []Message
 	charged int

@@ -73,6 +73,7 @@ type Session struct {
 	in        inbound
 	notify    chan struct{} // cap 1: wakes Read; made by the first Read that waits
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
+	roomed    chan struct{} // cap 1: wakes a WebSocket reader waiting for room
 	reading   bool
 	bgReading bool
 
@@ -275,6 +276,7 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 func (s *Session) popInLocked() Message {
 	m := s.in.pop()
 	signal(s.drained)
+	signal(s.roomed)
 	return m
 }
 
@@ -443,6 +445,7 @@ func (s *Session) closeWith(r Reason) {
 	}
 	signal(s.notify)
 	signal(s.drained)
+	signal(s.roomed)
 	cancel := s.cancel
 	s.mu.Unlock()
 	if cancel != nil {
