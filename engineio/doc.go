@@ -56,13 +56,21 @@
 // for as long as it takes. A session's state is guarded by one mutex that is
 // never held across I/O or user code.
 //
-// What a client can make the server hold is bounded: inbound by
-// MaxHTTPBufferSize (a POST waits while a buffer's worth of messages is unread; a
-// WebSocket frame is read only when the handler asks, or in push mode while the
-// receiver has not paused the session: Session.Pause), outbound by the send
-// queue, and the number of sessions by MaxSessions and HandshakeRate (both
-// unlimited by default, as in the reference). RELIABILITY.md at the repository
-// root lists every limit and how it is tested.
+// What a client can make the server hold is bounded, and proportional to
+// what it sent: inbound by MaxHTTPBufferSize (every queued message counts
+// its data and its place in the queue; a POST waits, even in the middle of
+// its body, while a buffer's worth of messages is unread; a WebSocket frame
+// is read only when the handler asks, or in push mode while the receiver has
+// not paused the session: Session.Pause). Read buffers grow with the bytes
+// that arrive, never to what a frame header or a Content-Length declares; a
+// declared length over MaxHTTPBufferSize is refused at once (1009, 413), and
+// a POST body must arrive within PingInterval+PingTimeout. Outbound is
+// bounded by the send queue; a handshake's headers by MaxHandshakeHeaderBytes
+// (16 KiB, 431 over it, as Node); the number of sessions by MaxSessions,
+// HandshakeRate, MaxSessionsPerIP and HandshakeRatePerIP (all off by default,
+// as in the reference). The package writes no log lines, so a client cannot
+// turn its bytes into log bytes. RELIABILITY.md at the repository root lists
+// every limit and how it is tested.
 //
 // Session.Context is cancelled when the session closes, with the Reason as its
 // cause. Server.Shutdown closes every session with ReasonServerClose and waits for

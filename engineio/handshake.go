@@ -60,20 +60,25 @@ func (h *handshakeShare) url(u *url.URL) sharedURL {
 	return e
 }
 
-// header returns a copy of hdr, as hdr.Clone, whose names and values are
-// those remembered from earlier handshakes where they are the same.
-func (h *handshakeShare) header(hdr http.Header) http.Header {
-	if hdr == nil {
+// header returns a copy of hdr, as hdr.Clone, with the request's host as
+// "Host" (unless hdr has one), whose names and values are those remembered
+// from earlier handshakes where they are the same.
+func (h *handshakeShare) header(hdr http.Header, host string) http.Header {
+	if hdr == nil && host == "" {
 		return nil
 	}
-	n := 0
+	n := 1
 	for _, vs := range hdr {
 		n += len(vs)
 	}
 	all := make([]string, 0, n) // one backing array for every value, as Clone
-	out := make(http.Header, len(hdr))
+	out := make(http.Header, len(hdr)+1)
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if _, ok := hdr["Host"]; !ok && host != "" {
+		all = append(all, h.str(host))
+		out["Host"] = all[0:1:1]
+	}
 	for k, vs := range hdr {
 		if vs == nil {
 			out[h.str(k)] = nil

@@ -1,12 +1,15 @@
 package engineio
 
 import (
+	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -91,7 +94,7 @@ func TestHandshakeHeaderShared(t *testing.T) {
 		}
 	}
 	r1, r2 := req("a2V5LW9uZQ=="), req("a2V5LXR3bw==")
-	h1, h2 := h.header(r1), h.header(r2)
+	h1, h2 := h.header(r1, ""), h.header(r2, "")
 	if !reflect.DeepEqual(h1, r1.Clone()) || !reflect.DeepEqual(h2, r2.Clone()) {
 		t.Fatalf("got %v and %v, want copies of %v and %v", h1, h2, r1, r2)
 	}
@@ -113,7 +116,73 @@ func TestHandshakeHeaderShared(t *testing.T) {
 	if len(h2["X-Many"]) != 3 || len(r1["X-Many"]) != 3 {
 		t.Error("adding to one copy changed another")
 	}
-	if h.header(nil) != nil {
+	if h.header(nil, "") != nil {
 		t.Error("nil header: want nil")
+	}
+	if got := h.header(http.Header{"Accept": {"*/*"}}, "example.com:80"); !reflect.DeepEqual(got,
+		http.Header{"Accept": {"*/*"}, "Host": {"example.com:80"}}) {
+		t.Errorf("with the host: %v", got)
+	}
+}
+
+// TestHandshakeHeaderLimit: a handshake whose URL and headers exceed
+// MaxHandshakeHeaderBytes (16 KiB by default, Node's maxHeaderSize) gets
+// Node's answer, 431 with "Connection: close", on both transports, and no
+// session; under the limit, or under a larger one, it opens one.
+func TestHandshakeHeaderLimit(t *testing.T) {
+	big := http.Header{"X-Big": {strings.Repeat("b", 16<<10)}}
+	small := http.Header{"X-Big": {strings.Repeat("b", 15<<10)}}
+	d := stStart(t, stEcho, stOptions())
+	u, _ := url.Parse(d.hs.URL)
+	c, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	io.WriteString(c, "GET "+d.srv.opts.Path+"?EIO=4&transport=polling HTTP/1.1\r\nHost: "+u.Host+
+		"\r\nX-Big: "+big.Get("X-Big")+"\r\n\r\n")
+	raw, _ := io.ReadAll(c) // to the end: the server closes the connection
+	if !strings.HasPrefix(string(raw), "HTTP/1.1 431 Request Header Fields Too Large\r\n") ||
+		!strings.Contains(string(raw), "\r\nConnection: close\r\n") || !strings.HasSuffix(string(raw), "\r\n\r\n") {
+		t.Fatalf("polling: %q", raw)
+	}
+	ws := http.Header{"Upgrade": {"websocket"}, "Connection": {"Upgrade"}, "Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}, "X-Big": big["X-Big"]}
+	if r := d.req("GET", "EIO=4&transport=websocket", "", ws); r.status != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("websocket: %d %q", r.status, r.body)
+	}
+	if n := d.srv.Len(); n != 0 {
+		t.Fatalf("%d sessions", n)
+	}
+	if r := d.req("GET", "EIO=4&transport=polling", "", small); r.status != http.StatusOK {
+		t.Fatalf("under the limit: %d %q", r.status, r.body)
+	}
+	opts := stOptions()
+	opts.MaxHandshakeHeaderBytes = 32 << 10
+	d2 := stStart(t, stEcho, opts)
+	if r := d2.req("GET", "EIO=4&transport=polling", "", big); r.status != http.StatusOK {
+		t.Fatalf("under a larger limit: %d %q", r.status, r.body)
+	}
+}
+
+// TestHandshakeHostAndIP: the session's handshake headers hold the Host
+// (as Node's do), and RemoteIP is the client's address without its port.
+func TestHandshakeHostAndIP(t *testing.T) {
+	sessions, handler := newSTSessions(nil)
+	d := stStart(t, handler, stOptions())
+	d.handshake()
+	h := sessions.next(t).Handshake()
+	u, _ := url.Parse(d.hs.URL)
+	if got := h.Header.Get("Host"); got != u.Host {
+		t.Errorf("Host header %q, want %q", got, u.Host)
+	}
+	if h.RemoteIP != "127.0.0.1" || !strings.HasPrefix(h.RemoteAddr, "127.0.0.1:") {
+		t.Errorf("RemoteIP %q, RemoteAddr %q", h.RemoteIP, h.RemoteAddr)
+	}
+	for addr, want := range map[string]string{"[::1]:5000": "::1", "10.0.0.1:80": "10.0.0.1", "pipe": "pipe"} {
+		if got := remoteIP(addr); got != want {
+			t.Errorf("remoteIP(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }

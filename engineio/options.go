@@ -82,6 +82,29 @@ type ServerOptions struct {
 	HandshakeRate float64
 	// HandshakeBurst is the burst allowed by HandshakeRate.
 	HandshakeBurst int
+
+	// MaxSessionsPerIP bounds the sessions of one client IP (the
+	// handshake's RemoteIP; behind a proxy, the proxy's) (default 0: off).
+	// A handshake over it is refused as one over MaxSessions is.
+	MaxSessionsPerIP int
+	// HandshakeRatePerIP bounds new sessions per second from one client IP
+	// (default 0: off), with bursts of up to HandshakeBurstPerIP (default
+	// HandshakeRatePerIP, at least 1). A handshake over it is refused as one
+	// over HandshakeRate is. An IP's bucket is forgotten once the IP has no
+	// session and the bucket would be full again.
+	HandshakeRatePerIP float64
+	// HandshakeBurstPerIP is the burst allowed by HandshakeRatePerIP.
+	HandshakeBurstPerIP int
+
+	// MaxHandshakeHeaderBytes bounds the request URL and header fields of a
+	// handshake, the bytes of their names and values as Node's
+	// maxHeaderSize counts them (default 16 KiB, Node's default). A
+	// handshake over it is answered as Node's HTTP server answers: 431
+	// (Request Header Fields Too Large) and "Connection: close"; no session
+	// is created. What a session keeps of its handshake (Handshake) is thus
+	// bounded too. Other requests are bounded by the http.Server's
+	// MaxHeaderBytes only.
+	MaxHandshakeHeaderBytes int
 }
 
 // CORSOptions are the CORS settings of a Server (the subset of the npm cors
@@ -175,8 +198,17 @@ func newOptions(o *ServerOptions) *options {
 	if opts.MaxSessions < 0 {
 		opts.MaxSessions = 0
 	}
+	if opts.MaxHandshakeHeaderBytes <= 0 {
+		opts.MaxHandshakeHeaderBytes = 16 << 10
+	}
 	if opts.HandshakeRate > 0 && opts.HandshakeBurst <= 0 {
 		opts.HandshakeBurst = max(1, int(opts.HandshakeRate))
+	}
+	if opts.MaxSessionsPerIP < 0 {
+		opts.MaxSessionsPerIP = 0
+	}
+	if opts.HandshakeRatePerIP > 0 && opts.HandshakeBurstPerIP <= 0 {
+		opts.HandshakeBurstPerIP = max(1, int(opts.HandshakeRatePerIP))
 	}
 	if opts.CORS != nil {
 		c := *opts.CORS

@@ -285,7 +285,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
-	body, tooLarge, err := readPostBody(r, max)
+	body, tooLarge, err := s.readPostBody(w, r, max)
 	if err != nil {
 		s.closeWith(ReasonTransportError)
 		return
@@ -294,6 +294,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
+	aborted := false
 	err = ParsePayload(body, 0, func(p Packet) error {
 		if p.Type == PacketClose {
 			s.awaitPoll(r)
@@ -309,27 +310,30 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 				return errStop
 			}
 			s.deliverLocked(m)
+			full := s.in.full(max)
 			s.mu.Unlock()
+			// Backpressure within the body too: a payload of many tiny
+			// messages is taken only as fast as they are read.
+			if full && !s.awaitRoom(r, drained) {
+				aborted = true
+				return errStop
+			}
 		}
 		return nil
 	})
-	s.pump(true) // push mode: hand the payload's messages to the handler
+	if aborted {
+		// The client left in the middle of its payload: the rest of it is
+		// lost, so is the session.
+		s.closeWith(ReasonTransportError)
+		return
+	}
 	if err != nil && err != errStop {
+		s.pump(true)
 		s.closeWith(ReasonParseError)
 	}
-	// Backpressure: answer once the handler has read enough of what came in.
-	for {
-		s.mu.Lock()
-		wait := !s.closed && s.inBytes > max
-		s.mu.Unlock()
-		if !wait {
-			break
-		}
-		select {
-		case <-drained:
-		case <-r.Context().Done():
-			return
-		}
+	// Answer once the handler has read enough of what came in.
+	if !s.awaitRoom(r, drained) {
+		return
 	}
 	h := w.Header()
 	h["Content-Type"] = hdrTextHTML
@@ -339,37 +343,88 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// readPostBody reads the body of a POST of at most max bytes. With a
-// Content-Length (checked against max by the caller) of at most
-// exactPostRead it reads into one slice of that size; the packets parsed from
-// it keep referring to it. A larger body grows its slice as it arrives, so that
-// a declared length costs no memory before the bytes come.
+// awaitRoom delivers the queued messages (push mode) and holds the POST r
+// while the session's inbound queue is full; false when the request ended
+// first.
+func (s *Session) awaitRoom(r *http.Request, drained chan struct{}) bool {
+	s.pump(true)
+	for {
+		s.mu.Lock()
+		wait := !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize)
+		s.mu.Unlock()
+		if !wait {
+			return true
+		}
+		select {
+		case <-drained:
+		case <-r.Context().Done():
+			return false
+		}
+	}
+}
+
+// readPostBody reads the body of a POST of at most max bytes (a declared
+// Content-Length has been checked against max by the caller). Its buffer
+// grows with the bytes that arrive (growRead), never at once to the declared
+// length: a body of up to 2 KiB gets one slice of its size, a larger one
+// grows in steps. The packets parsed from it keep referring to it.
 //
-// The body, read to its end, is closed: net/http then writes the answer
-// without first trying to discard what remains of it.
-func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err error) {
-	if n := r.ContentLength; n >= 0 && n <= exactPostRead {
-		body = make([]byte, n)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
+// The body must arrive within PingInterval+PingTimeout (45 s by default): a
+// client that declares a body and goes silent is dropped then, instead of
+// holding the request forever. The body, read to its end, is closed: net/http
+// then writes the answer without first trying to discard what remains of it.
+func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request, max int) (body []byte, tooLarge bool, err error) {
+	if r.ContentLength == 0 {
+		r.Body.Close()
+		return nil, false, nil
+	}
+	rc := http.NewResponseController(w)
+	timeout := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	if rc.SetReadDeadline(time.Now().Add(timeout)) == nil {
+		defer func() {
+			// Lifted once the body is read: net/http's background read,
+			// which notices a client that leaves while the answer waits,
+			// must not time out. Kept after a failure, so that net/http
+			// does not wait on the rest of the body either.
+			if err == nil && !tooLarge {
+				rc.SetReadDeadline(time.Time{})
+			}
+		}()
+	}
+	need := max + 1
+	if r.ContentLength > 0 {
+		need = int(r.ContentLength)
+	}
+	for {
+		if len(body) == cap(body) {
+			if len(body) >= need {
+				// All that was declared (or one byte past max) is here.
+				if len(body) > max {
+					return nil, true, nil // (closing would read the rest)
+				}
+				var one [1]byte
+				if _, err := r.Body.Read(one[:]); err != io.EOF {
+					return nil, false, io.ErrUnexpectedEOF
+				}
+				break
+			}
+			body = growRead(body, need)
+		}
+		n, err := r.Body.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if len(body) > max {
+			return nil, true, nil
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
 			return nil, false, err
 		}
-		r.Body.Close()
-		return body, false, nil
-	}
-	body, err = io.ReadAll(io.LimitReader(r.Body, int64(max)+1))
-	if err != nil {
-		return nil, false, err
-	}
-	if len(body) > max {
-		return nil, true, nil // (closing would read the rest)
 	}
 	r.Body.Close()
 	return body, false, nil
 }
-
-// exactPostRead is the largest declared body length read into a slice made
-// at once.
-const exactPostRead = 64 << 10
 
 // clientCloseGrace is how long a client's close packet waits for a poll that the
 // client sent together with it (the official suite's "forcefully closes the

@@ -74,14 +74,15 @@ func lettersN(n int) string {
 	return string(b)
 }
 
-// TestPollingPostSizes posts single messages around exactPostRead (read at
-// once below it, grown as it arrives above) and checks that each arrives whole
-// and that the keep-alive connections carry on.
+// TestPollingPostSizes posts single messages around the steps in which a
+// body's buffer grows (growRead: one slice up to 2*readGrowMin, then fourfold
+// steps) and up to MaxHTTPBufferSize, and checks that each arrives whole and
+// that the keep-alive connection carries on.
 func TestPollingPostSizes(t *testing.T) {
 	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Minute, PingTimeout: time.Minute, MaxHTTPBufferSize: 1 << 20})
 	u, _ := url.Parse(d.hs.URL)
 	p := dialRawPoller(t, u.Host, d.srv.opts.Path, false)
-	for _, n := range []int{1, 100, exactPostRead - 1, exactPostRead, exactPostRead + 1, 300000} {
+	for _, n := range []int{1, 100, 2 * readGrowMin, 2*readGrowMin + 1, 4 * readGrowMin, 4*readGrowMin + 1, 64 << 10, 300000, 1 << 20} {
 		payload := []byte("4" + lettersN(n-1))
 		body, err := p.roundTrip(payload)
 		if err != nil {

@@ -83,7 +83,7 @@ func (s *Session) pump(deliver bool) {
 		s.mu.Unlock()
 		return
 	}
-	for deliver && len(s.in) > 0 && (!s.paused.Load() || s.closed) {
+	for deliver && s.in.len() > 0 && (!s.paused.Load() || s.closed) {
 		m := s.popInLocked()
 		s.pushing = true
 		s.mu.Unlock()
@@ -91,7 +91,7 @@ func (s *Session) pump(deliver bool) {
 		s.mu.Lock()
 		s.pushing = false
 	}
-	if !s.closed || len(s.in) > 0 {
+	if !s.closed || s.in.len() > 0 {
 		s.mu.Unlock()
 		return
 	}
@@ -104,18 +104,21 @@ func (s *Session) pump(deliver bool) {
 // deliverPushed delivers a message read from the WebSocket, or queues it
 // behind the ones not delivered yet. It reports whether reading goes on:
 // false once the session has closed (the message is dropped, as the close has
-// been or will be reported after the messages before it) or is paused.
-func (s *Session) deliverPushed(m Message) bool {
+// been or will be reported after the messages before it) or is paused; and
+// whether it must first wait for room (awaitInRoom): the message was queued
+// behind another goroutine's deliveries, which the reader outruns, and the
+// queue is full.
+func (s *Session) deliverPushed(m Message) (more, full bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return false
+		return false, false
 	}
-	if s.pushing || len(s.in) > 0 || s.paused.Load() {
+	if s.pushing || s.in.len() > 0 || s.paused.Load() {
 		s.deliverLocked(m)
 		s.mu.Unlock()
 		s.pump(true)
-		return !s.paused.Load()
+		return !s.paused.Load(), s.inFull()
 	}
 	// The common case: delivered at once, without the queue.
 	s.pushing = true
@@ -123,14 +126,40 @@ func (s *Session) deliverPushed(m Message) bool {
 	s.onMsg(m)
 	s.mu.Lock()
 	s.pushing = false
-	if len(s.in) > 0 || s.closed {
+	if s.in.len() > 0 || s.closed {
 		s.mu.Unlock()
 		s.pump(true)
-		return !s.closedNow() && !s.paused.Load()
+		return !s.closedNow() && !s.paused.Load(), false
 	}
 	paused := s.paused.Load()
 	s.mu.Unlock()
-	return !paused
+	return !paused, false
+}
+
+// inFull reports whether the messages queued for the receiver fill the
+// session's inbound limit.
+func (s *Session) inFull() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize)
+}
+
+// awaitInRoom waits while the inbound queue is full; false once the session
+// has closed.
+func (s *Session) awaitInRoom() bool {
+	s.mu.Lock()
+	for !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize) {
+		if s.roomed == nil {
+			s.roomed = make(chan struct{}, 1)
+		}
+		ch := s.roomed
+		s.mu.Unlock()
+		<-ch // signalled by every pop, and by the close
+		s.mu.Lock()
+	}
+	open := !s.closed
+	s.mu.Unlock()
+	return open
 }
 
 func (s *Session) closedNow() bool {
@@ -181,7 +210,11 @@ func (s *Session) receiveWebSocket(conn wsTransport) {
 			if !open {
 				return
 			}
-			if ok && !s.deliverPushed(m) && !s.awaitResume() {
+			if !ok {
+				continue
+			}
+			more, full := s.deliverPushed(m)
+			if !more && !s.awaitResume() || full && !s.awaitInRoom() {
 				return
 			}
 		}

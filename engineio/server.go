@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -38,6 +39,8 @@ type Server struct {
 	// handshake rate limiter (token bucket), when HandshakeRate is set
 	tokens   float64
 	refilled time.Time
+
+	ips ipTable // per-IP sessions and handshake buckets, when limited (mu)
 
 	shared handshakeShare // what the handshakes of sessions have in common
 
@@ -177,6 +180,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, upgrade, codeUnknownTransport, "")
 		return
 	}
+	if q.sid == "" && handshakeHeaderBytes(r) > srv.opts.MaxHandshakeHeaderBytes {
+		// As Node's HTTP server answers a header over its maxHeaderSize.
+		w.Header()["Connection"] = []string{"close"}
+		w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
+		return
+	}
 	if sid := q.sid; sid != "" {
 		s := srv.lookup(sid)
 		var current string
@@ -222,7 +231,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if msg := srv.admit(); msg != "" {
+	if msg := srv.admit(r); msg != "" {
 		writeError(w, upgrade, codeForbidden, msg)
 		return
 	}
@@ -240,6 +249,19 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		srv.openPolling(w, r)
 	}
+}
+
+// handshakeHeaderBytes is the size of r's URL and header fields as Node
+// counts it against maxHeaderSize: the bytes of the URL and of every header
+// name and value (Host included).
+func handshakeHeaderBytes(r *http.Request) int {
+	n := len(r.RequestURI) + len("Host") + len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v)
+		}
+	}
+	return n
 }
 
 func (srv *Server) enabled(transport string) bool {
@@ -280,6 +302,9 @@ func (srv *Server) remove(s *Session) {
 	srv.mu.Lock()
 	if srv.sessions[s.id] == s {
 		delete(srv.sessions, s.id)
+		if srv.opts.perIP() {
+			srv.removeIPSession(s.handshake.RemoteIP)
+		}
 	}
 	srv.mu.Unlock()
 }
@@ -299,9 +324,10 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 		srv:       srv,
 		websocket: ws,
 		handshake: &Handshake{
-			Header:     srv.shared.header(r.Header),
+			Header:     srv.shared.header(r.Header, r.Host),
 			Query:      su.q,
 			RemoteAddr: r.RemoteAddr,
+			RemoteIP:   remoteIP(r.RemoteAddr),
 			URL:        su.u,
 			RequestURI: su.uri,
 			Secure:     r.TLS != nil,
@@ -316,6 +342,9 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 	if m := srv.opts.MaxSessions; m > 0 && len(srv.sessions) >= m {
 		return nil, true
 	}
+	if srv.opts.perIP() && !srv.addIPSession(s.handshake.RemoteIP) {
+		return nil, true
+	}
 	for {
 		s.id = newSessionID()
 		if _, dup := srv.sessions[s.id]; !dup {
@@ -324,6 +353,15 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 	}
 	srv.sessions[s.id] = s
 	return s, false
+}
+
+// remoteIP returns the IP of a RemoteAddr ("host:port"), without the port
+// and the brackets of an IPv6 address; addr as it is when it has no port.
+func remoteIP(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
 }
 
 // parseQuery parses a request's query string. Unlike url.ParseQuery, which
@@ -386,12 +424,13 @@ func scanQuery(raw string) routeQuery {
 	return q
 }
 
-// admit applies MaxSessions and HandshakeRate to a new handshake; it returns
-// the refusal message, or "" when the handshake may proceed. (MaxSessions is
-// checked again, atomically, when the session is registered.)
-func (srv *Server) admit() string {
+// admit applies MaxSessions, HandshakeRate and the per-IP limits to the
+// handshake r; it returns the refusal message, or "" when the handshake may
+// proceed. (MaxSessions and MaxSessionsPerIP are checked again, atomically,
+// when the session is registered.)
+func (srv *Server) admit(r *http.Request) string {
 	o := srv.opts
-	if o.MaxSessions == 0 && o.HandshakeRate <= 0 {
+	if o.MaxSessions == 0 && o.HandshakeRate <= 0 && !o.perIP() {
 		return ""
 	}
 	srv.mu.Lock()
@@ -399,8 +438,15 @@ func (srv *Server) admit() string {
 	if o.MaxSessions > 0 && len(srv.sessions) >= o.MaxSessions {
 		return msgTooManySessions
 	}
+	now := time.Now()
+	if o.perIP() {
+		// Before the server-wide bucket: a client over its own limit takes
+		// no token from the others.
+		if msg := srv.admitIP(remoteIP(r.RemoteAddr), now); msg != "" {
+			return msg
+		}
+	}
 	if o.HandshakeRate > 0 {
-		now := time.Now()
 		burst := float64(o.HandshakeBurst)
 		if srv.refilled.IsZero() {
 			srv.tokens = burst

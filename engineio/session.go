@@ -12,14 +12,18 @@ import (
 )
 
 // Handshake describes the request that opened a session. The server keeps this
-// copy, never the *http.Request itself. Cookies are read from Header.
+// copy, never the *http.Request itself. Cookies are read from Header, which
+// also holds the request's Host (net/http moves it out of the request's
+// header; Node's headers have it). Its size is bounded by
+// ServerOptions.MaxHandshakeHeaderBytes.
 //
 // A Handshake is read-only: sessions whose handshake had the same URL share
 // one URL, one Query and one RequestURI string.
 type Handshake struct {
 	Header     http.Header
 	Query      url.Values
-	RemoteAddr string
+	RemoteAddr string // "host:port", as http.Request.RemoteAddr
+	RemoteIP   string // RemoteAddr's IP without the port ("127.0.0.1", "::1"), as Node's remoteAddress
 	URL        *url.URL
 	RequestURI string // URL.RequestURI()
 	Secure     bool   // the handshake came over TLS
@@ -65,11 +69,11 @@ type Session struct {
 	final     PacketType // close or noop: ends the polling transport once closed
 	lingering bool       // closed, waiting for a last GET to deliver the close packet
 
-	// incoming messages not yet read
-	in        []Message
-	inBytes   int
+	// incoming messages not yet read, and their charge
+	in        inbound
 	notify    chan struct{} // cap 1: wakes Read; made by the first Read that waits
 	drained   chan struct{} // cap 1: wakes a POST waiting for room
+	roomed    chan struct{} // cap 1: wakes a WebSocket reader waiting for room
 	reading   bool
 	bgReading bool
 
@@ -224,7 +228,7 @@ func (s *Session) kickLocked() {
 func (s *Session) Read(ctx context.Context) (Message, error) {
 	for {
 		s.mu.Lock()
-		if len(s.in) > 0 {
+		if s.in.len() > 0 {
 			m := s.popInLocked()
 			s.mu.Unlock()
 			return m, nil
@@ -270,22 +274,16 @@ func (s *Session) Read(ctx context.Context) (Message, error) {
 // popInLocked takes the oldest unread message and wakes a POST waiting for
 // room; s.in is not empty.
 func (s *Session) popInLocked() Message {
-	m := s.in[0]
-	s.in[0] = Message{}
-	s.in = s.in[1:]
-	if len(s.in) == 0 {
-		s.in = nil
-	}
-	s.inBytes -= len(m.Data)
+	m := s.in.pop()
 	signal(s.drained)
+	signal(s.roomed)
 	return m
 }
 
 // deliverLocked queues a message received over polling (or by a background read)
 // for Read.
 func (s *Session) deliverLocked(m Message) {
-	s.in = append(s.in, m)
-	s.inBytes += len(m.Data)
+	s.in.push(m)
 	signal(s.notify)
 }
 
@@ -447,6 +445,7 @@ func (s *Session) closeWith(r Reason) {
 	}
 	signal(s.notify)
 	signal(s.drained)
+	signal(s.roomed)
 	cancel := s.cancel
 	s.mu.Unlock()
 	if cancel != nil {

@@ -125,3 +125,21 @@ func BenchmarkWebSocketEchoBinary64K(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWSSmallFrames parses 64 KiB of empty pong frames (6 bytes each)
+// read at once: the work per byte must not grow with the bytes buffered.
+func BenchmarkWSSmallFrames(b *testing.B) {
+	pong := []byte{0x80 | opPong, 0x80, 1, 2, 3, 4}
+	src := bytes.Repeat(pong, (64<<10)/len(pong))
+	b.SetBytes(int64(len(src)))
+	b.ReportAllocs()
+	for b.Loop() {
+		buf := append(make([]byte, 0, len(src)), src...)
+		c := &wsConn{limit: 1e6}
+		c.rb = &buf
+		res, _, _, _, err := c.next()
+		if res != wsNeedMore || err != nil || c.rb != nil {
+			b.Fatalf("%v %v", res, err)
+		}
+	}
+}

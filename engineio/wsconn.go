@@ -236,7 +236,8 @@ type wsConn struct {
 	// rmu is held by whoever reads: a blocking reader, the parked reader
 	// woken by the poller, or a closing handshake waiting for the peer.
 	rmu   sync.Mutex
-	rb    *[]byte // unparsed bytes (pooled); nil when none
+	rb    *[]byte // bytes read (pooled); nil when none unparsed
+	roff  int     // where the unparsed bytes of rb start
 	msg   []byte  // the fragments received so far of a fragmented message
 	msgOp byte    // the opcode of that message; 0 when none
 	// closeRcvd: the peer's close frame has arrived (no other will follow)
@@ -372,12 +373,18 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 		if c.rb == nil {
 			return wsNeedMore, false, nil, 2, nil
 		}
-		b := *c.rb
+		b := (*c.rb)[c.roff:]
 		if c.deferBlocking && len(b) > 0 && (b[0]&0x0F == opPing || b[0]&0x0F == opClose) {
 			// Looked at before parseFrame, which unmasks the payload in place.
 			return wsBlocking, false, nil, 0, nil
 		}
-		f, n, need, err := parseFrame(b, c.limit)
+		limit := c.limit
+		if c.msgOp != 0 && len(b) > 0 && b[0]&0x0F == opContinuation {
+			// The message's total counts: a fragment declared past it
+			// fails the connection before its bytes arrive.
+			limit -= len(c.msg)
+		}
+		f, n, need, err := parseFrame(b, limit)
 		if err != nil {
 			return 0, false, nil, 0, err
 		}
@@ -408,10 +415,6 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 				err = errWSSequence
 				break
 			}
-			if len(c.msg)+len(f.payload) > c.limit {
-				err = errWSTooBig
-				break
-			}
 			c.msg = append(c.msg, f.payload...)
 			if f.fin {
 				data, binary, res = c.msg, c.msgOp == opBinary, wsMessage
@@ -431,16 +434,15 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 	}
 }
 
-// consume drops the first n buffered bytes; an emptied buffer goes back to
-// the pool.
+// consume drops the first n unparsed bytes; an emptied buffer goes back to
+// the pool. The bytes behind them stay where they are (space moves them
+// once, before the next read): moving them for every frame would copy the
+// buffer once per frame, a cost per byte that grows with the buffer.
 func (c *wsConn) consume(n int) {
-	b := *c.rb
-	if n == len(b) {
+	c.roff += n
+	if c.roff == len(*c.rb) {
 		c.releaseBuffer()
-		return
 	}
-	m := copy(b, b[n:])
-	*c.rb = b[:m]
 }
 
 func (c *wsConn) releaseBuffer() {
@@ -452,27 +454,31 @@ func (c *wsConn) releaseBuffer() {
 		readBufPool.Put(c.rb)
 	}
 	c.rb = nil
+	c.roff = 0
 }
 
-// space returns the free tail of the read buffer, grown to hold need bytes.
+// space returns the free tail of the read buffer. A full buffer grows
+// towards need, the size of the frame being read (growRead): with the bytes
+// that arrive, never at once to what the frame's header declares.
 func (c *wsConn) space(need int) []byte {
 	if c.rb == nil {
 		c.rb = readBufPool.Get().(*[]byte)
 	}
 	b := *c.rb
-	if need > cap(b) {
-		nb := make([]byte, len(b), need)
-		copy(nb, b)
+	if c.roff > 0 {
+		// The unparsed bytes (the start of a frame) move to the front.
+		b = b[:copy(b, b[c.roff:])]
+		*c.rb = b
+		c.roff = 0
+	}
+	if len(b) == cap(b) {
+		nb := growRead(b, need)
 		if cap(b) <= maxPooledReadBuf {
 			*c.rb = b[:0]
 			readBufPool.Put(c.rb)
 		}
 		c.rb = &nb
 		b = nb
-	}
-	if len(b) == cap(b) {
-		b = append(b, 0)[:len(b)]
-		*c.rb = b
 	}
 	return b[len(b):cap(b)]
 }
@@ -598,7 +604,7 @@ func (c *wsConn) awaitClose() {
 	need := 2
 	for {
 		if c.rb != nil {
-			f, n, nd, err := parseFrame(*c.rb, c.limit)
+			f, n, nd, err := parseFrame((*c.rb)[c.roff:], c.limit)
 			if err != nil {
 				return
 			}

@@ -229,6 +229,12 @@ func TestWSProtocolErrors(t *testing.T) {
 		{"bad close code", clientFrame(0x88, []byte{0x03, 0xED}, true), 1002, ReasonTransportError},
 		{"utf8", clientFrame(0x81, []byte("4\xff\xfe"), true), 1007, ReasonTransportError},
 		{"too big", clientFrame(0x81, bytes.Repeat([]byte("4"), 200), true), 1009, ReasonTransportError},
+		// A length over the limit fails the connection as soon as it is
+		// declared, before any payload byte: the frame's, or the message's
+		// total over its fragments.
+		{"declared too big", clientFrame(0x81, bytes.Repeat([]byte("4"), 200), true)[:8], 1009, ReasonTransportError},
+		{"fragments declared too big", append(clientFrame(0x01, bytes.Repeat([]byte("4"), 60), true),
+			clientFrame(0x80, bytes.Repeat([]byte("4"), 60), true)[:6]...), 1009, ReasonTransportError},
 	}
 	opts := stOptions()
 	opts.MaxHTTPBufferSize = 100

@@ -260,8 +260,32 @@ func (s *Session) readParked(c *wsConn) (handedOff bool) {
 			return false
 		}
 		m, ok, open := s.receivedWS(binary, data, nil)
-		if !open || ok && !s.deliverPushed(m) {
+		if !open {
 			return false
+		}
+		if !ok {
+			continue
+		}
+		more, full := s.deliverPushed(m)
+		if !more {
+			return false
+		}
+		if full && !c.deferBlocking {
+			// On a goroutine of its own already (readBlocking).
+			if !s.awaitInRoom() {
+				return false
+			}
+		} else if full {
+			// Queued behind another goroutine's deliveries, which this one
+			// outruns: reading goes on, on a goroutine that may wait, once
+			// there is room.
+			if s.srv.spawn(func() {
+				s.awaitInRoom()
+				s.readBlocking(c)
+			}) {
+				return true
+			}
+			return false // shut down
 		}
 	}
 	return false

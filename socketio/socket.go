@@ -162,7 +162,7 @@ func newSocket(n *Namespace, c *conn, auth parser.Value) *Socket {
 	s.handshake = &Handshake{
 		Headers: h.Header,
 		Time:    h.Time,
-		Address: h.RemoteAddr,
+		Address: h.RemoteIP,
 		XDomain: h.Header.Get("Origin") != "",
 		Secure:  h.Secure,
 		URL:     h.RequestURI,

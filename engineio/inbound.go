@@ -1,0 +1,79 @@
+package engineio
+
+import "unsafe"
+
+// This file is the inbound accounting of a session: what a peer's bytes may
+// make the server hold, computed in one place for every read path (WebSocket
+// frames, polling POST bodies, the queue of messages not yet read).
+//
+//   - Read buffers grow with the bytes that arrive (growRead), never to the
+//     length a frame header or a Content-Length declares: a peer that
+//     declares a megabyte and sends one byte holds a small buffer.
+//   - Every queued inbound message is charged its data plus inMsgOverhead
+//     (inboundCharge), so that a flood of empty or tiny messages costs what it
+//     costs in memory; the session's charge is kept by inbound.
+
+// readGrowMin is the smallest read buffer growRead makes.
+const readGrowMin = 1024
+
+// growRead returns b, or a copy of b with more room when b is full: its
+// capacity is multiplied by four, or set to need (the size that the frame or
+// body being read is declared to take, counted from b's start) once that is
+// at most twice the next step. A buffer thus holds at most eight times the
+// bytes it has received (or readGrowMin), and the copying amortizes to O(1)
+// per byte received. need must be larger than len(b) for b to grow.
+func growRead(b []byte, need int) []byte {
+	if len(b) < cap(b) {
+		return b
+	}
+	n := max(4*cap(b), readGrowMin)
+	if need <= 2*n {
+		n = max(need, len(b)+1)
+	}
+	nb := make([]byte, len(b), n)
+	copy(nb, b)
+	return nb
+}
+
+// inMsgOverhead is what one queued inbound message is charged beyond its
+// data: its place in the queue.
+const inMsgOverhead = int(unsafe.Sizeof(Message{}))
+
+// inboundCharge is what a queued inbound message counts against the
+// session's inbound limit (MaxHTTPBufferSize).
+func inboundCharge(m Message) int { return len(m.Data) + inMsgOverhead }
+
+// inbound is the queue of the messages a session holds for its receiver
+// (received, not yet read or delivered) and their charge; guarded by the
+// session's mu. Every read path queues through it, and none reads more from
+// the peer while it is full: polling POSTs wait (even in the middle of a
+// body); a WebSocket is read a message at a time when the receiver asks
+// (Read), or in push mode while the receiver has not paused the session and
+// the queue has room (its reader queues only behind another goroutine's
+// deliveries, after Resume, and then waits: awaitInRoom).
+type inbound struct {
+	q       []Message
+	charged int
+}
+
+func (in *inbound) len() int { return len(in.q) }
+
+func (in *inbound) push(m Message) {
+	in.q = append(in.q, m)
+	in.charged += inboundCharge(m)
+}
+
+// pop takes the oldest message; the queue is not empty.
+func (in *inbound) pop() Message {
+	m := in.q[0]
+	in.q[0] = Message{}
+	in.q = in.q[1:]
+	if len(in.q) == 0 {
+		in.q = nil // the array goes with its last message
+	}
+	in.charged -= inboundCharge(m)
+	return m
+}
+
+// full reports whether the peer must wait before more is taken from it.
+func (in *inbound) full(limit int) bool { return in.charged > limit }
