@@ -295,9 +295,6 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = ParsePayload(body, 0, func(p Packet) error {
-		if p.Type == PacketClose {
-			s.awaitPoll(r)
-		}
 		m, ok, open := s.handlePacket(p)
 		if !open {
 			return errStop
@@ -371,23 +368,12 @@ func readPostBody(r *http.Request, max int) (body []byte, tooLarge bool, err err
 // at once.
 const exactPostRead = 64 << 10
 
-// clientCloseGrace is how long a client's close packet waits for a poll that the
-// client sent together with it (the official suite's "forcefully closes the
-// session" sends both at once and expects the GET to get the noop).
+// clientCloseGrace is how long a session closed by the client's close packet
+// stays known for a poll the client sent together with the close (the
+// official suite's "forcefully closes the session" sends both at once and
+// expects the GET to get the noop): requests arrive on separate connections
+// whose handlers run in no set order, while the reference, with one event
+// loop, sees them in arrival order. The close itself is not delayed: as in
+// the reference, the session ends (and its handler learns it) when the packet
+// is read, before the client can open the next one.
 const clientCloseGrace = 300 * time.Millisecond
-
-// awaitPoll waits, up to clientCloseGrace, until a GET is held. Requests arrive on
-// separate connections whose handlers run in no set order; the reference, with
-// one event loop, sees them in arrival order.
-func (s *Session) awaitPoll(r *http.Request) {
-	deadline := time.Now().Add(clientCloseGrace)
-	for {
-		s.mu.Lock()
-		ready := s.poll != nil || s.closed || s.websocket
-		s.mu.Unlock()
-		if ready || time.Now().After(deadline) || r.Context().Err() != nil {
-			return
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
