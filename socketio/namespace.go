@@ -45,6 +45,7 @@ type Namespace struct {
 
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
+	pids        map[string]*Socket // with recovery: by private id, until it left its rooms
 	middlewares []Middleware
 	onConnect   []ConnectionHandler
 	onSSE       []ServerSideEmitHandler
@@ -157,6 +158,7 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		s.replying.Store(&replying)
 		n.mu.Lock()
 		n.sockets[s.id] = s
+		n.trackPIDLocked(s)
 		n.mu.Unlock()
 		_ = n.adapter.AddAll(context.Background(), s.id, []string{s.id})
 		// Without recovery the reply is exactly {"sid":...}, as the reference's.
@@ -171,7 +173,7 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	}
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
-		_ = n.adapter.DelAll(context.Background(), s.id)
+		s.dropRooms()
 		return
 	}
 	var hs []ConnectionHandler
