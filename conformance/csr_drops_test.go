@@ -134,6 +134,15 @@ func TestCSRDropsNpmClient(t *testing.T) {
 			runDropsClient(t, transport, startDropsNode(t, nil))
 		})
 	}
+	// The reference passes the same scenario (conformance/node/csr_drops_server.js).
+	port := testutil.FreePort(t)
+	node := testutil.StartNode(t, "conformance/node/csr_drops_server.js", strconv.Itoa(port))
+	node.WaitLine(t, "listening", 20*time.Second)
+	for _, transport := range []string{"polling", "websocket"} {
+		t.Run("npm-server/"+transport, func(t *testing.T) {
+			runDropsClient(t, transport, "http://127.0.0.1:"+strconv.Itoa(port))
+		})
+	}
 }
 
 func TestCSRDropsStreams(t *testing.T) {
