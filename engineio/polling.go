@@ -294,7 +294,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusRequestEntityTooLarge)
 		return
 	}
+	closing := false // the payload carries the client's close packet
 	err = ParsePayload(body, 0, func(p Packet) error {
+		closing = closing || p.Type == PacketClose
 		m, ok, open := s.handlePacket(p)
 		if !open {
 			return errStop
@@ -313,6 +315,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	s.pump(true) // push mode: hand the payload's messages to the handler
 	if err != nil && err != errStop {
 		s.closeWith(ReasonParseError)
+	}
+	if closing {
+		s.endLinger(r)
 	}
 	// Backpressure: answer once the handler has read enough of what came in.
 	for {
@@ -375,5 +380,33 @@ const exactPostRead = 64 << 10
 // whose handlers run in no set order, while the reference, with one event
 // loop, sees them in arrival order. The close itself is not delayed: as in
 // the reference, the session ends (and its handler learns it) when the packet
-// is read, before the client can open the next one.
+// is read, before the client can open the next one. Only the answer to the
+// POST that carried it waits (see endLinger).
 const clientCloseGrace = 300 * time.Millisecond
+
+// endLinger holds the answer to the POST that carried the client's close
+// packet until a poll took the noop or clientCloseGrace has passed, then
+// forgets the session: a request the client sends once it has this answer
+// finds the session gone (400), as with the reference.
+func (s *Session) endLinger(r *http.Request) {
+	deadline := time.Now().Add(clientCloseGrace)
+	for {
+		s.mu.Lock()
+		linger := s.lingering && s.reason == ReasonTransportClose
+		s.mu.Unlock()
+		if !linger {
+			return
+		}
+		if time.Now().After(deadline) || r.Context().Err() != nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	s.mu.Lock()
+	end := s.lingering
+	s.lingering = false
+	s.mu.Unlock()
+	if end {
+		s.srv.remove(s)
+	}
+}
