@@ -356,8 +356,9 @@ func (c *Conn) Send(msgs ...Message) error {
 	return nil
 }
 
-// Close writes what Send queued and a close packet (within a few seconds at most),
-// closes the transport and returns once every goroutine of the connection has
+// Close writes what Send queued and a close packet (within a few seconds at most;
+// over polling the close packet goes in a request of its own, after the others,
+// as the reference client sends it), closes the transport and returns once every goroutine of the connection has
 // ended. The close Reason is ReasonForcedClose unless the connection had already
 // closed. Close is idempotent and always returns nil.
 func (c *Conn) Close() error {

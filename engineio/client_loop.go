@@ -229,7 +229,11 @@ func (l *clientLoop) flush() {
 	clear(c.queue[rest:])
 	c.queue = c.queue[:rest]
 	c.mu.Unlock()
-	if l.closing && rest == 0 {
+	if l.closing && rest == 0 && (len(batch) == 0 || l.ws != nil) {
+		// Over polling the close packet goes alone, once everything before it
+		// was written, as the reference client sends it: a server may handle
+		// it before the packets of its own payload (the npm server does), and
+		// the peer's last messages (a Socket.IO DISCONNECT) would be lost.
 		batch = append(batch, Packet{Type: PacketClose})
 		l.closeSent = true
 	}

@@ -31,7 +31,11 @@
 // permessage-deflate and writers that cannot be hijacked),
 // and polling sessions upgrade to WebSocket (probe "2probe"/"3probe", the pending
 // poll released with a noop, "5"). The server pings every PingInterval and closes
-// a session whose pong is more than PingTimeout late (ReasonPingTimeout). Refused
+// a session whose pong is more than PingTimeout late (ReasonPingTimeout). A
+// client's close packet ends its session when it is read (ReasonTransportClose),
+// over polling too; the POST that carried it is answered once a poll sent with
+// it got the noop, or after 300 ms. The client (Dial) writes its close packet
+// over polling in a request of its own, after everything queued. Refused
 // requests are answered like the reference: 400 (403 for AllowRequest) with
 // {"code":N,"message":"..."}.
 //

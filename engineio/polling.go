@@ -295,10 +295,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	aborted := false
+	closing := false // the payload carries the client's close packet
 	err = ParsePayload(body, 0, func(p Packet) error {
-		if p.Type == PacketClose {
-			s.awaitPoll(r)
-		}
+		closing = closing || p.Type == PacketClose
 		m, ok, open := s.handlePacket(p)
 		if !open {
 			return errStop
@@ -331,7 +330,10 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		s.pump(true)
 		s.closeWith(ReasonParseError)
 	}
-	// Answer once the handler has read enough of what came in.
+	if closing {
+		s.endLinger(r)
+	}
+	// Backpressure: answer once the handler has read enough of what came in.
 	if !s.awaitRoom(r, drained) {
 		return
 	}
@@ -426,23 +428,40 @@ func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request, max int) 
 	return body, false, nil
 }
 
-// clientCloseGrace is how long a client's close packet waits for a poll that the
-// client sent together with it (the official suite's "forcefully closes the
-// session" sends both at once and expects the GET to get the noop).
+// clientCloseGrace is how long a session closed by the client's close packet
+// stays known for a poll the client sent together with the close (the
+// official suite's "forcefully closes the session" sends both at once and
+// expects the GET to get the noop): requests arrive on separate connections
+// whose handlers run in no set order, while the reference, with one event
+// loop, sees them in arrival order. The close itself is not delayed: as in
+// the reference, the session ends (and its handler learns it) when the packet
+// is read, before the client can open the next one. Only the answer to the
+// POST that carried it waits (see endLinger).
 const clientCloseGrace = 300 * time.Millisecond
 
-// awaitPoll waits, up to clientCloseGrace, until a GET is held. Requests arrive on
-// separate connections whose handlers run in no set order; the reference, with
-// one event loop, sees them in arrival order.
-func (s *Session) awaitPoll(r *http.Request) {
+// endLinger holds the answer to the POST that carried the client's close
+// packet until a poll took the noop or clientCloseGrace has passed, then
+// forgets the session: a request the client sends once it has this answer
+// finds the session gone (400), as with the reference.
+func (s *Session) endLinger(r *http.Request) {
 	deadline := time.Now().Add(clientCloseGrace)
 	for {
 		s.mu.Lock()
-		ready := s.poll != nil || s.closed || s.websocket
+		linger := s.lingering && s.reason == ReasonTransportClose
 		s.mu.Unlock()
-		if ready || time.Now().After(deadline) || r.Context().Err() != nil {
+		if !linger {
 			return
 		}
+		if time.Now().After(deadline) || r.Context().Err() != nil {
+			break
+		}
 		time.Sleep(2 * time.Millisecond)
+	}
+	s.mu.Lock()
+	end := s.lingering
+	s.lingering = false
+	s.mu.Unlock()
+	if end {
+		s.srv.remove(s)
 	}
 }

@@ -441,6 +441,13 @@ func (s *Session) closeWith(r Reason) {
 			s.lingering = true
 			removeNow = false
 			s.setTimerLocked(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
+		} else if r == ReasonTransportClose {
+			// The client's close packet: a poll it sent with it may come
+			// just after; it gets the noop (see clientCloseGrace; the POST's
+			// answer waits for it, and the timer is a backstop).
+			s.lingering = true
+			removeNow = false
+			s.setTimerLocked(clientCloseGrace)
 		}
 	}
 	signal(s.notify)

@@ -85,6 +85,15 @@
 // (Manager, ClientSocket) sends the private id and the last offset it handled
 // and reports ClientSocket.Recovered.
 //
+// The order in which the server learns of the old connection's end and of the
+// new one does not matter (over polling the client's close comes on a request
+// of its own; a client may reconnect before its old connection timed out): a
+// recovery that finds a socket of this server still holding the session
+// disconnects it with ReasonTransportClose and saves its session before
+// restoring it, and a socket that has left its rooms never changes the rooms
+// of its id again. In that race the old socket's OnDisconnecting handlers run
+// after it left its rooms.
+//
 // # Slow consumers
 //
 // Every session's send queue is bounded (engineio.ServerOptions

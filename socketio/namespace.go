@@ -47,6 +47,7 @@ type Namespace struct {
 
 	mu          sync.RWMutex
 	sockets     map[string]*Socket
+	pids        map[string]*Socket // with recovery: by private id, until it left its rooms
 	middlewares []Middleware
 	onConnect   []ConnectionHandler
 	onSSE       []sseHandler
@@ -184,12 +185,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		s.replying.Store(&replying)
 		n.mu.Lock()
 		n.sockets[s.id] = s
+		n.trackPIDLocked(s)
 		n.mu.Unlock()
-		if err := n.adapter.AddAll(context.Background(), s.id, []string{s.id}); err != nil {
-			if ok, dropped := n.srv.adapterLog.allow(); ok {
-				n.srv.log.Error("socketio: adapter: joining the socket's own room", "nsp", n.name, "err", err, "suppressed", dropped)
-			}
-		}
+		n.adapterFailed("joining the socket's own room", n.adapter.AddAll(context.Background(), s.id, []string{s.id}))
 		// Without recovery the reply is exactly {"sid":...}, as the reference's.
 		err := c.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 			Data: &connectReply{SID: s.id, PID: s.pid}}, false)
@@ -202,11 +200,7 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 	}
 	if s.closed.Load() { // closed meanwhile: undo
 		n.remove(s)
-		if err := n.adapter.DelAll(context.Background(), s.id); err != nil {
-			if ok, dropped := n.srv.adapterLog.allow(); ok {
-				n.srv.log.Error("socketio: adapter: leaving the rooms", "nsp", n.name, "err", err, "suppressed", dropped)
-			}
-		}
+		s.dropRooms()
 		return
 	}
 	var hs []ConnectionHandler
@@ -475,3 +469,15 @@ func (p *ParentNamespace) removeChild(n *Namespace) {
 
 // Timeout returns an operator whose EmitWithAck waits at most d.
 func (n *Namespace) Timeout(d time.Duration) BroadcastOperator { return n.op().Timeout(d) }
+
+// adapterFailed logs err, an adapter failure in the operation op (rate-limited:
+// a client's connects and disconnects can repeat it at will). A nil err is
+// nothing.
+func (n *Namespace) adapterFailed(op string, err error) {
+	if err == nil {
+		return
+	}
+	if ok, dropped := n.srv.adapterLog.allow(); ok {
+		n.srv.log.Error("socketio: adapter: "+op, "nsp", n.name, "err", err, "suppressed", dropped)
+	}
+}

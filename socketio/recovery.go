@@ -93,6 +93,7 @@ func (n *Namespace) restore(s *Socket, auth parser.Value) *adapter.Session {
 		return nil
 	}
 	if pid, offset := recoveryAuth(auth); pid != "" && offset != "" {
+		n.supersede(pid)
 		prev, err := st.RestoreSession(context.Background(), pid, offset)
 		if err != nil {
 			n.srv.log.Debug("socketio: restoring a session failed", "nsp", n.name, "err", err)
@@ -133,12 +134,13 @@ func (n *Namespace) joinRecovered(s *Socket, prev *adapter.Session) error {
 	// deliver what other servers broadcast since its restore), then the reply.
 	n.mu.Lock()
 	n.sockets[s.id] = s
+	n.trackPIDLocked(s)
 	n.mu.Unlock()
 	rooms := prev.Rooms
 	if len(rooms) == 0 {
 		rooms = []string{s.id}
 	}
-	_ = n.adapter.AddAll(context.Background(), s.id, rooms)
+	n.adapterFailed("joining the recovered rooms", n.adapter.AddAll(context.Background(), s.id, rooms))
 	return s.conn.sendPacket(&parser.Packet{Type: parser.Connect, Namespace: n.name,
 		Data: &connectReply{SID: s.id, PID: s.pid}}, false)
 }
@@ -156,20 +158,82 @@ func (n *Namespace) broadcast(ctx context.Context, p *parser.Packet, opts *adapt
 // leaveAndPersist leaves every room at disconnect and, when the reason allows
 // recovery, keeps the session (with the rooms it had) in the store. The store
 // gets it only once the socket left its rooms, so a recovered socket of the
-// same id is never removed from them by its old self.
+// same id is never removed from them by its old self. It runs once: a
+// recovery of the session may have run it already (supersede).
 func (s *Socket) leaveAndPersist(reason DisconnectReason) {
+	s.leaveMu.Lock()
+	defer s.leaveMu.Unlock()
 	st := s.nsp.store()
 	if st == nil || !recoverable(reason) || s.pid == "" {
-		s.leaveAll()
+		s.leaveAllLocked()
 		return
 	}
 	rooms := s.Rooms()
-	s.leaveAll()
+	if !s.leaveAllLocked() {
+		return
+	}
 	if err := st.PersistSession(context.Background(), &adapter.Session{
 		SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data(),
 	}); err != nil {
 		s.nsp.srv.log.Debug("socketio: persisting a session failed", "nsp", s.nsp.name, "err", err)
 	}
+}
+
+// dropRooms removes the socket from its rooms unless it left them for good
+// already (then its id may belong to a recovered socket).
+func (s *Socket) dropRooms() {
+	s.leaveMu.Lock()
+	defer s.leaveMu.Unlock()
+	if !s.left.Load() {
+		s.nsp.adapterFailed("leaving the rooms", s.nsp.adapter.DelAll(context.Background(), s.id))
+	}
+}
+
+// trackPIDLocked records s, a broadcast target now, as the holder of its
+// private id until it leaves its rooms (n.mu held; recovery only).
+func (n *Namespace) trackPIDLocked(s *Socket) {
+	if s.pid == "" {
+		return
+	}
+	if n.pids == nil {
+		n.pids = make(map[string]*Socket)
+	}
+	n.pids[s.pid] = s
+}
+
+// forgetPID drops s from n.pids once it left its rooms.
+func (n *Namespace) forgetPID(s *Socket) {
+	if s.pid == "" {
+		return
+	}
+	n.mu.Lock()
+	if n.pids[s.pid] == s {
+		delete(n.pids, s.pid)
+	}
+	n.mu.Unlock()
+}
+
+// supersede runs before a session is restored: if a socket of this server
+// still holds the session's private id (its connection not closed yet, or
+// its disconnect not finished: with polling, the client's close may reach us
+// after its new connection), the client has left it. That socket is
+// disconnected ("transport close", the connection its client dropped) and
+// leaves its rooms and saves its session now, as the reference has done by
+// the time the client reconnects: the session restored is its latest, and
+// the old socket never touches the rooms of the restored id again. (In that
+// race its OnDisconnecting handlers run after it left its rooms.)
+func (n *Namespace) supersede(pid string) {
+	n.mu.RLock()
+	old := n.pids[pid]
+	n.mu.RUnlock()
+	if old == nil {
+		return
+	}
+	old.onClose(ReasonTransportClose)
+	old.mu.Lock()
+	reason := old.reason
+	old.mu.Unlock()
+	old.leaveAndPersist(reason)
 }
 
 // emitStored is Socket.Emit with recovery on: like the reference, the packet

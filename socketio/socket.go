@@ -67,6 +67,11 @@ type Socket struct {
 	connected atomic.Bool
 	closed    atomic.Bool
 	left      atomic.Bool // left its rooms (Join refused)
+	// leaveMu orders the socket's room changes against its leaving for good
+	// (leaveAll, leaveAndPersist, a recovery of its session elsewhere): once
+	// it left, it never changes the rooms of its id again, which a recovered
+	// socket of the same id may own by then.
+	leaveMu sync.Mutex
 	// replying is set, locked, while the socket is a broadcast target whose
 	// CONNECT reply is not yet queued: a delivery waits for it (deliver).
 	replying atomic.Pointer[sync.Mutex]
@@ -320,15 +325,15 @@ func (s *Socket) Join(rooms ...string) error {
 	if s.left.Load() {
 		return ErrDisconnected
 	}
+	s.leaveMu.Lock()
+	defer s.leaveMu.Unlock()
+	if s.left.Load() {
+		return ErrDisconnected
+	}
 	if max := s.nsp.srv.opts.MaxRoomsPerSocket; max > 0 && s.overRooms(max, rooms) {
 		return ErrTooManyRooms
 	}
-	err := s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
-	if s.left.Load() { // raced with leaveAll: undo
-		_ = s.nsp.adapter.DelAll(context.Background(), s.id)
-		return ErrDisconnected
-	}
-	return err
+	return s.nsp.adapter.AddAll(context.Background(), s.id, rooms)
 }
 
 // ErrTooManyRooms is returned by Join when the socket would be in more than
@@ -352,14 +357,31 @@ func (s *Socket) overRooms(max int, rooms []string) bool {
 	return n > max
 }
 
-// leaveAll removes the socket from every room, for good.
+// leaveAll removes the socket from every room, for good (once).
 func (s *Socket) leaveAll() {
-	s.left.Store(true)
-	_ = s.nsp.adapter.DelAll(context.Background(), s.id)
+	s.leaveMu.Lock()
+	defer s.leaveMu.Unlock()
+	s.leaveAllLocked()
+}
+
+// leaveAllLocked is leaveAll with s.leaveMu held. It reports whether the
+// socket was still in its rooms.
+func (s *Socket) leaveAllLocked() bool {
+	if s.left.Swap(true) {
+		return false
+	}
+	s.nsp.adapterFailed("leaving the rooms", s.nsp.adapter.DelAll(context.Background(), s.id))
+	s.nsp.forgetPID(s)
+	return true
 }
 
 // Leave removes the socket from room.
 func (s *Socket) Leave(room string) error {
+	s.leaveMu.Lock()
+	defer s.leaveMu.Unlock()
+	if s.left.Load() {
+		return nil // left every room already
+	}
 	return s.nsp.adapter.Del(context.Background(), s.id, room)
 }
 
