@@ -146,7 +146,7 @@ func treeCases() int {
 
 // TestTreeProperty checks, on generated values, that a value and its Tree
 // are received the same: what the JSON parser writes of them decodes to the
-// same value.
+// same value, and so does what the msgpack parser writes.
 func TestTreeProperty(t *testing.T) {
 	g := valuegen.New(1)
 	for i := range treeCases() {
@@ -165,6 +165,17 @@ func TestTreeProperty(t *testing.T) {
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Fatalf("case %d: JSON: the value and its tree differ at %s", i, firstDiff(want, got, "$"))
+		}
+		want, err = received(parser.Msgpack(), v)
+		if err != nil {
+			t.Fatalf("case %d: msgpack: %v", i, err)
+		}
+		got, err = received(parser.Msgpack(), tree)
+		if err != nil {
+			t.Fatalf("case %d: msgpack: %v", i, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("case %d: msgpack: the value and its tree differ at %s", i, firstDiff(want, got, "$"))
 		}
 
 	}
