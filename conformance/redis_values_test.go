@@ -179,8 +179,8 @@ func TestRedisGeneratedValues(t *testing.T) {
 
 	t.Run("streams", func(t *testing.T) {
 		name := "bv-streams"
-		a, aURL := startStreamsValuesNode(t, srv.URL(), name)
-		_, bURL := startStreamsValuesNode(t, srv.URL(), name)
+		a, aURL := startStreamsValuesNode(t, srv.URL(), name, nil)
+		_, bURL := startStreamsValuesNode(t, srv.URL(), name, nil)
 		cURL := startStreamsNodeNode(t, srv.URL(), name)
 		waitFor(t, "three servers", func() bool {
 			c, err := a.Of("/").Adapter().ServerCount(ctx)
@@ -200,8 +200,9 @@ func TestRedisGeneratedValues(t *testing.T) {
 	})
 }
 
-// startStreamsValuesNode starts a Go server on the streams adapter.
-func startStreamsValuesNode(t *testing.T, redisURL, name string) (*socketio.Server, string) {
+// startStreamsValuesNode starts a Go server on the streams adapter, with
+// parser p (nil: JSON).
+func startStreamsValuesNode(t *testing.T, redisURL, name string, p parser.Parser) (*socketio.Server, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -210,7 +211,7 @@ func startStreamsValuesNode(t *testing.T, redisURL, name string) (*socketio.Serv
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := socketio.NewServer(&socketio.ServerOptions{Adapter: st.NewAdapter,
+	s := socketio.NewServer(&socketio.ServerOptions{Adapter: st.NewAdapter, Parser: p,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	hs := httptest.NewServer(s)
 	t.Cleanup(func() {
@@ -222,4 +223,127 @@ func startStreamsValuesNode(t *testing.T, redisURL, name string) (*socketio.Serv
 		st.Close()
 	})
 	return s, hs.URL
+}
+
+// startRedisValuesNode starts a Go server on the Redis adapter in mode
+// (classic or sharded-dynamic), with parser p.
+func startRedisValuesNode(t *testing.T, redisURL, mode, key string, p parser.Parser) (*socketio.Server, string) {
+	t.Helper()
+	m, sub, err := redis.ParseMode(mode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rc, err := redis.Dial(ctx, redisURL, &redis.Options{Mode: m, SubscriptionMode: sub, Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := socketio.NewServer(&socketio.ServerOptions{Adapter: rc.NewAdapter, Parser: p,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.Shutdown(ctx)
+		hs.Close()
+		rc.Close()
+	})
+	return s, hs.URL
+}
+
+// asBinJSON is what values_client.js prints of tree (a parser.Tree): binary
+// as {"$bin":[bytes]}, numbers as float64.
+func asBinJSON(tree any) any {
+	switch x := tree.(type) {
+	case []byte:
+		data := make([]any, len(x))
+		for i, c := range x {
+			data[i] = float64(c)
+		}
+		return map[string]any{"$bin": data}
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = asBinJSON(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = asBinJSON(e)
+		}
+		return out
+	case int:
+		return float64(x)
+	case int64:
+		return float64(x)
+	}
+	return tree
+}
+
+// TestRedisGeneratedValuesMsgpack delivers generated Go values from a Go
+// server with the msgpack parser through each Redis adapter to
+// socket.io-msgpack-parser clients of that server and of another Go server
+// with the msgpack parser: both receive each value as parser.Tree describes it.
+func TestRedisGeneratedValuesMsgpack(t *testing.T) {
+	testutil.NodeModules(t)
+	srv := testutil.StartRedis(t)
+	values := generatedValues(t, valueCases())
+	want := make([]any, len(values))
+	for i, v := range values {
+		tree, err := parser.Tree(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = []any{asBinJSON(tree)}
+	}
+	ctx := context.Background()
+	for _, mode := range []string{"classic", "sharded-dynamic", "streams"} {
+		t.Run(mode, func(t *testing.T) {
+			key := "bvm-" + mode
+			var a *socketio.Server
+			var aURL, bURL string
+			if mode == "streams" {
+				a, aURL = startStreamsValuesNode(t, srv.URL(), key, parser.Msgpack())
+				_, bURL = startStreamsValuesNode(t, srv.URL(), key, parser.Msgpack())
+			} else {
+				a, aURL = startRedisValuesNode(t, srv.URL(), mode, key, parser.Msgpack())
+				_, bURL = startRedisValuesNode(t, srv.URL(), mode, key, parser.Msgpack())
+			}
+			waitFor(t, "two servers", func() bool {
+				c, err := a.Of("/").Adapter().ServerCount(ctx)
+				return err == nil && c == 2
+			})
+			cl := testutil.StartNode(t, "conformance/node/values_client.js", "msgpack", strconv.Itoa(len(values)), "bv",
+				"local="+aURL+"/", "remote="+bURL+"/")
+			cl.WaitLine(t, "ready", 20*time.Second)
+			time.Sleep(100 * time.Millisecond) // dynamic sharded subscriptions
+			for i, v := range values {
+				if err := a.Of("/").Emit("bv"+strconv.Itoa(i), v); err != nil {
+					t.Fatalf("value %d: %v", i, err)
+				}
+			}
+			cl.WaitLine(t, "done", 20*time.Second)
+			for _, l := range cl.Lines() {
+				rest, ok := strings.CutPrefix(l, "events ")
+				if !ok {
+					continue
+				}
+				name, js, _ := strings.Cut(rest, " ")
+				var got map[string]any
+				if err := json.Unmarshal([]byte(js), &got); err != nil {
+					t.Fatal(err)
+				}
+				for i, w := range want {
+					if g := got["bv"+strconv.Itoa(i)]; !reflect.DeepEqual(g, w) {
+						gj, _ := json.Marshal(g)
+						wj, _ := json.Marshal(w)
+						t.Errorf("client %s, value %d: got %.1500s\nwant %.1500s", name, i, gj, wj)
+					}
+				}
+			}
+		})
+	}
 }
