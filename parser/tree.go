@@ -1,6 +1,9 @@
 package parser
 
-import "unicode/utf8"
+import (
+	"sync"
+	"unicode/utf8"
+)
 
 // Tree returns the value a peer gets when it decodes v, encoded by the JSON
 // parser, into an any: a tree of map[string]any, []any, string, float64, bool,
@@ -38,17 +41,38 @@ func Tree(v any) (any, error) {
 		}
 		v = out // a tree of another parser (a time.Time, an extension...)
 	}
-	text, atts, err := appendValue(nil, nil, v, 1)
-	if err != nil {
-		return nil, err
+	bp := treeBufPool.Get().(*treeBuf)
+	text, atts, err := appendValue(bp.text[:0], bp.atts[:0], v, 1)
+	var out any
+	if err == nil {
+		jv := jsonValue{raw: text, atts: atts}
+		if len(atts) > 0 {
+			jv.flags = valueBinary
+		}
+		out, _ = jv.parseAny(0) // copies what it keeps of text: strings, numbers
 	}
-	jv := jsonValue{raw: text, atts: atts}
-	if len(atts) > 0 {
-		jv.flags = valueBinary
+	if cap(text) <= maxPooledTreeText && cap(atts) <= maxPooledTreeAtts {
+		clear(atts) // the caller's slices
+		bp.text, bp.atts = text[:0], atts[:0]
+		treeBufPool.Put(bp)
 	}
-	out, _ := jv.parseAny(0)
-	return out, nil
+	return out, err
 }
+
+// treeBuf holds the JSON text and attachments of one Tree call, reused:
+// texts up to maxPooledTreeText bytes and lists of up to maxPooledTreeAtts
+// attachments go back to the pool.
+type treeBuf struct {
+	text []byte
+	atts [][]byte
+}
+
+const (
+	maxPooledTreeText = 64 << 10
+	maxPooledTreeAtts = 64
+)
+
+var treeBufPool = sync.Pool{New: func() any { return &treeBuf{text: make([]byte, 0, 512)} }}
 
 // isTree reports whether v is already in the form Tree returns, up to the
 // numbers: the encoders write it as the JSON parser would. A nil []byte, []any

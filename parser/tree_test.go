@@ -239,3 +239,29 @@ func firstDiff(a, b any, path string) string {
 	}
 	return fmt.Sprintf("%s: %.200v (%[2]T) != %.200v (%[3]T)", path, a, b)
 }
+
+// BenchmarkTree converts a plain tree (returned as it is) and a struct with
+// binary (encoded, then parsed into a tree).
+func BenchmarkTree(b *testing.B) {
+	type file struct {
+		Name string `json:"name"`
+		Size int    `json:"size"`
+		Data []byte `json:"data"`
+	}
+	for _, c := range []struct {
+		name string
+		v    any
+	}{
+		{"Plain", map[string]any{"a": 1.5, "b": []any{"x", true}, "c": []byte{1}}},
+		{"Struct", file{Name: "a.bin", Size: 1024, Data: make([]byte, 1024)}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := parser.Tree(c.v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
