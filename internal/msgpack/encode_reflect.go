@@ -25,27 +25,11 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 	if !rv.IsValid() {
 		return append(dst, 0xc0), nil
 	}
-	if rv.Type().Implements(marshalerType) {
-		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-			return append(dst, 0xc0), nil
-		}
-		return rv.Interface().(Marshaler).AppendMsgpack(dst)
-	}
-	if t := rv.Type(); t != timeType && (t.Implements(lazyValueType) || t.Implements(jsonMarshalerType)) {
-		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-			return append(dst, 0xc0), nil
-		}
-		return e.append(dst, rv.Interface()) // the fast path's lazyValue and json.Marshaler cases
-	}
-	if t := rv.Type(); t != timeType && t.Implements(textMarshalerType) {
-		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-			return append(dst, 0xc0), nil
-		}
-		b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
-		if err != nil {
+	// A type without methods implements none of the interfaces below.
+	if t := rv.Type(); t.NumMethod() > 0 {
+		if dst, done, err := e.appendMethods(dst, rv, t); done {
 			return dst, err
 		}
-		return AppendString(dst, string(b)), nil
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -95,6 +79,39 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 		return e.appendStruct(dst, rv)
 	}
 	return dst, &UnsupportedTypeError{Type: rv.Type()}
+}
+
+// appendMethods encodes rv when its type t has a say in its encoding
+// (Marshaler, a Decode method, json.Marshaler, encoding.TextMarshaler); done
+// is false otherwise.
+func (e *encoder) appendMethods(dst []byte, rv reflect.Value, t reflect.Type) ([]byte, bool, error) {
+	isNil := (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil()
+	switch {
+	case t.Implements(marshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		dst, err := rv.Interface().(Marshaler).AppendMsgpack(dst)
+		return dst, true, err
+	case t == timeType:
+		return dst, false, nil
+	case t.Implements(lazyValueType) || t.Implements(jsonMarshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		dst, err := e.append(dst, rv.Interface()) // the fast path's lazyValue and json.Marshaler cases
+		return dst, true, err
+	case t.Implements(textMarshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return dst, true, err
+		}
+		return AppendString(dst, string(b)), true, nil
+	}
+	return dst, false, nil
 }
 
 func (e *encoder) appendList(dst []byte, rv reflect.Value) ([]byte, error) {
