@@ -1,9 +1,11 @@
 package redis
 
 import (
+	"errors"
 	"reflect"
 	"testing"
 
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 	"github.com/corvid-io/corvid/parser"
 )
 
@@ -57,5 +59,24 @@ func TestTreeValueDecodesLikeJSONValue(t *testing.T) {
 	var a any
 	if err := (treeValue{tree}).Decode(&a); err != nil || !reflect.DeepEqual(a, tree) {
 		t.Fatalf("into *any: %#v, %v", a, err)
+	}
+}
+
+type failingValue struct{}
+
+func (failingValue) Decode(any) error { return errors.New("cannot decode") }
+
+// TestUnencodableFailsPublish checks that an argument that cannot be encoded
+// makes the message to the other servers fail, in msgpack and in JSON, instead
+// of publishing something else (it was published as null).
+func TestUnencodableFailsPublish(t *testing.T) {
+	p := &parser.Packet{Type: parser.Event, Event: "e", Args: []any{"ok", failingValue{}}}
+	wp := toWirePacket(p, "/", false)
+	if _, err := wire.AppendBroadcast(nil, &wire.Broadcast{UID: "u", Packet: *wp, Opts: *toWireOpts(nil)}); err == nil {
+		t.Error("classic broadcast of an undecodable value encoded")
+	}
+	m := &wire.ClusterMessage{Type: wire.MsgBroadcast, UID: "u", Nsp: "/", Packet: toWirePacket(p, "", true), Opts: toWireOpts(nil)}
+	if _, err := wire.AppendClusterMessage(nil, m); err == nil {
+		t.Error("sharded broadcast of an undecodable value encoded")
 	}
 }
