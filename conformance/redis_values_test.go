@@ -150,7 +150,7 @@ func TestRedisGeneratedValues(t *testing.T) {
 				c, err := m.g.srv.Of("/").Adapter().ServerCount(ctx)
 				return err == nil && c == 3
 			})
-			m.n.connect(t, "h1", h.url, "/")
+			h1 := m.n.connect(t, "h1", h.url, "/")
 			time.Sleep(100 * time.Millisecond) // dynamic sharded subscriptions
 			root := m.g.srv.Of("/")
 			for i, v := range values {
@@ -159,6 +159,24 @@ func TestRedisGeneratedValues(t *testing.T) {
 				}
 			}
 			checkDelivered(t, m.n, "bv", want, "g1", "n1", "h1")
+			// To single remote sockets, and broadcasts with acknowledgements
+			// (another message to the other servers).
+			for i, v := range values {
+				if err := root.To(m.ids["n1"], h1).Emit("to"+strconv.Itoa(i), v); err != nil {
+					t.Fatalf("value %d: %v", i, err)
+				}
+			}
+			checkDelivered(t, m.n, "to", want, "n1", "h1")
+			const acked = 5
+			for i, v := range values[:acked] {
+				actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				acks, err := root.Timeout(3*time.Second).EmitWithAck(actx, "ack"+strconv.Itoa(i), v)
+				cancel()
+				if err != nil || len(acks.Responses) != 5 {
+					t.Fatalf("value %d: EmitWithAck: %+v, %v", i, acks, err)
+				}
+			}
+			checkDelivered(t, m.n, "ack", want[:acked], "g1", "n1", "h1")
 
 			if mode != "classic" {
 				return // an emitter reaches classic servers only
