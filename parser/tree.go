@@ -8,8 +8,8 @@ import (
 // Tree returns the value a peer gets when it decodes v, encoded by the JSON
 // parser, into an any: a tree of map[string]any, []any, string, float64, bool,
 // nil and []byte, where each []byte is a binary attachment of v (the caller's
-// slice, not a copy). Encoders write a tree exactly as they write v, so it is
-// the form to hand to anything that re-encodes v by other rules (another
+// slice, not a copy). A peer receives a tree as it receives v (up to the
+// order of object members), so it is the form to hand to anything that re-encodes v by other rules (another
 // codec, another process): what it carries no longer depends on Go types,
 // struct tags or marshalers.
 //
@@ -23,6 +23,12 @@ import (
 // beyond 2^53 loses precision as it does there); objects become maps, so the
 // order of a struct's fields is not kept. A received [Value] gives its
 // Decode(&any).
+//
+// The msgpack parser writes Go values by the same rules, so its clients too
+// receive a value and its tree alike, except where its msgpack form is not
+// its JSON one: a time.Time (a timestamp, which Tree makes the RFC 3339
+// string MarshalJSON writes), a field renamed by a `msgpack` tag, a type with
+// its own AppendMsgpack.
 //
 // A v that is already such a tree (with any integer or float64 numbers, and
 // valid UTF-8 strings) is returned as it is, without allocating. Tree fails
