@@ -9,9 +9,9 @@ import (
 // parser, into an any: a tree of map[string]any, []any, string, float64, bool,
 // nil and []byte, where each []byte is a binary attachment of v (the caller's
 // slice, not a copy). A peer receives a tree as it receives v (up to the
-// order of object members), so it is the form to hand to anything that re-encodes v by other rules (another
-// codec, another process): what it carries no longer depends on Go types,
-// struct tags or marshalers.
+// order of object members), so it is the form to hand to anything that
+// re-encodes v by other rules (another codec, another process): what it
+// carries no longer depends on Go types, struct tags or marshalers.
 //
 // Every rule of the encoder applies (see Arguments in the package doc): a
 // []byte at any depth (in a struct field, a typed slice or map, behind a
