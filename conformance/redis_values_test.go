@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/internal/valuegen"
 	"github.com/corvid-io/corvid/parser"
@@ -124,7 +125,7 @@ func checkDelivered(t *testing.T, n *nodePeer, prefix string, want []any, client
 // TestRedisGeneratedValues delivers generated Go values (structs with []byte
 // fields, embedded structs, typed slices and maps, pointers, Marshalers,
 // received Values, binary at any depth) from a Go server through each Redis
-// path (classic, sharded, streams, and our Emitter) to npm socket.io-client
+// path (classic with either codec, sharded, streams, and our Emitter) to npm socket.io-client
 // clients of the sending Go server (local delivery), of another Go server and
 // of a npm socket.io server, and checks that every client receives each value
 // as parser.Tree describes it: what the local path delivers.
@@ -142,7 +143,7 @@ func TestRedisGeneratedValues(t *testing.T) {
 	}
 	ctx := context.Background()
 
-	for _, mode := range []string{"classic", "sharded-dynamic"} {
+	for _, mode := range []string{"classic", "classic-json", "sharded-dynamic"} {
 		t.Run(mode, func(t *testing.T) {
 			m := startMixed(t, srv.URL(), srv.URL(), mode)
 			h := startGoRedisNode(t, srv.URL(), mode, m.key)
@@ -178,10 +179,14 @@ func TestRedisGeneratedValues(t *testing.T) {
 			}
 			checkDelivered(t, m.n, "ack", want[:acked], "g1", "n1", "h1")
 
-			if mode != "classic" {
+			if !strings.HasPrefix(mode, "classic") {
 				return // an emitter reaches classic servers only
 			}
-			e, err := redis.DialEmitter(ctx, srv.URL(), &redis.EmitterOptions{Key: m.key})
+			codec := wire.Msgpack
+			if mode == "classic-json" {
+				codec = wire.JSON
+			}
+			e, err := redis.DialEmitter(ctx, srv.URL(), &redis.EmitterOptions{Key: m.key, Codec: codec})
 			if err != nil {
 				t.Fatal(err)
 			}
