@@ -26,8 +26,18 @@
 // pointers) through reflection. A []byte at any depth becomes a binary
 // attachment: the value is replaced by {"_placeholder":true,"num":N}, the
 // packet becomes BINARY_EVENT or BINARY_ACK, and the bytes travel as their own
-// binary message, as socket.io-parser does for Buffers. [AppendPacket] encodes
-// into a caller's buffer and allocates nothing for the common kinds.
+// binary message, as socket.io-parser does for Buffers: in struct fields
+// (embedded ones included), typed slices and maps, behind pointers and
+// interfaces alike. What a json.Marshaler writes is used as it is, so a []byte
+// it writes (as base64, with encoding/json) is not binary; a [N]byte array is
+// a list of numbers, as in encoding/json. [AppendPacket] encodes into a
+// caller's buffer and allocates nothing for the common kinds.
+//
+// [Tree] gives a value as a peer decodes it (maps, lists, strings, numbers,
+// booleans, nil and []byte): the form in which the adapters hand a value to
+// other servers, so that a client of another server receives what a client of
+// this one does. It loses what a tree cannot hold: the order of a struct's
+// fields (a map's members come sorted) and integers beyond 2^53.
 //
 // Decoded packets carry each argument as a [Value]: the event name is decoded
 // eagerly (it is needed for dispatch), the rest stays raw until Decode is

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/corvid-io/corvid/internal/valuegen"
 	"github.com/corvid-io/corvid/parser"
 )
 
@@ -76,6 +77,37 @@ func FuzzJSONDecode(f *testing.F) {
 		for i := range first {
 			if !bytes.Equal(first[i].Data, second[i].Data) {
 				t.Fatalf("unstable: %q then %q", first[i].Data, second[i].Data)
+			}
+		}
+	})
+}
+
+// FuzzTree generates a value from the seed (valuegen) and checks that the
+// value and its Tree are received the same through the JSON and the msgpack
+// parser.
+func FuzzTree(f *testing.F) {
+	for _, seed := range []uint64{0, 1, 16, 1 << 40} {
+		f.Add(seed, uint8(4))
+	}
+	f.Fuzz(func(t *testing.T, seed uint64, depth uint8) {
+		g := valuegen.New(seed)
+		g.MaxDepth = int(depth % 7)
+		v := g.Value()
+		tree, err := parser.Tree(v)
+		if err != nil {
+			t.Fatalf("Tree: %v", err)
+		}
+		for _, p := range []parser.Parser{bigJSON, parser.Msgpack()} {
+			want, err := received(p, v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := received(p, tree)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := firstDiff(want, got, "$"); d != "" {
+				t.Fatalf("the value and its tree differ at %s", d)
 			}
 		}
 	})

@@ -17,29 +17,39 @@ import (
 // socket.io puts in handshake.time.
 const jsDateLayout = "Mon Jan 02 2006 15:04:05 GMT+0000 (Coordinated Universal Time)"
 
-// materialize converts a received value whose decoding is deferred (a
-// parser.Value) to a plain Go tree, so that binary content can be seen.
+// materialize converts a value to publish to the tree a client of this
+// server would receive (parser.Tree): map[string]any, []any, string, numbers,
+// bool, nil and []byte. Every encoding of the adapters (msgpack, JSON, the
+// binary detection that picks between them) then sees what the JSON parser
+// sees, binary inside structs, typed slices and maps included, and a remote
+// client receives what a local one does. A value that cannot be encoded
+// becomes one whose encoding fails with the same error, so that publishing
+// it fails instead of sending something else.
 func materialize(v any) any {
-	if d, ok := v.(parser.Value); ok {
-		var out any
-		if err := d.Decode(&out); err != nil {
-			return nil
-		}
-		return out
+	t, err := parser.Tree(v)
+	if err != nil {
+		return unencodable{err}
 	}
-	return v
+	return t
 }
 
-// toWirePacket builds {type: 2, data: [event, ...args], nsp}. With mat, the
-// arguments are materialized (the sharded encoder must see binary).
+// unencodable stands for a value that cannot be encoded: encoding it, in
+// msgpack or in JSON, fails with err.
+type unencodable struct{ err error }
+
+func (u unencodable) AppendMsgpack(dst []byte) ([]byte, error) { return dst, u.err }
+func (u unencodable) MarshalJSON() ([]byte, error)             { return nil, u.err }
+
+// toWirePacket builds {type: 2, data: [event, ...args], nsp}, each argument
+// materialized. mat is no longer used: classic broadcasts, which did not
+// materialize, wrote Go values by msgpack's rules (base64 inside a
+// MarshalJSON aside, time.Time, omitzero and embedded pointers differ from
+// the JSON parser's).
 func toWirePacket(p *parser.Packet, nsp string, mat bool) *wire.Packet {
 	data := make([]any, 0, 1+len(p.Args))
 	data = append(data, p.Event)
 	for _, a := range p.Args {
-		if mat {
-			a = materialize(a)
-		}
-		data = append(data, a)
+		data = append(data, materialize(a))
 	}
 	return &wire.Packet{Type: int(parser.Event), Data: data, Nsp: nsp}
 }

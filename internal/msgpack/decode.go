@@ -1,6 +1,7 @@
 package msgpack
 
 import (
+	"encoding"
 	"encoding/json"
 	"reflect"
 	"strconv"
@@ -325,6 +326,7 @@ var (
 	unmarshalerType     = reflect.TypeFor[Unmarshaler]()
 	extType             = reflect.TypeFor[Ext]()
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 // decodeJSON decodes one value into a json.Unmarshaler through its JSON form
@@ -354,10 +356,31 @@ func (s *scanner) decodeValue(rv reflect.Value) error {
 	if rv.CanAddr() && rv.Type() != timeType && reflect.PointerTo(rv.Type()).Implements(jsonUnmarshalerType) {
 		return s.decodeJSON(rv)
 	}
+	if rv.CanAddr() && rv.Type() != timeType && PeekKind(s.b[s.off:]) == KindString &&
+		reflect.PointerTo(rv.Type()).Implements(textUnmarshalerType) {
+		// What the encoder wrote of a TextMarshaler.
+		t, err := s.next()
+		if err != nil {
+			return err
+		}
+		return rv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText(t.data)
+	}
 	start := s.off
 	t, err := s.next()
 	if err != nil {
 		return err
+	}
+	if rv.Type() == jsonNumberType && (t.kind == KindInt || t.kind == KindFloat) {
+		// What the encoder wrote of a json.Number.
+		switch {
+		case t.kind == KindFloat:
+			rv.SetString(strconv.FormatFloat(t.f, 'g', -1, 64))
+		case t.neg:
+			rv.SetString(strconv.FormatInt(t.i, 10))
+		default:
+			rv.SetString(strconv.FormatUint(t.u, 10))
+		}
+		return nil
 	}
 	return s.decodeToken(rv, &t, start)
 }
@@ -591,7 +614,26 @@ func (s *scanner) decodeStruct(rv reflect.Value, t *token) error {
 			}
 			continue
 		}
-		if err := s.decodeValue(rv.FieldByIndex(f.index)); err != nil {
+		fv, ok := fieldByIndex(rv, f.index, true)
+		if !ok { // behind a nil pointer to an unexported struct
+			if err := s.skip(); err != nil {
+				return err
+			}
+			continue
+		}
+		if f.quoted && PeekKind(s.b[s.off:]) == KindString {
+			// ",string": the JSON of the value, in a string
+			off := s.off
+			t, err := s.next()
+			if err != nil {
+				return err
+			}
+			if err := json.Unmarshal(t.data, fv.Addr().Interface()); err != nil {
+				return &UnmarshalTypeError{Value: "string " + strconv.Quote(string(t.data)), Type: fv.Type(), Offset: off}
+			}
+			continue
+		}
+		if err := s.decodeValue(fv); err != nil {
 			return err
 		}
 	}

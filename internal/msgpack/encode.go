@@ -3,9 +3,11 @@ package msgpack
 import (
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -112,6 +114,9 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 	case string:
 		return AppendString(dst, x), nil
 	case []byte:
+		if x == nil {
+			return append(dst, 0xc0), nil // as the JSON parser writes null
+		}
 		return AppendBinary(dst, x), nil
 	case int:
 		return AppendInt(dst, int64(x)), nil
@@ -136,7 +141,7 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 	case float64:
 		return AppendFloat(dst, x), nil
 	case float32:
-		return AppendFloat(dst, float64(x)), nil
+		return AppendFloat(dst, float32Number(float64(x))), nil
 	case []any:
 		if x == nil {
 			return append(dst, 0xc0), nil
@@ -193,6 +198,8 @@ func (e *encoder) append(dst []byte, v any) ([]byte, error) {
 		return dst, nil
 	case time.Time:
 		return e.appendTime(dst, x), nil
+	case json.Number:
+		return appendNumber(dst, x)
 	case Marshaler:
 		return x.AppendMsgpack(dst)
 	case lazyValue:
@@ -420,4 +427,17 @@ func appendExtHeader(dst []byte, n int, typ int8) []byte {
 		return append(binary.BigEndian.AppendUint16(append(dst, 0xc8), uint16(n)), byte(typ))
 	}
 	return append(binary.BigEndian.AppendUint32(append(dst, 0xc9), uint32(n)), byte(typ))
+}
+
+// appendNumber writes a json.Number as the number it holds, as the JSON
+// parser does.
+func appendNumber(dst []byte, n json.Number) ([]byte, error) {
+	if i, err := strconv.ParseInt(string(n), 10, 64); err == nil {
+		return AppendInt(dst, i), nil
+	}
+	f, err := strconv.ParseFloat(string(n), 64)
+	if err != nil || !json.Valid([]byte(n)) {
+		return dst, fmt.Errorf("msgpack: invalid json.Number %q", string(n))
+	}
+	return AppendFloat(dst, f), nil
 }

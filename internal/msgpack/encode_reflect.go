@@ -1,10 +1,13 @@
 package msgpack
 
 import (
+	"bytes"
+	"encoding"
 	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -13,6 +16,8 @@ var (
 	lazyValueType     = reflect.TypeFor[lazyValue]()
 	jsonMarshalerType = reflect.TypeFor[json.Marshaler]()
 	timeType          = reflect.TypeFor[time.Time]()
+	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
+	jsonNumberType    = reflect.TypeFor[json.Number]()
 )
 
 // appendReflect encodes the values the fast paths of append do not know.
@@ -20,17 +25,11 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 	if !rv.IsValid() {
 		return append(dst, 0xc0), nil
 	}
-	if rv.Type().Implements(marshalerType) {
-		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-			return append(dst, 0xc0), nil
+	// A type without methods implements none of the interfaces below.
+	if t := rv.Type(); t.NumMethod() > 0 {
+		if dst, done, err := e.appendMethods(dst, rv, t); done {
+			return dst, err
 		}
-		return rv.Interface().(Marshaler).AppendMsgpack(dst)
-	}
-	if t := rv.Type(); t != timeType && (t.Implements(lazyValueType) || t.Implements(jsonMarshalerType)) {
-		if (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil() {
-			return append(dst, 0xc0), nil
-		}
-		return e.append(dst, rv.Interface()) // the fast path's lazyValue and json.Marshaler cases
 	}
 	switch rv.Kind() {
 	case reflect.Bool:
@@ -39,9 +38,14 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 		return AppendInt(dst, rv.Int()), nil
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return AppendUint(dst, rv.Uint()), nil
-	case reflect.Float32, reflect.Float64:
+	case reflect.Float32:
+		return AppendFloat(dst, float32Number(rv.Float())), nil
+	case reflect.Float64:
 		return AppendFloat(dst, rv.Float()), nil
 	case reflect.String:
+		if rv.Type() == jsonNumberType {
+			return appendNumber(dst, json.Number(rv.String()))
+		}
 		return AppendString(dst, rv.String()), nil
 	case reflect.Pointer, reflect.Interface:
 		if rv.IsNil() {
@@ -54,11 +58,11 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 		e.depth--
 		return dst, err
 	case reflect.Slice:
-		if rv.Type().Elem().Kind() == reflect.Uint8 {
-			return AppendBinary(dst, rv.Bytes()), nil
-		}
 		if rv.IsNil() {
 			return append(dst, 0xc0), nil
+		}
+		if rv.Type().Elem().Kind() == reflect.Uint8 {
+			return AppendBinary(dst, rv.Bytes()), nil
 		}
 		return e.appendList(dst, rv)
 	case reflect.Array:
@@ -75,6 +79,39 @@ func (e *encoder) appendReflect(dst []byte, rv reflect.Value) ([]byte, error) {
 		return e.appendStruct(dst, rv)
 	}
 	return dst, &UnsupportedTypeError{Type: rv.Type()}
+}
+
+// appendMethods encodes rv when its type t has a say in its encoding
+// (Marshaler, a Decode method, json.Marshaler, encoding.TextMarshaler); done
+// is false otherwise.
+func (e *encoder) appendMethods(dst []byte, rv reflect.Value, t reflect.Type) ([]byte, bool, error) {
+	isNil := (rv.Kind() == reflect.Pointer || rv.Kind() == reflect.Interface) && rv.IsNil()
+	switch {
+	case t.Implements(marshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		dst, err := rv.Interface().(Marshaler).AppendMsgpack(dst)
+		return dst, true, err
+	case t == timeType:
+		return dst, false, nil
+	case t.Implements(lazyValueType) || t.Implements(jsonMarshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		dst, err := e.append(dst, rv.Interface()) // the fast path's lazyValue and json.Marshaler cases
+		return dst, true, err
+	case t.Implements(textMarshalerType):
+		if isNil {
+			return append(dst, 0xc0), true, nil
+		}
+		b, err := rv.Interface().(encoding.TextMarshaler).MarshalText()
+		if err != nil {
+			return dst, true, err
+		}
+		return AppendString(dst, string(b)), true, nil
+	}
+	return dst, false, nil
 }
 
 func (e *encoder) appendList(dst []byte, rv reflect.Value) ([]byte, error) {
@@ -147,27 +184,64 @@ func (e *encoder) appendStruct(dst []byte, rv reflect.Value) ([]byte, error) {
 	// Count the fields first: the header comes before them.
 	n := 0
 	for i := range si.fields {
-		f := &si.fields[i]
-		if f.omitEmpty && isEmptyValue(rv.FieldByIndex(f.index)) {
-			continue
+		if _, ok := fieldValue(rv, &si.fields[i]); ok {
+			n++
 		}
-		n++
 	}
 	dst = AppendMapHeader(dst, n)
 	var err error
 	for i := range si.fields {
 		f := &si.fields[i]
-		fv := rv.FieldByIndex(f.index)
-		if f.omitEmpty && isEmptyValue(fv) {
+		fv, ok := fieldValue(rv, f)
+		if !ok {
 			continue
 		}
 		dst = append(dst, f.key...)
-		if dst, err = e.appendReflect(dst, fv); err != nil {
+		if f.quoted {
+			dst, err = appendQuoted(dst, fv)
+		} else {
+			dst, err = e.appendReflect(dst, fv)
+		}
+		if err != nil {
 			return dst, err
 		}
 	}
 	e.depth--
 	return dst, nil
+}
+
+// fieldValue returns the value of f in struct rv; ok is false when the field
+// is not written (behind a nil embedded pointer, or omitted as empty or zero).
+func fieldValue(rv reflect.Value, f *field) (reflect.Value, bool) {
+	fv, ok := fieldByIndex(rv, f.index, false)
+	if !ok || f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+		return fv, false
+	}
+	return fv, true
+}
+
+// appendQuoted writes a ",string" field as encoding/json does, as a string
+// holding the value's JSON: a number or bool as its text, a string quoted.
+func appendQuoted(dst []byte, fv reflect.Value) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(fv.Interface()); err != nil {
+		return dst, err
+	}
+	return AppendString(dst, strings.TrimSuffix(buf.String(), "\n")), nil
+}
+
+// isZeroValue is encoding/json's omitzero rule: an IsZero method decides,
+// else the zero value of the type.
+func isZeroValue(v reflect.Value) bool {
+	if z, ok := v.Interface().(interface{ IsZero() bool }); ok {
+		if (v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface) && v.IsNil() {
+			return true
+		}
+		return z.IsZero()
+	}
+	return v.IsZero()
 }
 
 // isEmptyValue is encoding/json's omitempty rule.
@@ -187,4 +261,15 @@ func isEmptyValue(v reflect.Value) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// float32Number returns the number a float32 stands for: the float64 of its
+// shortest decimal form (0.1, not 0.10000000149011612), which is what the JSON
+// parser writes of it and a JavaScript peer sees.
+func float32Number(f float64) float64 {
+	g, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', -1, 32), 64)
+	if err != nil {
+		return f // NaN and infinities
+	}
+	return g
 }

@@ -78,7 +78,7 @@ var goldenEncode = []struct {
 	{"fixext", Ext{Type: 5, Data: []byte{9}}, "d40509"},
 	{"raw", Raw{0x93, 1, 2, 3}, "93010203"},
 	{"nil slice", []any(nil), "c0"},
-	{"nil bytes", []byte(nil), "c400"},
+	{"nil bytes", []byte(nil), "c0"},
 	{"pointer", func() *int { i := 7; return &i }(), "07"},
 	{"int map", map[int]string{2: "b", 10: "a"}, "82a23130a161a132a162"},
 }
