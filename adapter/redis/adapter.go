@@ -133,10 +133,12 @@ func (a *Adapter) start() {
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(main).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(main).Build() },
+			n:     1, name: main,
 		}, a.markReady)
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(resp).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(resp).Build() },
+			n:     1, name: resp,
 		}, a.markReady)
 	} else {
 		a.readyWant = 4
@@ -145,10 +147,12 @@ func (a *Adapter) start() {
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Psubscribe().Pattern(pattern).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Punsubscribe().Pattern(pattern).Build() },
+			n:     1, name: pattern,
 		}, a.markReady)
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+			n:     len(chans), name: a.reqChannel,
 		}, a.markReady)
 	}
 	waitFor(a.ctx, a.ready, a.opts.RequestsTimeout)
@@ -179,18 +183,18 @@ func (a *Adapter) goReceive(ctx context.Context, s subscription, ready func()) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.c.receive(ctx, s, a.enqueue, ready)
+		a.c.receive(ctx, a.nsp, s, a.enqueue, ready)
 	}()
 }
 
 // enqueue runs on rueidis' read loop: it never blocks. A full queue drops the
 // message and counts it (delivery is at most once).
 func (a *Adapter) enqueue(m rueidis.PubSubMessage) {
-	a.c.received.Add(1)
+	a.c.mon.received.Add(1)
 	select {
 	case a.queue <- inbound{channel: m.Channel, msg: m.Message}:
 	default:
-		a.c.dropped.Add(1)
+		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "message", Channel: m.Channel})
 	}
 }
 
@@ -234,7 +238,7 @@ func (a *Adapter) serverSideEmit(args []any, ack func(any)) {
 	select {
 	case a.sse <- func() { a.ns.ServerSideEmit(values(args), ack) }:
 	default:
-		a.c.dropped.Add(1)
+		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "serverSideEmit"})
 	}
 }
 
@@ -318,29 +322,41 @@ func (a *Adapter) isClosed() bool {
 	return a.closed
 }
 
-// Broadcast implements adapter.Adapter: it publishes, then delivers to the local
-// targets even when publishing failed (the publish error is returned).
+// Broadcast implements adapter.Adapter: it delivers to the local targets,
+// then publishes (at most Options.PublishTimeout). When publishing fails the
+// error is an *adapter.PublishError.
 func (a *Adapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
 	opts, err := a.begin(opts)
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.shardedBroadcast(ctx, p, opts, "")
-		} else {
-			perr = a.classicBroadcast(ctx, p, opts)
-		}
-	}
 	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	if a.sharded {
+		err = a.shardedBroadcast(ctx, p, opts, "")
+	} else {
+		err = a.classicBroadcast(ctx, p, opts)
+	}
+	return notPublished("broadcast", err)
 }
 
-// BroadcastWithAck implements adapter.Adapter. Other servers report their
-// client count and then each ack through Redis; the registration ends after
+// notPublished wraps the publication error of an operation already applied
+// locally.
+func notPublished(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &adapter.PublishError{Op: op, Err: err}
+}
+
+// BroadcastWithAck implements adapter.Adapter. It delivers to the local
+// targets, then publishes the request (at most Options.PublishTimeout; an
+// *adapter.PublishError when that fails). Other servers report their client
+// count and then each ack through Redis; the registration ends after
 // opts.Flags.Timeout (Options.RequestsTimeout when 0) or when ctx ends.
 func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions,
 	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
@@ -348,9 +364,10 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *
 	if err != nil {
 		return err
 	}
-	var perr error
+	var reqID string
 	if !opts.Flags.Local {
-		reqID := a.newRequestID()
+		// registered before anything is sent: an answer may come at once
+		reqID = a.newRequestID()
 		a.mu.Lock()
 		a.ackRequests[reqID] = &ackRequest{onCount: onCount, onAck: onAck}
 		a.mu.Unlock()
@@ -365,16 +382,19 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *
 			delete(a.ackRequests, reqID)
 			a.mu.Unlock()
 		})
-		if a.sharded {
-			perr = a.shardedBroadcast(ctx, p, opts, reqID)
-		} else {
-			perr = a.classicBroadcastWithAck(ctx, p, opts, reqID)
-		}
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	if a.sharded {
+		err = a.shardedBroadcast(ctx, p, opts, reqID)
+	} else {
+		err = a.classicBroadcastWithAck(ctx, p, opts, reqID)
+	}
+	return notPublished("broadcastWithAck", err)
 }
 
 // FetchSockets implements adapter.Adapter: the local targets plus the answers
@@ -402,9 +422,9 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptio
 	p := a.register(reqID, kindFetch, n-1)
 	p.sockets = local
 	if a.sharded {
-		err = a.publishCluster(ctx, a.channel, fetchMessage(a, reqID, opts))
+		err = a.publishCluster(ctx, "fetchSockets", d, a.channel, fetchMessage(a, reqID, opts))
 	} else {
-		err = a.publishRequest(ctx, fetchRequest(a, reqID, opts))
+		err = a.publishRequest(ctx, "fetchSockets", d, fetchRequest(a, reqID, opts))
 	}
 	if err != nil {
 		a.unregister(reqID)
@@ -439,7 +459,7 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	for _, r := range local {
 		p.rooms[r] = struct{}{}
 	}
-	if err := a.publishRequest(ctx, roomsRequest(a, reqID)); err != nil {
+	if err := a.publishRequest(ctx, "allRooms", a.opts.RequestsTimeout, roomsRequest(a, reqID)); err != nil {
 		a.unregister(reqID)
 		return nil, err
 	}
@@ -453,12 +473,13 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// AddSockets implements adapter.Adapter: published, and applied locally at once.
+// AddSockets implements adapter.Adapter: applied locally, then published (an
+// *adapter.PublishError when that fails).
 func (a *Adapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
 	return a.roomsOp(ctx, opts, rooms, true)
 }
 
-// DelSockets implements adapter.Adapter: published, and applied locally at once.
+// DelSockets implements adapter.Adapter, as AddSockets.
 func (a *Adapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
 	return a.roomsOp(ctx, opts, rooms, false)
 }
@@ -468,16 +489,21 @@ func (a *Adapter) roomsOp(ctx context.Context, opts *adapter.BroadcastOptions, r
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.publishCluster(ctx, a.channel, roomsMessage(a, opts, rooms, join))
-		} else {
-			perr = a.publishRequest(ctx, roomsReq(a, opts, rooms, join))
-		}
-	}
 	a.applyRooms(ctx, opts, rooms, join)
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	op := "delSockets"
+	if join {
+		op = "addSockets"
+	}
+	d := a.opts.PublishTimeout
+	if a.sharded {
+		err = a.publishCluster(ctx, op, d, a.channel, roomsMessage(a, opts, rooms, join))
+	} else {
+		err = a.publishRequest(ctx, op, d, roomsReq(a, opts, rooms, join))
+	}
+	return notPublished(op, err)
 }
 
 func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) {
@@ -489,35 +515,42 @@ func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions
 	a.syncRooms(rooms)
 }
 
-// DisconnectSockets implements adapter.Adapter: published, and applied locally at once.
+// DisconnectSockets implements adapter.Adapter: applied locally, then
+// published (an *adapter.PublishError when that fails).
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
 	opts, err := a.begin(opts)
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.publishCluster(ctx, a.channel, disconnectMessage(a, opts, close))
-		} else {
-			perr = a.publishRequest(ctx, disconnectReq(a, opts, close))
-		}
-	}
 	if err := a.mem.DisconnectSockets(ctx, opts, close); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	d := a.opts.PublishTimeout
+	if a.sharded {
+		err = a.publishCluster(ctx, "disconnectSockets", d, a.channel, disconnectMessage(a, opts, close))
+	} else {
+		err = a.publishRequest(ctx, "disconnectSockets", d, disconnectReq(a, opts, close))
+	}
+	return notPublished("disconnectSockets", err)
 }
 
-// ServerSideEmit implements adapter.Adapter.
+// ServerSideEmit implements adapter.Adapter: published within
+// Options.PublishTimeout, else an *adapter.PublishError.
 func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
 	if a.isClosed() {
 		return adapter.ErrClosed
 	}
+	d := a.opts.PublishTimeout
+	var err error
 	if a.sharded {
-		return a.publishCluster(ctx, a.channel, sseMessage(a, args, ""))
+		err = a.publishCluster(ctx, "serverSideEmit", d, a.channel, sseMessage(a, args, ""))
+	} else {
+		err = a.publishRequest(ctx, "serverSideEmit", d, sseRequest(a, args, ""))
 	}
-	return a.publishRequest(ctx, sseRequest(a, args, ""))
+	return notPublished("serverSideEmit", err)
 }
 
 // ServerSideEmitWithAck implements adapter.Adapter: it waits for one answer per
@@ -536,9 +569,9 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any,
 	reqID := a.newRequestID()
 	p := a.register(reqID, kindSSE, n-1)
 	if a.sharded {
-		err = a.publishCluster(ctx, a.channel, sseMessage(a, args, reqID))
+		err = a.publishCluster(ctx, "serverSideEmit", a.opts.RequestsTimeout, a.channel, sseMessage(a, args, reqID))
 	} else {
-		err = a.publishRequest(ctx, sseRequest(a, args, reqID))
+		err = a.publishRequest(ctx, "serverSideEmit", a.opts.RequestsTimeout, sseRequest(a, args, reqID))
 	}
 	if err != nil {
 		a.unregister(reqID)
@@ -733,22 +766,29 @@ func (a *Adapter) syncRooms(rooms []string) {
 }
 
 type outMsg struct {
+	op      string
 	channel string
 	payload []byte
 }
 
-// publishAsync queues a publish for the adapter's publisher goroutine, for
-// callers that must not wait for Redis (a socket's ack callback). A full
-// outbox drops the message and counts it (at most once).
-func (a *Adapter) publishAsync(channel string, payload []byte) {
+// publishAsync queues an answer to another server's request (op) for the
+// adapter's publisher goroutine, for callers that must not wait for Redis (a
+// socket's ack callback). An answer larger than Options.MaxReplySize is not
+// sent; a full outbox drops it. Both are reported (at most once).
+func (a *Adapter) publishAsync(op, channel string, payload []byte) {
+	if len(payload) > a.opts.MaxReplySize {
+		a.c.mon.emit(Event{Kind: EventReplyTooLarge, Nsp: a.nsp, Op: op, Channel: channel, Size: len(payload)})
+		return
+	}
 	select {
-	case a.outbox <- outMsg{channel, payload}:
+	case a.outbox <- outMsg{op, channel, payload}:
 	default:
-		a.c.dropped.Add(1)
+		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "reply", Channel: channel})
 	}
 }
 
-// publisher drains the outbox, pipelining what is queued in one round trip.
+// publisher drains the outbox, pipelining what is queued in one round trip
+// (at most Options.RequestsTimeout; the answers not published are reported).
 func (a *Adapter) publisher() {
 	defer a.wg.Done()
 	var batch []outMsg
@@ -773,7 +813,13 @@ func (a *Adapter) publisher() {
 			cmds = append(cmds, a.c.publishCmd(m.channel, m.payload))
 		}
 		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
-		a.c.rc.DoMulti(ctx, cmds...)
+		res := a.c.rc.DoMulti(ctx, cmds...)
 		cancel()
+		for i, r := range res {
+			if err := r.Error(); err != nil && a.ctx.Err() == nil {
+				a.c.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: batch[i].op, Channel: batch[i].channel, Err: err})
+			}
+		}
+		clear(batch)
 	}
 }

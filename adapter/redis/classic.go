@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/adapter/redis/wire"
@@ -22,20 +23,21 @@ func (a *Adapter) classicBroadcast(ctx context.Context, p *parser.Packet, opts *
 	if len(opts.Rooms) == 1 {
 		ch = classicRoomChannel(a.key, a.nsp, opts.Rooms[0])
 	}
-	return a.c.publish(ctx, ch, payload)
+	return a.c.publish(ctx, a.nsp, "broadcast", ch, payload, a.opts.PublishTimeout)
 }
 
 func (a *Adapter) classicBroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions, reqID string) error {
-	return a.publishRequest(ctx, &wire.Request{UID: a.uid, RequestID: reqID, Type: wire.BroadcastWithAck,
+	return a.publishRequest(ctx, "broadcastWithAck", a.opts.PublishTimeout, &wire.Request{UID: a.uid, RequestID: reqID, Type: wire.BroadcastWithAck,
 		Packet: toWirePacket(p, a.nsp, false), Opts: toWireOpts(opts)})
 }
 
-func (a *Adapter) publishRequest(ctx context.Context, r *wire.Request) error {
+// publishRequest publishes r on the request channel, waiting at most d.
+func (a *Adapter) publishRequest(ctx context.Context, op string, d time.Duration, r *wire.Request) error {
 	payload, err := a.opts.Codec.AppendRequest(nil, r)
 	if err != nil {
 		return err
 	}
-	return a.c.publish(ctx, a.reqChannel, payload)
+	return a.c.publish(ctx, a.nsp, op, a.reqChannel, payload, d)
 }
 
 func reqOpts(opts *adapter.BroadcastOptions) *wire.Opts {
@@ -107,7 +109,7 @@ func (a *Adapter) respond(r *wire.Request, payload []byte, err error) {
 	if a.opts.PublishOnSpecificResponseChannel {
 		ch = specificResponseChannel(a.key, a.nsp, r.UID)
 	}
-	a.publishAsync(ch, payload)
+	a.publishAsync(requestOp(r.Type), ch, payload)
 }
 
 func (a *Adapter) onClassicRequest(msg []byte) {
@@ -189,7 +191,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			payload, err := wire.AppendServerSideEmitAck(nil, reqID, materialize(arg))
 			if err == nil {
 				// Node always answers a server-side emit on the common channel.
-				a.publishAsync(a.respChannel, payload)
+				a.publishAsync("serverSideEmit", a.respChannel, payload)
 			}
 		})
 	case wire.BroadcastWithAck:

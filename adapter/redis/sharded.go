@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/adapter/redis/wire"
@@ -11,12 +12,13 @@ import (
 
 // Sharded protocol (createShardedAdapter over socket.io-adapter's ClusterAdapter).
 
-func (a *Adapter) publishCluster(ctx context.Context, channel string, m *wire.ClusterMessage) error {
+// publishCluster publishes m on channel, waiting at most d.
+func (a *Adapter) publishCluster(ctx context.Context, op string, d time.Duration, channel string, m *wire.ClusterMessage) error {
 	payload, err := wire.AppendClusterMessage(nil, m)
 	if err != nil {
 		return err
 	}
-	return a.c.publish(ctx, channel, payload)
+	return a.c.publish(ctx, a.nsp, op, channel, payload, d)
 }
 
 func (a *Adapter) message(t wire.MessageType) *wire.ClusterMessage {
@@ -42,7 +44,11 @@ func (a *Adapter) shardedBroadcast(ctx context.Context, p *parser.Packet, opts *
 			ch = shardedSubChannel(a.key, a.nsp, room)
 		}
 	}
-	return a.publishCluster(ctx, ch, m)
+	op := "broadcast"
+	if reqID != "" {
+		op = "broadcastWithAck"
+	}
+	return a.publishCluster(ctx, op, a.opts.PublishTimeout, ch, m)
 }
 
 func fetchMessage(a *Adapter, reqID string, opts *adapter.BroadcastOptions) *wire.ClusterMessage {
@@ -83,7 +89,7 @@ func (a *Adapter) respondTo(uid string, m *wire.ClusterMessage) {
 	if err != nil {
 		return
 	}
-	a.publishAsync(shardedSubChannel(a.key, a.nsp, uid), payload)
+	a.publishAsync(messageOp(m.Type), shardedSubChannel(a.key, a.nsp, uid), payload)
 }
 
 // onShardedMessage handles one message (worker goroutine): on the response

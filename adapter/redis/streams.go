@@ -44,6 +44,13 @@ type StreamsOptions struct {
 	RequestsTimeout time.Duration
 	// UID is this server's id on the wire (default 16 random hex characters).
 	UID string
+	// PublishTimeout, MaxReplySize and OnEvent are those of Options: the
+	// deadline of the XADD or PUBLISH of a fire-and-forget operation (default
+	// 1 s), the largest answer to a request (default 1 MiB), the hook of the
+	// Events (counted in Streams.Stats).
+	PublishTimeout time.Duration
+	MaxReplySize   int
+	OnEvent        func(Event)
 }
 
 func (o *StreamsOptions) withDefaults() StreamsOptions {
@@ -81,6 +88,12 @@ func (o *StreamsOptions) withDefaults() StreamsOptions {
 	if c.UID == "" {
 		c.UID = randomHex(8)
 	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.MaxReplySize <= 0 {
+		c.MaxReplySize = DefaultMaxReplySize
+	}
 	return c
 }
 
@@ -109,9 +122,14 @@ type Streams struct {
 // NewStreams returns a Streams over rc, which Close does not close.
 func NewStreams(rc rueidis.Client, opts *StreamsOptions) *Streams {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Streams{rc: rc, opts: opts.withDefaults(), sub: &Client{rc: rc}, ctx: ctx, cancel: cancel,
+	o := opts.withDefaults()
+	return &Streams{rc: rc, opts: o, sub: &Client{rc: rc, mon: &monitor{onEvent: o.OnEvent}}, ctx: ctx, cancel: cancel,
 		adapters: make(map[string]*StreamsAdapter), readers: make(map[string]bool)}
 }
+
+// Stats returns the counters of the Streams (Received counts the pub/sub
+// requests and answers, not the stream entries).
+func (st *Streams) Stats() Stats { return st.sub.mon.stats() }
 
 // DialStreams connects to Redis at url (see Dial) and returns a Streams that
 // owns the connection.
@@ -124,6 +142,9 @@ func DialStreams(ctx context.Context, url string, opts *StreamsOptions) (*Stream
 	if co.Dialer.Timeout == 0 {
 		co.Dialer.Timeout = 2 * time.Second
 	}
+	co.Dialer.KeepAlive = 5 * time.Second
+	co.ConnWriteTimeout = 5 * time.Second
+	co.DisableRetry = true // see Dial
 	rc, err := rueidis.NewClient(co)
 	if err != nil {
 		return nil, errors.New("redis: connect to " + redactURL(url) + ": " + err.Error())
@@ -354,9 +375,10 @@ func (a *StreamsAdapter) start() {
 	go func() {
 		defer a.wg.Done()
 		chans := []string{a.public, a.private}
-		a.st.sub.receive(a.ctx, subscription{
+		a.st.sub.receive(a.ctx, a.nsp, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+			n:     len(chans), name: a.public,
 		}, func(m rueidis.PubSubMessage) { a.onPubSub(m.Channel, []byte(m.Message)) }, func() {
 			if a.readyN.Add(1) >= 2 {
 				a.once.Do(func() { close(a.ready) })
@@ -382,33 +404,53 @@ func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage {
 	return &wire.ClusterMessage{Type: t, UID: a.uid, Nsp: a.nsp}
 }
 
-// xadd appends m to the namespace's stream and returns the entry id.
+// xadd appends m to the namespace's stream and returns the entry id, waiting
+// at most PublishTimeout; a failure is reported (EventPublishFailed).
 func (a *StreamsAdapter) xadd(ctx context.Context, m *wire.ClusterMessage) (string, error) {
 	e, err := wire.AppendStreamEntry(m, a.st.opts.OnlyPlaintext)
 	if err != nil {
 		return "", err
 	}
+	ctx, cancel := context.WithTimeout(ctx, a.st.opts.PublishTimeout)
+	defer cancel()
 	b := a.st.rc.B().Xadd().Key(a.stream).Maxlen().Almost().Threshold(strconv.FormatInt(a.st.opts.MaxLen, 10)).
 		Id("*").FieldValue().FieldValue("uid", e.UID).FieldValue("nsp", e.Nsp).FieldValue("type", e.Type)
 	if e.HasData {
 		b = b.FieldValue("data", e.Data)
 	}
-	return a.st.rc.Do(ctx, b.Build()).ToString()
+	id, err := a.st.rc.Do(ctx, b.Build()).ToString()
+	if err != nil {
+		err = errors.New("redis: xadd to " + a.stream + ": " + err.Error())
+		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: a.stream, Err: err})
+	}
+	return id, err
 }
 
-// publish sends a request (msgpack envelope) on the public channel.
-func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage) error {
+// publish sends a request or an answer (msgpack envelope) on channel,
+// waiting at most d; a failure is reported (EventPublishFailed). An answer
+// (reply) larger than MaxReplySize is not sent (EventReplyTooLarge).
+func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage, d time.Duration, reply bool) error {
 	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
 	if err != nil {
 		return err
 	}
-	return a.st.rc.Do(ctx, a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error()
+	if reply && len(payload) > a.st.opts.MaxReplySize {
+		err := errors.New("redis: reply of " + strconv.Itoa(len(payload)) + " bytes exceeds MaxReplySize")
+		a.st.sub.mon.emit(Event{Kind: EventReplyTooLarge, Nsp: a.nsp, Op: messageOp(m.Type), Channel: channel, Size: len(payload)})
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	err = a.st.rc.Do(ctx, a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error()
+	if err != nil {
+		err = errors.New("redis: publish on " + channel + ": " + err.Error())
+		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: channel, Err: err})
+	}
+	return err
 }
 
 func (a *StreamsAdapter) respondTo(uid string, m *wire.ClusterMessage) {
-	ctx, cancel := context.WithTimeout(a.ctx, a.st.opts.RequestsTimeout)
-	defer cancel()
-	_ = a.publish(ctx, a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", m)
+	_ = a.publish(a.ctx, a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", m, a.st.opts.RequestsTimeout, true)
 }
 
 // storable: the reference appends an offset to EVENTs without ack, not volatile.
@@ -470,6 +512,7 @@ func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
 
 // onPubSub handles a request or a response (rueidis' read loop: no blocking).
 func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
+	a.st.sub.mon.received.Add(1)
 	m, err := wire.DecodeClusterMessage(msg)
 	if err != nil {
 		return
@@ -487,6 +530,7 @@ func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
 	select {
 	case a.sse <- func() { a.onRequest(m) }:
 	default: // full: dropped (at most once)
+		a.st.sub.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "message", Channel: channel})
 	}
 }
 
@@ -594,7 +638,7 @@ func (a *StreamsAdapter) request(ctx context.Context, op string, m *wire.Cluster
 		delete(a.pending, id)
 		a.mu.Unlock()
 	}()
-	if err := a.publish(ctx, a.public, m); err != nil {
+	if err := a.publish(ctx, a.public, m, d, false); err != nil {
 		return nil, err
 	}
 	t := time.NewTimer(d)
@@ -662,9 +706,11 @@ func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string,
 // Rooms implements adapter.Adapter (local rooms).
 func (a *StreamsAdapter) Rooms(ctx context.Context) ([]string, error) { return a.mem.Rooms(ctx) }
 
-// Broadcast implements adapter.Adapter: XADD, then the local delivery (also
-// when XADD failed, as Node does; the error is returned). With Recovery the
-// packet carries the entry id as its offset.
+// Broadcast implements adapter.Adapter: the local delivery, then XADD (at
+// most PublishTimeout; an *adapter.PublishError when it fails). With
+// Recovery a stored packet carries its entry id as offset, so its local
+// delivery waits for the XADD (at most PublishTimeout; when the XADD fails
+// the packet is delivered without offset), see broadcastInOrder.
 func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
 	if a.isClosed() {
 		return adapter.ErrClosed
@@ -680,11 +726,11 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *
 	if a.st.opts.Recovery && streamsStorable(p, opts) {
 		return a.broadcastInOrder(ctx, m, p, opts)
 	}
-	_, err := a.xadd(ctx, m)
-	if lerr := a.mem.Broadcast(ctx, p, opts); err == nil {
-		err = lerr
+	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+		return err
 	}
-	return err
+	_, err := a.xadd(ctx, m)
+	return notPublished("broadcast", err)
 }
 
 // localBroadcast is a stored broadcast of this server waiting for the reader
@@ -716,7 +762,7 @@ func (a *StreamsAdapter) broadcastInOrder(ctx context.Context, m *wire.ClusterMe
 	a.localMu.Unlock()
 	if err != nil {
 		_ = a.mem.Broadcast(ctx, p, opts)
-		return err
+		return notPublished("broadcast", err)
 	}
 	t := time.NewTimer(a.st.opts.RequestsTimeout)
 	defer t.Stop()
@@ -775,17 +821,20 @@ func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet,
 			delete(a.acks, id)
 			a.mu.Unlock()
 		})
-		m := a.message(wire.MsgBroadcast)
-		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
-		if err := a.publish(ctx, a.public, m); err != nil {
+		if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 			return err
 		}
+		m := a.message(wire.MsgBroadcast)
+		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
+		return notPublished("broadcastWithAck", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout, false))
 	}
 	return a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck)
 }
 
 // ServerCount implements adapter.Adapter: PUBSUB NUMSUB of the public channel.
 func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.st.opts.RequestsTimeout)
+	defer cancel()
 	res, err := a.st.rc.Do(ctx, a.st.rc.B().PubsubNumsub().Channel(a.public).Build()).ToArray()
 	if err != nil {
 		return 1, err
@@ -829,55 +878,43 @@ func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts *adapter.Broadca
 	return local, err
 }
 
-func (a *StreamsAdapter) streamOp(ctx context.Context, m *wire.ClusterMessage, opts *adapter.BroadcastOptions) error {
-	if opts.Flags.Local {
-		return nil
+// streamOp applies a room or disconnect operation locally (apply), then
+// appends it to the stream (an *adapter.PublishError when that fails).
+func (a *StreamsAdapter) streamOp(ctx context.Context, m *wire.ClusterMessage, opts *adapter.BroadcastOptions,
+	apply func(*adapter.BroadcastOptions) error) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	if err := apply(opts); err != nil || opts.Flags.Local {
+		return err
 	}
 	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
 	_, err := a.xadd(ctx, m)
-	return err
+	return notPublished(messageOp(m.Type), err)
 }
 
-// AddSockets implements adapter.Adapter: an entry, and applied locally at once.
+// AddSockets implements adapter.Adapter: applied locally, then an entry.
 func (a *StreamsAdapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgSocketsJoin)
 	m.Rooms = rooms
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.AddSockets(ctx, opts, rooms); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.AddSockets(ctx, o, rooms) })
 }
 
-// DelSockets implements adapter.Adapter.
+// DelSockets implements adapter.Adapter, as AddSockets.
 func (a *StreamsAdapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgSocketsLeave)
 	m.Rooms = rooms
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.DelSockets(ctx, opts, rooms); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.DelSockets(ctx, o, rooms) })
 }
 
-// DisconnectSockets implements adapter.Adapter.
+// DisconnectSockets implements adapter.Adapter, as AddSockets.
 func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgDisconnectSockets)
 	m.Close = close
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.DisconnectSockets(ctx, opts, close); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.DisconnectSockets(ctx, o, close) })
 }
 
 // ServerSideEmit implements adapter.Adapter (pub/sub).
@@ -887,7 +924,7 @@ func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, args []any) error {
 	}
 	m := a.message(wire.MsgServerSideEmit)
 	m.Args = materializeAll(args)
-	return a.publish(ctx, a.public, m)
+	return notPublished("serverSideEmit", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout, false))
 }
 
 func materializeAll(args []any) []any {
