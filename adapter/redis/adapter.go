@@ -52,7 +52,8 @@ type Adapter struct {
 	closed      bool
 
 	syncMu   sync.Mutex                    // serializes dynamic room subscription changes
-	roomSubs map[string]context.CancelFunc // sharded dynamic: room -> its Receive
+	rsub     *roomSubscriber               // sharded dynamic, standalone Redis: the room channels
+	roomSubs map[string]context.CancelFunc // sharded dynamic, Redis Cluster: room -> its Receive
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -108,6 +109,9 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 		roomSubs:    make(map[string]context.CancelFunc),
 	}
 	a.ctx, a.cancel = context.WithCancel(c.ctx)
+	if a.dynamic() && !c.cluster {
+		a.rsub = newRoomSubscriber(a)
+	}
 	if a.sharded {
 		a.channel = shardedChannel(a.key, nsp)
 		a.specChannel = shardedSubChannel(a.key, nsp, a.uid)
@@ -127,6 +131,13 @@ func (a *Adapter) start() {
 	go a.worker()
 	go a.publisher()
 	go a.dispatcher()
+	if a.rsub != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.rsub.run(a.ctx)
+		}()
+	}
 	if a.sharded {
 		a.readyWant = 2
 		main, resp := a.channel, a.specChannel
@@ -736,6 +747,8 @@ func (a *Adapter) separate(room string) bool {
 	return a.mem.SocketRooms(room) == nil
 }
 
+// syncRooms subscribes the channels of the rooms that have their own channel
+// and a local socket, and unsubscribes the others; O(1) per room.
 func (a *Adapter) syncRooms(rooms []string) {
 	if !a.dynamic() || len(rooms) == 0 {
 		return
@@ -746,8 +759,11 @@ func (a *Adapter) syncRooms(rooms []string) {
 		return
 	}
 	for _, room := range rooms {
-		ids, _ := a.mem.Sockets(a.ctx, []string{room})
-		want := len(ids) > 0 && a.separate(room)
+		want := a.mem.HasRoom(room) && a.separate(room)
+		if a.rsub != nil {
+			a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want)
+			continue
+		}
 		cancel, have := a.roomSubs[room]
 		switch {
 		case want && !have:
@@ -757,6 +773,7 @@ func (a *Adapter) syncRooms(rooms []string) {
 			a.goReceive(ctx, subscription{
 				build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(ch).Build() },
 				unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(ch).Build() },
+				n:     1, name: ch,
 			}, func() {})
 		case !want && have:
 			cancel()

@@ -151,14 +151,14 @@ func runChaos(t *testing.T, cc chaosCase, pub, stall time.Duration) {
 	}
 	ctx := context.Background()
 	seq := 0
-	// send broadcasts from server i to all, checking the local delivery
+	// send broadcasts from server i, checking the local delivery
 	// and the error; it returns the event names sent.
-	send := func(i int, down bool) string {
+	send := func(i int, opts *adapter.BroadcastOptions) string {
 		t.Helper()
 		seq++
 		name := cc.name + "-" + strconv.Itoa(i) + "-" + strconv.Itoa(seq)
 		start := time.Now()
-		err := ns[i].a.Broadcast(ctx, ev(name), nil)
+		err := ns[i].a.Broadcast(ctx, ev(name), opts)
 		if d := time.Since(start); d > pub+500*time.Millisecond {
 			t.Errorf("broadcast waited %v for Redis (PublishTimeout %v)", d, pub)
 		}
@@ -176,7 +176,7 @@ func runChaos(t *testing.T, cc chaosCase, pub, stall time.Duration) {
 	remoteBack := func(what string, since time.Time) {
 		t.Helper()
 		for {
-			name := send(0, false)
+			name := send(0, roomOpts("room")) // the room's own channel in the dynamic mode
 			deadline := time.Now().Add(100 * time.Millisecond)
 			for time.Now().Before(deadline) {
 				if slices.Contains(ns[1].events(ids[1]), name) {
@@ -213,7 +213,7 @@ func runChaos(t *testing.T, cc chaosCase, pub, stall time.Duration) {
 	failed := 0
 	for start := time.Now(); time.Since(start) < stall; {
 		for i := range ns {
-			send(i, true)
+			send(i, nil)
 		}
 		// the other operations: local at once, bounded, typed error
 		t0 := time.Now()
@@ -251,7 +251,7 @@ func runChaos(t *testing.T, cc chaosCase, pub, stall time.Duration) {
 	srv.Stop()
 	for start := time.Now(); time.Since(start) < 2*time.Second; {
 		for i := range ns {
-			send(i, true)
+			send(i, nil)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
