@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -46,10 +45,11 @@ type Adapter struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu          sync.Mutex
-	requests    map[string]*pending
-	ackRequests map[string]*ackRequest
-	closed      bool
+	reqs *requests    // the requests in flight
+	cn   *clusterNode // sharded: the cluster protocol
+
+	mu     sync.Mutex
+	closed bool
 
 	syncMu   sync.Mutex                    // serializes dynamic room subscription changes
 	rsub     *roomSubscriber               // sharded dynamic, standalone Redis: the room channels
@@ -61,30 +61,6 @@ var _ adapter.Adapter = (*Adapter)(nil)
 type inbound struct {
 	channel string
 	msg     string
-}
-
-type pendingKind int
-
-const (
-	kindFetch pendingKind = iota
-	kindRooms
-	kindSSE
-)
-
-// pending is a request waiting for the answers of the other servers.
-type pending struct {
-	kind     pendingKind
-	expected int
-	got      int
-	sockets  []adapter.SocketInfo
-	rooms    map[string]struct{}
-	answers  []any
-	done     chan struct{}
-}
-
-type ackRequest struct {
-	onCount func(n int, ids []string)
-	onAck   func(socketID string, args []any)
 }
 
 func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
@@ -100,17 +76,20 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 	a := &Adapter{
 		c: c, ns: ns, mem: mem, nsp: nsp, uid: c.opts.UID, key: c.opts.Key,
 		sharded: c.opts.Mode == Sharded, opts: &c.opts,
-		queue:       make(chan inbound, c.opts.QueueSize),
-		outbox:      make(chan outMsg, c.opts.QueueSize),
-		sse:         make(chan func(), c.opts.QueueSize),
-		ready:       make(chan struct{}),
-		requests:    make(map[string]*pending),
-		ackRequests: make(map[string]*ackRequest),
-		roomSubs:    make(map[string]context.CancelFunc),
+		queue:    make(chan inbound, c.opts.QueueSize),
+		outbox:   make(chan outMsg, c.opts.QueueSize),
+		sse:      make(chan func(), c.opts.QueueSize),
+		ready:    make(chan struct{}),
+		reqs:     newRequests(),
+		roomSubs: make(map[string]context.CancelFunc),
 	}
 	a.ctx, a.cancel = context.WithCancel(c.ctx)
 	if a.dynamic() && !c.cluster {
 		a.rsub = newRoomSubscriber(a)
+	}
+	if a.sharded {
+		a.cn = &clusterNode{uid: a.uid, nsp: nsp, mem: mem, ctx: a.ctx, timeout: c.opts.RequestsTimeout, reqs: a.reqs,
+			reply: a.respondTo, replyLater: a.respondTo, serverSideEmit: a.serverSideEmit, rooms: a.applyRooms}
 	}
 	if a.sharded {
 		a.channel = shardedChannel(a.key, nsp)
@@ -379,20 +358,11 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *
 	if !opts.Flags.Local {
 		// registered before anything is sent: an answer may come at once
 		reqID = a.newRequestID()
-		a.mu.Lock()
-		a.ackRequests[reqID] = &ackRequest{onCount: onCount, onAck: onAck}
-		a.mu.Unlock()
 		d := opts.Flags.Timeout
 		if d <= 0 {
 			d = a.opts.RequestsTimeout
 		}
-		rctx, cancel := context.WithTimeout(ctx, d)
-		context.AfterFunc(rctx, func() {
-			cancel()
-			a.mu.Lock()
-			delete(a.ackRequests, reqID)
-			a.mu.Unlock()
-		})
+		a.reqs.addAck(ctx, reqID, d, &ackRequest{onCount: onCount, onAck: onAck})
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		return err
@@ -430,7 +400,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptio
 		d = opts.Flags.Timeout
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindFetch, n-1)
+	p := a.reqs.register(reqID, kindFetch, n-1)
 	p.sockets = local
 	if a.sharded {
 		err = a.publishCluster(ctx, "fetchSockets", d, a.channel, fetchMessage(a, reqID, opts))
@@ -438,11 +408,11 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptio
 		err = a.publishRequest(ctx, "fetchSockets", d, fetchRequest(a, reqID, opts))
 	}
 	if err != nil {
-		a.unregister(reqID)
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	if err := a.wait(ctx, reqID, p, d); err != nil {
-		return nil, a.timeoutErr("fetchSockets", p, err)
+	if err := a.reqs.wait(ctx, reqID, p, d); err != nil {
+		return nil, a.reqs.timeoutErr("fetchSockets", p, err)
 	}
 	return p.sockets, nil
 }
@@ -465,17 +435,17 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 		return local, nil
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindRooms, n-1)
+	p := a.reqs.register(reqID, kindRooms, n-1)
 	p.rooms = make(map[string]struct{}, len(local))
 	for _, r := range local {
 		p.rooms[r] = struct{}{}
 	}
 	if err := a.publishRequest(ctx, "allRooms", a.opts.RequestsTimeout, roomsRequest(a, reqID)); err != nil {
-		a.unregister(reqID)
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	if err := a.wait(ctx, reqID, p, a.opts.RequestsTimeout); err != nil {
-		return nil, a.timeoutErr("allRooms", p, err)
+	if err := a.reqs.wait(ctx, reqID, p, a.opts.RequestsTimeout); err != nil {
+		return nil, a.reqs.timeoutErr("allRooms", p, err)
 	}
 	out := make([]string, 0, len(p.rooms))
 	for r := range p.rooms {
@@ -578,22 +548,20 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any,
 		return []any{}, nil
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindSSE, n-1)
+	p := a.reqs.register(reqID, kindSSE, n-1)
 	if a.sharded {
 		err = a.publishCluster(ctx, "serverSideEmit", a.opts.RequestsTimeout, a.channel, sseMessage(a, args, reqID))
 	} else {
 		err = a.publishRequest(ctx, "serverSideEmit", a.opts.RequestsTimeout, sseRequest(a, args, reqID))
 	}
 	if err != nil {
-		a.unregister(reqID)
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	werr := a.wait(ctx, reqID, p, a.opts.RequestsTimeout)
-	a.mu.Lock()
-	answers := append([]any{}, p.answers...)
-	a.mu.Unlock()
+	werr := a.reqs.wait(ctx, reqID, p, a.opts.RequestsTimeout)
+	answers := a.reqs.answers(p)
 	if werr != nil {
-		return answers, a.timeoutErr("serverSideEmit", p, werr)
+		return answers, a.reqs.timeoutErr("serverSideEmit", p, werr)
 	}
 	return answers, nil
 }
@@ -612,12 +580,8 @@ func (a *Adapter) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	a.syncMu.Unlock()
-	for id, p := range a.requests {
-		delete(a.requests, id)
-		close(p.done)
-	}
-	clear(a.ackRequests)
 	a.mu.Unlock()
+	a.reqs.close()
 	a.cancel()
 	// The goroutines end promptly once cancelled. Wait for them, unless one is
 	// running namespace code: Close may then be called from it (a namespace
@@ -637,99 +601,6 @@ func (a *Adapter) newRequestID() string {
 		return randomHex(8)
 	}
 	return randomUID6()
-}
-
-func (a *Adapter) register(id string, kind pendingKind, expected int) *pending {
-	p := &pending{kind: kind, expected: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	return p
-}
-
-func (a *Adapter) unregister(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// wait waits for p to complete, d to pass or ctx to end.
-func (a *Adapter) wait(ctx context.Context, id string, p *pending, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-		if a.isClosed() {
-			return adapter.ErrClosed
-		}
-		return nil
-	case <-t.C:
-		err = adapter.ErrTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	a.mu.Lock()
-	if _, ok := a.requests[id]; !ok {
-		// completed (or closed) meanwhile
-		a.mu.Unlock()
-		select {
-		case <-p.done:
-		default:
-		}
-		if a.isClosed() {
-			return adapter.ErrClosed
-		}
-		return nil
-	}
-	delete(a.requests, id)
-	a.mu.Unlock()
-	return err
-}
-
-func (a *Adapter) timeoutErr(op string, p *pending, err error) error {
-	if errors.Is(err, adapter.ErrTimeout) {
-		a.mu.Lock()
-		got := p.got
-		a.mu.Unlock()
-		return &adapter.TimeoutError{Op: op, Got: got, Expected: p.expected}
-	}
-	if errors.Is(err, adapter.ErrClosed) {
-		return err
-	}
-	return fmt.Errorf("redis: %s: %w", op, err)
-}
-
-// answer records one answer to request id; fn runs under a.mu.
-func (a *Adapter) answer(id string, fn func(p *pending)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, ok := a.requests[id]
-	if !ok {
-		return
-	}
-	p.got++
-	fn(p)
-	if p.got >= p.expected {
-		delete(a.requests, id)
-		close(p.done)
-	}
-}
-
-func (a *Adapter) ackRequest(id string) *ackRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.ackRequests[id]
-}
-
-func (a *Adapter) ownRequest(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.requests[id]
-	if !ok {
-		_, ok = a.ackRequests[id]
-	}
-	return ok
 }
 
 // Dynamic room subscriptions (sharded dynamic and dynamic-private).

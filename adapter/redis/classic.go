@@ -120,14 +120,14 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 	ctx := a.ctx
 	switch r.Type {
 	case wire.Sockets:
-		if a.ownRequest(r.RequestID) {
+		if a.reqs.own(r.RequestID) {
 			return
 		}
 		ids, _ := a.mem.Sockets(ctx, r.Rooms)
 		payload, err := wire.AppendSocketsResponse(nil, r.RequestID, ids)
 		a.respond(r, payload, err)
 	case wire.AllRooms:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) {
 			return
 		}
 		rooms, _ := a.mem.Rooms(ctx)
@@ -168,7 +168,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 		payload, err := wire.AppendRequestIDResponse(nil, r.RequestID)
 		a.respond(r, payload, err)
 	case wire.RemoteFetch:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) {
 			return
 		}
 		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(r.Opts))
@@ -195,7 +195,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			}
 		})
 	case wire.BroadcastWithAck:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) || r.Packet == nil {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) || r.Packet == nil {
 			return
 		}
 		p, ok := fromWirePacket(r.Packet, a.nsp)
@@ -229,7 +229,7 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 	if err != nil || r.RequestID == "" {
 		return
 	}
-	if ar := a.ackRequest(r.RequestID); ar != nil {
+	if ar := a.reqs.ack(r.RequestID); ar != nil {
 		switch r.Type {
 		case wire.BroadcastClientCount:
 			ar.onCount(int(r.ClientCount), nil)
@@ -238,7 +238,7 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		}
 		return
 	}
-	a.answer(r.RequestID, func(p *pending) {
+	a.reqs.answer(r.RequestID, func(p *pending) bool {
 		switch p.kind {
 		case kindFetch:
 			if r.HasSockets {
@@ -251,5 +251,6 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		case kindSSE:
 			p.answers = append(p.answers, r.Data)
 		}
+		return true
 	})
 }

@@ -2,7 +2,6 @@ package redis
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/corvid-io/corvid/adapter"
@@ -100,96 +99,8 @@ func (a *Adapter) onShardedMessage(channel string, msg []byte) {
 		return
 	}
 	if channel == a.specChannel {
-		a.onClusterResponse(m)
+		a.cn.onResponse(m)
 		return
 	}
-	if m.UID == a.uid || m.Nsp != a.nsp {
-		return
-	}
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		if m.RequestID == "" {
-			a.mem.Broadcast(ctx, p, opts)
-			return
-		}
-		d := opts.Flags.Timeout
-		if d <= 0 {
-			d = a.opts.RequestsTimeout
-		}
-		actx, cancel := context.WithTimeout(a.ctx, d)
-		context.AfterFunc(actx, cancel)
-		origin, reqID := m.UID, m.RequestID
-		a.mem.BroadcastWithAck(actx, p, opts, func(n int, _ []string) {
-			r := a.message(wire.MsgBroadcastClientCount)
-			r.RequestID, r.ClientCount = reqID, int64(n)
-			a.respondTo(origin, r)
-		}, func(_ string, args []any) {
-			r := a.message(wire.MsgBroadcastAck)
-			r.RequestID = reqID
-			if len(args) > 0 {
-				r.Value = materialize(args[0])
-			}
-			a.respondTo(origin, r)
-		})
-	case wire.MsgSocketsJoin, wire.MsgSocketsLeave:
-		a.applyRooms(ctx, fromWireOpts(m.Opts), m.Rooms, m.Type == wire.MsgSocketsJoin)
-	case wire.MsgDisconnectSockets:
-		a.mem.DisconnectSockets(ctx, fromWireOpts(m.Opts), m.Close)
-	case wire.MsgFetchSockets:
-		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(m.Opts))
-		r := a.message(wire.MsgFetchSocketsResponse)
-		r.RequestID, r.Sockets = m.RequestID, toWireSockets(local)
-		a.respondTo(m.UID, r)
-	case wire.MsgServerSideEmit:
-		if len(m.Args) == 0 {
-			return
-		}
-		if m.RequestID == "" {
-			a.serverSideEmit(m.Args, nil)
-			return
-		}
-		origin, reqID := m.UID, m.RequestID
-		var called atomic.Bool
-		a.serverSideEmit(m.Args, func(arg any) {
-			if !called.CompareAndSwap(false, true) {
-				return
-			}
-			r := a.message(wire.MsgServerSideEmitResponse)
-			r.RequestID, r.Value = reqID, materialize(arg)
-			a.respondTo(origin, r)
-		})
-	case wire.MsgFetchSocketsResponse, wire.MsgServerSideEmitResponse, wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
-		a.onClusterResponse(m)
-	}
-}
-
-func (a *Adapter) onClusterResponse(m *wire.ClusterMessage) {
-	switch m.Type {
-	case wire.MsgBroadcastClientCount:
-		if ar := a.ackRequest(m.RequestID); ar != nil {
-			ar.onCount(int(m.ClientCount), nil)
-		}
-	case wire.MsgBroadcastAck:
-		if ar := a.ackRequest(m.RequestID); ar != nil {
-			ar.onAck("", []any{treeValue{m.Value}})
-		}
-	case wire.MsgFetchSocketsResponse:
-		a.answer(m.RequestID, func(p *pending) {
-			if p.kind == kindFetch {
-				p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
-			}
-		})
-	case wire.MsgServerSideEmitResponse:
-		a.answer(m.RequestID, func(p *pending) {
-			if p.kind == kindSSE {
-				p.answers = append(p.answers, m.Value)
-			}
-		})
-	}
+	a.cn.onMessage(m)
 }

@@ -200,8 +200,7 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 		stream:  wire.StreamName(st.opts.StreamName, st.opts.StreamCount, nsp),
 		public:  st.opts.ChannelPrefix + "#" + nsp + "#",
 		private: st.opts.ChannelPrefix + "#" + nsp + "#" + st.opts.UID + "#",
-		pending: make(map[string]*streamsPending),
-		acks:    make(map[string]*streamsAck),
+		reqs:    newRequests(),
 		recent:  make(map[string]recentSession),
 		joining: make(map[string]*joinState),
 		local:   make(map[string]*localBroadcast),
@@ -210,6 +209,17 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 	}
 	a.ctx, a.cancel = context.WithCancel(st.ctx)
 	a.localCond = sync.NewCond(&a.localMu)
+	a.cn = &clusterNode{uid: a.uid, nsp: nsp, mem: a.mem, ctx: a.ctx, timeout: st.opts.RequestsTimeout, reqs: a.reqs,
+		reply:          a.respondTo,
+		replyLater:     func(uid string, m *wire.ClusterMessage) { go a.respondTo(uid, m) },
+		serverSideEmit: func(args []any, ack func(any)) { a.ns.ServerSideEmit(values(args), ack) },
+		rooms: func(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) {
+			if join {
+				_ = a.mem.AddSockets(ctx, opts, rooms)
+			} else {
+				_ = a.mem.DelSockets(ctx, opts, rooms)
+			}
+		}}
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
@@ -305,11 +315,12 @@ type StreamsAdapter struct {
 	readyN atomic.Int32
 	once   sync.Once
 
-	mu      sync.Mutex
-	pending map[string]*streamsPending
-	acks    map[string]*streamsAck
-	recent  map[string]recentSession // sessions just taken from Redis, by pid
-	closed  bool
+	reqs *requests    // the requests in flight
+	cn   *clusterNode // the cluster protocol
+
+	mu     sync.Mutex
+	recent map[string]recentSession // sessions just taken from Redis, by pid
+	closed bool
 
 	// applyMu orders the reader's application of other servers' broadcasts
 	// with the recoveries of sockets (joining, by socket id).
@@ -355,20 +366,6 @@ var (
 	_ adapter.SessionStore = (*StreamsAdapter)(nil)
 )
 
-type streamsPending struct {
-	op       string
-	expected int
-	got      int
-	sockets  []adapter.SocketInfo
-	answers  []any
-	done     chan struct{}
-}
-
-type streamsAck struct {
-	onCount func(int, []string)
-	onAck   func(string, []any)
-}
-
 func (a *StreamsAdapter) start() {
 	a.wg.Add(2)
 	go a.dispatcher()
@@ -400,9 +397,7 @@ func (a *StreamsAdapter) dispatcher() {
 	}
 }
 
-func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage {
-	return &wire.ClusterMessage{Type: t, UID: a.uid, Nsp: a.nsp}
-}
+func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage { return a.cn.message(t) }
 
 // xadd appends m to the namespace's stream and returns the entry id, waiting
 // at most PublishTimeout; a failure is reported (EventPublishFailed).
@@ -485,29 +480,23 @@ func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
 	if err != nil || m.Nsp != a.nsp {
 		return
 	}
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		if m.RequestID != "" {
-			return
-		}
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		if a.st.opts.Recovery && streamsStorable(p, opts) {
-			p = withOffset(p, e.ID)
-			opts = a.joiningLocked(e.ID, p, opts)
-		}
-		_ = a.mem.Broadcast(ctx, p, opts)
-	case wire.MsgSocketsJoin:
-		_ = a.mem.AddSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
-	case wire.MsgSocketsLeave:
-		_ = a.mem.DelSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
-	case wire.MsgDisconnectSockets:
-		_ = a.mem.DisconnectSockets(ctx, fromWireOpts(m.Opts), m.Close)
+	if m.Type != wire.MsgBroadcast {
+		a.cn.onMessage(m) // rooms and disconnections
+		return
 	}
+	if m.RequestID != "" {
+		return
+	}
+	p, ok := fromWirePacket(m.Packet, a.nsp)
+	if !ok {
+		return
+	}
+	opts := fromWireOpts(m.Opts)
+	if a.st.opts.Recovery && streamsStorable(p, opts) {
+		p = withOffset(p, e.ID)
+		opts = a.joiningLocked(e.ID, p, opts)
+	}
+	_ = a.mem.Broadcast(a.ctx, p, opts)
 }
 
 // onPubSub handles a request or a response (rueidis' read loop: no blocking).
@@ -520,146 +509,29 @@ func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
 	switch m.Type {
 	case wire.MsgFetchSocketsResponse, wire.MsgServerSideEmitResponse, wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
 		if channel == a.private {
-			a.onResponse(m)
+			a.cn.onResponse(m)
 		}
+		return
+	case wire.MsgBroadcast, wire.MsgFetchSockets, wire.MsgServerSideEmit: // requests; the rest is in the stream
+	default:
 		return
 	}
 	if m.UID == a.uid || m.Nsp != a.nsp {
 		return
 	}
 	select {
-	case a.sse <- func() { a.onRequest(m) }:
+	case a.sse <- func() { a.cn.onMessage(m) }:
 	default: // full: dropped (at most once)
 		a.st.sub.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "message", Channel: channel})
 	}
 }
 
-// onRequest runs on the dispatcher goroutine.
-func (a *StreamsAdapter) onRequest(m *wire.ClusterMessage) {
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok || m.RequestID == "" {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		d := opts.Flags.Timeout
-		if d <= 0 {
-			d = a.st.opts.RequestsTimeout
-		}
-		actx, cancel := context.WithTimeout(a.ctx, d)
-		context.AfterFunc(actx, cancel)
-		origin, reqID := m.UID, m.RequestID
-		_ = a.mem.BroadcastWithAck(actx, p, opts, func(n int, _ []string) {
-			r := a.message(wire.MsgBroadcastClientCount)
-			r.RequestID, r.ClientCount = reqID, int64(n)
-			go a.respondTo(origin, r)
-		}, func(_ string, args []any) {
-			r := a.message(wire.MsgBroadcastAck)
-			r.RequestID = reqID
-			if len(args) > 0 {
-				r.Value = materialize(args[0])
-			}
-			go a.respondTo(origin, r)
-		})
-	case wire.MsgFetchSockets:
-		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(m.Opts))
-		r := a.message(wire.MsgFetchSocketsResponse)
-		r.RequestID, r.Sockets = m.RequestID, toWireSockets(local)
-		a.respondTo(m.UID, r)
-	case wire.MsgServerSideEmit:
-		if len(m.Args) == 0 {
-			return
-		}
-		if m.RequestID == "" {
-			a.ns.ServerSideEmit(values(m.Args), nil)
-			return
-		}
-		origin, reqID := m.UID, m.RequestID
-		var called atomic.Bool
-		a.ns.ServerSideEmit(values(m.Args), func(arg any) {
-			if !called.CompareAndSwap(false, true) {
-				return
-			}
-			r := a.message(wire.MsgServerSideEmitResponse)
-			r.RequestID, r.Value = reqID, materialize(arg)
-			go a.respondTo(origin, r)
-		})
-	}
-}
-
-func (a *StreamsAdapter) onResponse(m *wire.ClusterMessage) {
-	switch m.Type {
-	case wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
-		a.mu.Lock()
-		ar := a.acks[m.RequestID]
-		a.mu.Unlock()
-		if ar == nil {
-			return
-		}
-		if m.Type == wire.MsgBroadcastClientCount {
-			ar.onCount(int(m.ClientCount), nil)
-		} else {
-			ar.onAck("", []any{treeValue{m.Value}})
-		}
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p := a.pending[m.RequestID]
-	if p == nil {
-		return
-	}
-	switch {
-	case m.Type == wire.MsgFetchSocketsResponse && p.op == "fetchSockets":
-		p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
-	case m.Type == wire.MsgServerSideEmitResponse && p.op == "serverSideEmit":
-		p.answers = append(p.answers, m.Value)
-	default:
-		return
-	}
-	p.got++
-	if p.got == p.expected {
-		close(p.done)
-	}
-}
-
-// request publishes m (with a fresh request id) and waits for expected answers.
-func (a *StreamsAdapter) request(ctx context.Context, op string, m *wire.ClusterMessage, expected int, d time.Duration) (*streamsPending, error) {
-	p := &streamsPending{op: op, expected: expected, done: make(chan struct{})}
-	id := randomHex(8)
-	m.RequestID = id
-	a.mu.Lock()
-	a.pending[id] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.pending, id)
-		a.mu.Unlock()
-	}()
-	if err := a.publish(ctx, a.public, m, d, false); err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-	case <-t.C:
-		err = &adapter.TimeoutError{Op: op, Expected: expected}
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-a.ctx.Done():
-		err = adapter.ErrClosed
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if te, ok := err.(*adapter.TimeoutError); ok {
-		te.Got = p.got
-	}
-	out := &streamsPending{op: op, got: p.got, sockets: p.sockets, answers: p.answers}
-	return out, err
+// request publishes m (with a fresh request id) on the public channel and
+// waits for expected answers.
+func (a *StreamsAdapter) request(ctx context.Context, op string, kind pendingKind, m *wire.ClusterMessage, expected int, d time.Duration) (*pending, error) {
+	return a.cn.request(ctx, op, kind, m, expected, d, func(ctx context.Context, m *wire.ClusterMessage) error {
+		return a.publish(ctx, a.public, m, d, false)
+	})
 }
 
 func (a *StreamsAdapter) isClosed() bool {
@@ -813,14 +685,11 @@ func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet,
 	}
 	if !opts.Flags.Local {
 		id := randomHex(8)
-		a.mu.Lock()
-		a.acks[id] = &streamsAck{onCount: onCount, onAck: onAck}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
+		d := opts.Flags.Timeout
+		if d <= 0 {
+			d = a.st.opts.RequestsTimeout
+		}
+		a.reqs.addAck(ctx, id, d, &ackRequest{onCount: onCount, onAck: onAck})
 		if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 			return err
 		}
@@ -871,7 +740,7 @@ func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts *adapter.Broadca
 	}
 	m := a.message(wire.MsgFetchSockets)
 	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
-	p, err := a.request(ctx, "fetchSockets", m, n-1, d)
+	p, err := a.request(ctx, "fetchSockets", kindFetch, m, n-1, d)
 	if p != nil {
 		local = append(local, p.sockets...)
 	}
@@ -946,14 +815,11 @@ func (a *StreamsAdapter) ServerSideEmitWithAck(ctx context.Context, args []any) 
 	}
 	m := a.message(wire.MsgServerSideEmit)
 	m.Args = materializeAll(args)
-	p, err := a.request(ctx, "serverSideEmit", m, n-1, a.st.opts.RequestsTimeout)
+	p, err := a.request(ctx, "serverSideEmit", kindSSE, m, n-1, a.st.opts.RequestsTimeout)
 	if p == nil {
 		return nil, err
 	}
-	if p.answers == nil {
-		p.answers = []any{}
-	}
-	return p.answers, err
+	return a.reqs.answers(p), err
 }
 
 // Close implements adapter.Adapter. The stream reader stops with Streams.Close.
@@ -965,6 +831,7 @@ func (a *StreamsAdapter) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	a.reqs.close()
 	a.st.mu.Lock()
 	if a.st.adapters[a.nsp] == a {
 		delete(a.st.adapters, a.nsp)
