@@ -36,16 +36,32 @@ func (b *bigHeadersNS) SocketInfo(id string) (adapter.SocketInfo, bool) {
 // of the same server go through.
 func TestReplyTooLarge(t *testing.T) {
 	srv := testutil.StartRedis(t)
-	for _, mc := range modeCases[:2] {
-		t.Run(mc.name, func(t *testing.T) {
+	cases := []struct {
+		name string
+		make func(t *testing.T, log *eventLog) pair
+	}{
+		{"classic", clientPair(srv, Classic)},
+		{"sharded", clientPair(srv, Sharded)},
+		{"streams", func(t *testing.T, log *eventLog) pair {
+			name := streamsName()
+			st1 := newTestStreams(t, srv.URL(), name, StreamsOptions{RequestsTimeout: time.Second})
+			st2 := newTestStreams(t, srv.URL(), name, StreamsOptions{RequestsTimeout: time.Second, OnEvent: log.add})
+			return pair{st1.NewAdapter, st2.NewAdapter, st2.Stats}
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
 			var log eventLog
-			o := Options{Mode: mc.mode, Key: "big" + strconv.FormatInt(keySeq.Add(1), 10), RequestsTimeout: time.Second}
-			c1 := newTestClient(t, srv.URL(), o)
-			o.OnEvent = log.add
-			c2 := newTestClient(t, srv.URL(), o)
-			n1 := newNode(t, c1, "/")
+			p := tc.make(t, &log)
+			ns1 := newTestNS("/")
+			a1, err := p.f1(ns1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ns1.a = a1
+			t.Cleanup(func() { a1.Close(context.Background()) })
 			ns2 := &bigHeadersNS{testNS: newTestNS("/"), size: 3 << 19} // 1.5 MiB
-			a2, err := c2.NewAdapter(ns2)
+			a2, err := p.f2(ns2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -54,13 +70,13 @@ func TestReplyTooLarge(t *testing.T) {
 			ns2.connect(t, sid("big"), "big")
 			ctx := context.Background()
 
-			_, err = n1.a.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"big"}})
+			_, err = a1.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"big"}})
 			var te *adapter.TimeoutError
 			if !errors.As(err, &te) || te.Got != 0 || te.Expected != 1 {
 				t.Fatalf("FetchSockets of a 1.5 MiB answer: err %v, want a TimeoutError with 0 of 1 answers", err)
 			}
-			if log.count(EventReplyTooLarge) != 1 || c2.Stats().RepliesTooLarge != 1 {
-				t.Fatalf("events %+v stats %+v", log.events, c2.Stats())
+			if log.count(EventReplyTooLarge) != 1 || p.stats().RepliesTooLarge != 1 {
+				t.Fatalf("events %+v stats %+v", log.events, p.stats())
 			}
 			log.mu.Lock()
 			e := log.events[slices.IndexFunc(log.events, func(e Event) bool { return e.Kind == EventReplyTooLarge })]
@@ -70,7 +86,7 @@ func TestReplyTooLarge(t *testing.T) {
 			}
 			// The same server still answers what fits.
 			ns2.size = 10
-			got, err := n1.a.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"big"}})
+			got, err := a1.FetchSockets(ctx, &adapter.BroadcastOptions{Rooms: []string{"big"}})
 			if err != nil || len(got) != 1 {
 				t.Fatalf("small answer: %v %v", got, err)
 			}
@@ -78,50 +94,20 @@ func TestReplyTooLarge(t *testing.T) {
 	}
 }
 
-// TestSubscriberKilled: Redis closes the subscribers' connections (as when
-// their output buffer limit is reached). Each server reports it at once,
-// resubscribes and reports that, and cross-server delivery comes back.
-func TestSubscriberKilled(t *testing.T) {
-	srv := testutil.StartRedis(t)
-	for _, mc := range modeCases[:2] {
-		t.Run(mc.name, func(t *testing.T) {
-			var log eventLog
-			o := Options{Mode: mc.mode, Key: "kill" + strconv.FormatInt(keySeq.Add(1), 10)}
-			c1 := newTestClient(t, srv.URL(), o)
-			o.OnEvent = log.add
-			c2 := newTestClient(t, srv.URL(), o)
-			n1, n2 := newNode(t, c1, "/"), newNode(t, c2, "/")
-			a2 := sid("a2")
-			n2.ns.connect(t, a2)
-			ctx := context.Background()
-			n1.a.Broadcast(ctx, ev("before"), nil)
-			eventually(t, "before", func() bool { return slices.Contains(n2.ns.events(a2), "before") })
+// pair is two servers' adapter factories on one Redis, and the counters of
+// the second.
+type pair struct {
+	f1, f2 adapter.Factory
+	stats  func() Stats
+}
 
-			// Redis closes the connections of clients in pub/sub mode.
-			killed := time.Now()
-			if _, err := srv.Command("CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, "EventSubscriberDropped", func() bool { return log.count(EventSubscriberDropped) > 0 })
-			if d := time.Since(killed); d > time.Second {
-				t.Errorf("drop noticed after %v", d)
-			}
-			eventually(t, "EventResubscribed", func() bool { return log.count(EventResubscribed) > 0 })
-			s := c2.Stats()
-			if s.SubscriberDropped == 0 || s.Resubscribed == 0 {
-				t.Fatalf("stats %+v", s)
-			}
-			for i := 0; ; i++ {
-				name := "after" + strconv.Itoa(i)
-				n1.a.Broadcast(ctx, ev(name), nil)
-				time.Sleep(20 * time.Millisecond)
-				if slices.Contains(n2.ns.events(a2), name) {
-					break
-				}
-				if time.Since(killed) > 5*time.Second {
-					t.Fatal("cross-server delivery not back 5 s after the kill")
-				}
-			}
-		})
+// clientPair makes a pair of Clients in mode; the second reports to log.
+func clientPair(srv *testutil.RedisServer, mode Mode) func(*testing.T, *eventLog) pair {
+	return func(t *testing.T, log *eventLog) pair {
+		o := Options{Mode: mode, Key: "big" + strconv.FormatInt(keySeq.Add(1), 10), RequestsTimeout: time.Second}
+		c1 := newTestClient(t, srv.URL(), o)
+		o.OnEvent = log.add
+		c2 := newTestClient(t, srv.URL(), o)
+		return pair{c1.NewAdapter, c2.NewAdapter, c2.Stats}
 	}
 }
