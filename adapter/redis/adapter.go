@@ -33,7 +33,7 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	queue  chan inbound
-	outbox chan outMsg
+	out    *outbox     // answers to other servers' requests
 	sse    chan func() // server-side emit dispatches, off the worker
 
 	// busy counts the adapter goroutines running namespace code (which may
@@ -77,13 +77,14 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 		c: c, ns: ns, mem: mem, nsp: nsp, uid: c.opts.UID, key: c.opts.Key,
 		sharded: c.opts.Mode == Sharded, opts: &c.opts,
 		queue:    make(chan inbound, c.opts.QueueSize),
-		outbox:   make(chan outMsg, c.opts.QueueSize),
 		sse:      make(chan func(), c.opts.QueueSize),
 		ready:    make(chan struct{}),
 		reqs:     newRequests(),
 		roomSubs: make(map[string]context.CancelFunc),
 	}
 	a.ctx, a.cancel = context.WithCancel(c.ctx)
+	a.out = newOutbox(c.mon, nsp, c.opts.QueueSize, c.opts.MaxReplySize, c.opts.RequestsTimeout, c.rc,
+		func(m outMsg) rueidis.Completed { return c.publishCmd(m.channel, m.payload) })
 	if a.dynamic() && !c.cluster {
 		a.rsub = newRoomSubscriber(a)
 	}
@@ -108,7 +109,10 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 func (a *Adapter) start() {
 	a.wg.Add(3)
 	go a.worker()
-	go a.publisher()
+	go func() {
+		defer a.wg.Done()
+		a.out.run(a.ctx)
+	}()
 	go a.dispatcher()
 	if a.rsub != nil {
 		a.wg.Add(1)
@@ -653,61 +657,6 @@ func (a *Adapter) syncRooms(rooms []string) {
 	}
 }
 
-type outMsg struct {
-	op      string
-	channel string
-	payload []byte
-}
-
 // publishAsync queues an answer to another server's request (op) for the
-// adapter's publisher goroutine, for callers that must not wait for Redis (a
-// socket's ack callback). An answer larger than Options.MaxReplySize is not
-// sent; a full outbox drops it. Both are reported (at most once).
-func (a *Adapter) publishAsync(op, channel string, payload []byte) {
-	if len(payload) > a.opts.MaxReplySize {
-		a.c.mon.emit(Event{Kind: EventReplyTooLarge, Nsp: a.nsp, Op: op, Channel: channel, Size: len(payload)})
-		return
-	}
-	select {
-	case a.outbox <- outMsg{op, channel, payload}:
-	default:
-		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "reply", Channel: channel})
-	}
-}
-
-// publisher drains the outbox, pipelining what is queued in one round trip
-// (at most Options.RequestsTimeout; the answers not published are reported).
-func (a *Adapter) publisher() {
-	defer a.wg.Done()
-	var batch []outMsg
-	for {
-		select {
-		case <-a.ctx.Done():
-			return
-		case m := <-a.outbox:
-			batch = append(batch[:0], m)
-		}
-	drain:
-		for len(batch) < 64 {
-			select {
-			case m := <-a.outbox:
-				batch = append(batch, m)
-			default:
-				break drain
-			}
-		}
-		cmds := make(rueidis.Commands, 0, len(batch))
-		for _, m := range batch {
-			cmds = append(cmds, a.c.publishCmd(m.channel, m.payload))
-		}
-		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
-		res := a.c.rc.DoMulti(ctx, cmds...)
-		cancel()
-		for i, r := range res {
-			if err := r.Error(); err != nil && a.ctx.Err() == nil {
-				a.c.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: batch[i].op, Channel: batch[i].channel, Err: err})
-			}
-		}
-		clear(batch)
-	}
-}
+// adapter's outbox; it never blocks.
+func (a *Adapter) publishAsync(op, channel string, payload []byte) { a.out.put(op, channel, payload) }

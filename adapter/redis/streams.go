@@ -209,6 +209,8 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 	}
 	a.ctx, a.cancel = context.WithCancel(st.ctx)
 	a.localCond = sync.NewCond(&a.localMu)
+	a.out = newOutbox(st.sub.mon, nsp, streamsOutboxSize, st.opts.MaxReplySize, st.opts.RequestsTimeout, st.rc,
+		func(m outMsg) rueidis.Completed { return a.publishCmd(m.channel, m.payload) })
 	a.cn = &clusterNode{uid: a.uid, nsp: nsp, mem: a.mem, ctx: a.ctx, timeout: st.opts.RequestsTimeout, reqs: a.reqs,
 		reply:          a.respondTo,
 		replyLater:     func(uid string, m *wire.ClusterMessage) { go a.respondTo(uid, m) },
@@ -298,6 +300,10 @@ func (st *Streams) read(stream, offset string) {
 	}
 }
 
+// streamsOutboxSize bounds the answers of a StreamsAdapter waiting to be
+// published (over it they are dropped and counted, Stats.RepliesDropped).
+const streamsOutboxSize = 4096
+
 // StreamsAdapter is the adapter of one namespace over Streams. It implements
 // adapter.SessionStore (connection state recovery across the cluster).
 type StreamsAdapter struct {
@@ -317,6 +323,7 @@ type StreamsAdapter struct {
 
 	reqs *requests    // the requests in flight
 	cn   *clusterNode // the cluster protocol
+	out  *outbox      // answers to other servers' requests
 
 	mu     sync.Mutex
 	recent map[string]recentSession // sessions just taken from Redis, by pid
@@ -367,8 +374,12 @@ var (
 )
 
 func (a *StreamsAdapter) start() {
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go a.dispatcher()
+	go func() {
+		defer a.wg.Done()
+		a.out.run(a.ctx)
+	}()
 	go func() {
 		defer a.wg.Done()
 		chans := []string{a.public, a.private}
@@ -421,22 +432,16 @@ func (a *StreamsAdapter) xadd(ctx context.Context, m *wire.ClusterMessage) (stri
 	return id, err
 }
 
-// publish sends a request or an answer (msgpack envelope) on channel,
-// waiting at most d; a failure is reported (EventPublishFailed). An answer
-// (reply) larger than MaxReplySize is not sent (EventReplyTooLarge).
-func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage, d time.Duration, reply bool) error {
+// publish sends a request (msgpack envelope) on channel, waiting at most d;
+// a failure is reported (EventPublishFailed).
+func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage, d time.Duration) error {
 	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
 	if err != nil {
 		return err
 	}
-	if reply && len(payload) > a.st.opts.MaxReplySize {
-		err := errors.New("redis: reply of " + strconv.Itoa(len(payload)) + " bytes exceeds MaxReplySize")
-		a.st.sub.mon.emit(Event{Kind: EventReplyTooLarge, Nsp: a.nsp, Op: messageOp(m.Type), Channel: channel, Size: len(payload)})
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
-	err = a.st.rc.Do(ctx, a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error()
+	err = a.st.rc.Do(ctx, a.publishCmd(channel, payload)).Error()
 	if err != nil {
 		err = errors.New("redis: publish on " + channel + ": " + err.Error())
 		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: channel, Err: err})
@@ -444,8 +449,18 @@ func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.Cl
 	return err
 }
 
+func (a *StreamsAdapter) publishCmd(channel string, payload []byte) rueidis.Completed {
+	return a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+}
+
+// respondTo queues an answer to server uid in the outbox (bounded; an answer
+// over MaxReplySize is not sent).
 func (a *StreamsAdapter) respondTo(uid string, m *wire.ClusterMessage) {
-	_ = a.publish(a.ctx, a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", m, a.st.opts.RequestsTimeout, true)
+	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
+	if err != nil {
+		return
+	}
+	a.out.put(messageOp(m.Type), a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", payload)
 }
 
 // storable: the reference appends an offset to EVENTs without ack, not volatile.
@@ -530,7 +545,7 @@ func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
 // waits for expected answers.
 func (a *StreamsAdapter) request(ctx context.Context, op string, kind pendingKind, m *wire.ClusterMessage, expected int, d time.Duration) (*pending, error) {
 	return a.cn.request(ctx, op, kind, m, expected, d, func(ctx context.Context, m *wire.ClusterMessage) error {
-		return a.publish(ctx, a.public, m, d, false)
+		return a.publish(ctx, a.public, m, d)
 	})
 }
 
@@ -695,7 +710,7 @@ func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet,
 		}
 		m := a.message(wire.MsgBroadcast)
 		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
-		return notPublished("broadcastWithAck", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout, false))
+		return notPublished("broadcastWithAck", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout))
 	}
 	return a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck)
 }
@@ -793,7 +808,7 @@ func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, args []any) error {
 	}
 	m := a.message(wire.MsgServerSideEmit)
 	m.Args = materializeAll(args)
-	return notPublished("serverSideEmit", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout, false))
+	return notPublished("serverSideEmit", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout))
 }
 
 func materializeAll(args []any) []any {
