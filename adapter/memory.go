@@ -24,6 +24,33 @@ type Memory struct {
 	rooms  map[string]map[string]struct{} // room -> socket ids, own rooms excepted
 	sids   map[string]member              // socket id -> rooms
 	closed bool
+
+	// the sizes of rooms and sids when they were last allocated: Go maps do
+	// not shrink, so they are rebuilt when they fall below a quarter of it
+	// (shrinkLocked) and their memory follows the rooms and sockets.
+	roomsPeak, sidsPeak int
+}
+
+// shrinkMin is the map size below which shrinkLocked leaves a map alone.
+const shrinkMin = 1024
+
+// shrinkLocked rebuilds rooms and sids when they hold less than a quarter of
+// their peak; the copies cost O(1) per deletion, amortized. m.mu is held.
+func (m *Memory) shrinkLocked() {
+	if m.roomsPeak >= shrinkMin && len(m.rooms) < m.roomsPeak/4 {
+		rooms := make(map[string]map[string]struct{}, len(m.rooms))
+		for k, v := range m.rooms {
+			rooms[k] = v
+		}
+		m.rooms, m.roomsPeak = rooms, len(rooms)
+	}
+	if m.sidsPeak >= shrinkMin && len(m.sids) < m.sidsPeak/4 {
+		sids := make(map[string]member, len(m.sids))
+		for k, v := range m.sids {
+			sids[k] = v
+		}
+		m.sids, m.sidsPeak = sids, len(sids)
+	}
 }
 
 // member is the rooms of one socket.
@@ -105,10 +132,12 @@ func (m *Memory) addLocked(id string, rooms []string) {
 		if members == nil {
 			members = make(map[string]struct{}, 1)
 			m.rooms[r] = members
+			m.roomsPeak = max(m.roomsPeak, len(m.rooms))
 		}
 		members[id] = struct{}{}
 	}
 	m.sids[id] = mb
+	m.sidsPeak = max(m.sidsPeak, len(m.sids))
 }
 
 // Del implements Adapter.
@@ -132,6 +161,7 @@ func (m *Memory) delLocked(id, room string) {
 		delete(members, id)
 		if len(members) == 0 {
 			delete(m.rooms, room)
+			m.shrinkLocked()
 		}
 	}
 }
@@ -149,6 +179,7 @@ func (m *Memory) DelAll(_ context.Context, id string) error {
 		}
 	}
 	delete(m.sids, id)
+	m.shrinkLocked()
 	return nil
 }
 
@@ -171,6 +202,14 @@ func (m *Memory) SocketRooms(id string) []string {
 func (m *Memory) Sockets(_ context.Context, rooms []string) ([]string, error) {
 	ids := m.targets(&BroadcastOptions{Rooms: rooms}, nil)
 	return ids, nil
+}
+
+// HasRoom reports whether room has a local socket, in constant time.
+func (m *Memory) HasRoom(room string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.roomLocked(room)
+	return ok
 }
 
 // Rooms implements Adapter.

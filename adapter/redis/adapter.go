@@ -3,7 +3,6 @@ package redis
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,7 +33,7 @@ type Adapter struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	queue  chan inbound
-	outbox chan outMsg
+	out    *outbox     // answers to other servers' requests
 	sse    chan func() // server-side emit dispatches, off the worker
 
 	// busy counts the adapter goroutines running namespace code (which may
@@ -46,13 +45,15 @@ type Adapter struct {
 	ready     chan struct{}
 	readyOnce sync.Once
 
-	mu          sync.Mutex
-	requests    map[string]*pending
-	ackRequests map[string]*ackRequest
-	closed      bool
+	reqs *requests    // the requests in flight
+	cn   *clusterNode // sharded: the cluster protocol
+
+	mu     sync.Mutex
+	closed bool
 
 	syncMu   sync.Mutex                    // serializes dynamic room subscription changes
-	roomSubs map[string]context.CancelFunc // sharded dynamic: room -> its Receive
+	rsub     *roomSubscriber               // sharded dynamic, standalone Redis: the room channels
+	roomSubs map[string]context.CancelFunc // sharded dynamic, Redis Cluster: room -> its Receive
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -60,30 +61,6 @@ var _ adapter.Adapter = (*Adapter)(nil)
 type inbound struct {
 	channel string
 	msg     string
-}
-
-type pendingKind int
-
-const (
-	kindFetch pendingKind = iota
-	kindRooms
-	kindSSE
-)
-
-// pending is a request waiting for the answers of the other servers.
-type pending struct {
-	kind     pendingKind
-	expected int
-	got      int
-	sockets  []adapter.SocketInfo
-	rooms    map[string]struct{}
-	answers  []any
-	done     chan struct{}
-}
-
-type ackRequest struct {
-	onCount func(n int, ids []string)
-	onAck   func(socketID string, args []any)
 }
 
 func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
@@ -99,15 +76,22 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 	a := &Adapter{
 		c: c, ns: ns, mem: mem, nsp: nsp, uid: c.opts.UID, key: c.opts.Key,
 		sharded: c.opts.Mode == Sharded, opts: &c.opts,
-		queue:       make(chan inbound, c.opts.QueueSize),
-		outbox:      make(chan outMsg, c.opts.QueueSize),
-		sse:         make(chan func(), c.opts.QueueSize),
-		ready:       make(chan struct{}),
-		requests:    make(map[string]*pending),
-		ackRequests: make(map[string]*ackRequest),
-		roomSubs:    make(map[string]context.CancelFunc),
+		queue:    make(chan inbound, c.opts.QueueSize),
+		sse:      make(chan func(), c.opts.QueueSize),
+		ready:    make(chan struct{}),
+		reqs:     newRequests(),
+		roomSubs: make(map[string]context.CancelFunc),
 	}
 	a.ctx, a.cancel = context.WithCancel(c.ctx)
+	a.out = newOutbox(c.mon, nsp, c.opts.QueueSize, c.opts.MaxReplySize, c.opts.RequestsTimeout, c.rc,
+		func(m outMsg) rueidis.Completed { return c.publishCmd(m.channel, m.payload) })
+	if a.dynamic() && !c.cluster {
+		a.rsub = newRoomSubscriber(a)
+	}
+	if a.sharded {
+		a.cn = &clusterNode{uid: a.uid, nsp: nsp, mem: mem, ctx: a.ctx, timeout: c.opts.RequestsTimeout, reqs: a.reqs,
+			reply: a.respondTo, replyLater: a.respondTo, serverSideEmit: a.serverSideEmit, rooms: a.applyRooms}
+	}
 	if a.sharded {
 		a.channel = shardedChannel(a.key, nsp)
 		a.specChannel = shardedSubChannel(a.key, nsp, a.uid)
@@ -125,18 +109,30 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 func (a *Adapter) start() {
 	a.wg.Add(3)
 	go a.worker()
-	go a.publisher()
+	go func() {
+		defer a.wg.Done()
+		a.out.run(a.ctx)
+	}()
 	go a.dispatcher()
+	if a.rsub != nil {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.rsub.run(a.ctx)
+		}()
+	}
 	if a.sharded {
 		a.readyWant = 2
 		main, resp := a.channel, a.specChannel
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(main).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(main).Build() },
+			n:     1, name: main,
 		}, a.markReady)
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(resp).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(resp).Build() },
+			n:     1, name: resp,
 		}, a.markReady)
 	} else {
 		a.readyWant = 4
@@ -145,10 +141,12 @@ func (a *Adapter) start() {
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Psubscribe().Pattern(pattern).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Punsubscribe().Pattern(pattern).Build() },
+			n:     1, name: pattern,
 		}, a.markReady)
 		a.goReceive(a.ctx, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+			n:     len(chans), name: a.reqChannel,
 		}, a.markReady)
 	}
 	waitFor(a.ctx, a.ready, a.opts.RequestsTimeout)
@@ -179,18 +177,18 @@ func (a *Adapter) goReceive(ctx context.Context, s subscription, ready func()) {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
-		a.c.receive(ctx, s, a.enqueue, ready)
+		a.c.receive(ctx, a.nsp, s, a.enqueue, ready)
 	}()
 }
 
 // enqueue runs on rueidis' read loop: it never blocks. A full queue drops the
 // message and counts it (delivery is at most once).
 func (a *Adapter) enqueue(m rueidis.PubSubMessage) {
-	a.c.received.Add(1)
+	a.c.mon.received.Add(1)
 	select {
 	case a.queue <- inbound{channel: m.Channel, msg: m.Message}:
 	default:
-		a.c.dropped.Add(1)
+		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "message", Channel: m.Channel})
 	}
 }
 
@@ -234,7 +232,7 @@ func (a *Adapter) serverSideEmit(args []any, ack func(any)) {
 	select {
 	case a.sse <- func() { a.ns.ServerSideEmit(values(args), ack) }:
 	default:
-		a.c.dropped.Add(1)
+		a.c.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "serverSideEmit"})
 	}
 }
 
@@ -318,29 +316,41 @@ func (a *Adapter) isClosed() bool {
 	return a.closed
 }
 
-// Broadcast implements adapter.Adapter: it publishes, then delivers to the local
-// targets even when publishing failed (the publish error is returned).
+// Broadcast implements adapter.Adapter: it delivers to the local targets,
+// then publishes (at most Options.PublishTimeout). When publishing fails the
+// error is an *adapter.PublishError.
 func (a *Adapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
 	opts, err := a.begin(opts)
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.shardedBroadcast(ctx, p, opts, "")
-		} else {
-			perr = a.classicBroadcast(ctx, p, opts)
-		}
-	}
 	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	if a.sharded {
+		err = a.shardedBroadcast(ctx, p, opts, "")
+	} else {
+		err = a.classicBroadcast(ctx, p, opts)
+	}
+	return notPublished("broadcast", err)
 }
 
-// BroadcastWithAck implements adapter.Adapter. Other servers report their
-// client count and then each ack through Redis; the registration ends after
+// notPublished wraps the publication error of an operation already applied
+// locally.
+func notPublished(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &adapter.PublishError{Op: op, Err: err}
+}
+
+// BroadcastWithAck implements adapter.Adapter. It delivers to the local
+// targets, then publishes the request (at most Options.PublishTimeout; an
+// *adapter.PublishError when that fails). Other servers report their client
+// count and then each ack through Redis; the registration ends after
 // opts.Flags.Timeout (Options.RequestsTimeout when 0) or when ctx ends.
 func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions,
 	onCount func(n int, ids []string), onAck func(socketID string, args []any)) error {
@@ -348,33 +358,28 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *parser.Packet, opts *
 	if err != nil {
 		return err
 	}
-	var perr error
+	var reqID string
 	if !opts.Flags.Local {
-		reqID := a.newRequestID()
-		a.mu.Lock()
-		a.ackRequests[reqID] = &ackRequest{onCount: onCount, onAck: onAck}
-		a.mu.Unlock()
+		// registered before anything is sent: an answer may come at once
+		reqID = a.newRequestID()
 		d := opts.Flags.Timeout
 		if d <= 0 {
 			d = a.opts.RequestsTimeout
 		}
-		rctx, cancel := context.WithTimeout(ctx, d)
-		context.AfterFunc(rctx, func() {
-			cancel()
-			a.mu.Lock()
-			delete(a.ackRequests, reqID)
-			a.mu.Unlock()
-		})
-		if a.sharded {
-			perr = a.shardedBroadcast(ctx, p, opts, reqID)
-		} else {
-			perr = a.classicBroadcastWithAck(ctx, p, opts, reqID)
-		}
+		a.reqs.addAck(ctx, reqID, d, &ackRequest{onCount: onCount, onAck: onAck})
 	}
 	if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	if a.sharded {
+		err = a.shardedBroadcast(ctx, p, opts, reqID)
+	} else {
+		err = a.classicBroadcastWithAck(ctx, p, opts, reqID)
+	}
+	return notPublished("broadcastWithAck", err)
 }
 
 // FetchSockets implements adapter.Adapter: the local targets plus the answers
@@ -399,19 +404,19 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts *adapter.BroadcastOptio
 		d = opts.Flags.Timeout
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindFetch, n-1)
+	p := a.reqs.register(reqID, kindFetch, n-1)
 	p.sockets = local
 	if a.sharded {
-		err = a.publishCluster(ctx, a.channel, fetchMessage(a, reqID, opts))
+		err = a.publishCluster(ctx, "fetchSockets", d, a.channel, fetchMessage(a, reqID, opts))
 	} else {
-		err = a.publishRequest(ctx, fetchRequest(a, reqID, opts))
+		err = a.publishRequest(ctx, "fetchSockets", d, fetchRequest(a, reqID, opts))
 	}
 	if err != nil {
-		a.unregister(reqID)
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	if err := a.wait(ctx, reqID, p, d); err != nil {
-		return nil, a.timeoutErr("fetchSockets", p, err)
+	if err := a.reqs.wait(ctx, reqID, p, d); err != nil {
+		return nil, a.reqs.timeoutErr("fetchSockets", p, err)
 	}
 	return p.sockets, nil
 }
@@ -434,17 +439,17 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 		return local, nil
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindRooms, n-1)
+	p := a.reqs.register(reqID, kindRooms, n-1)
 	p.rooms = make(map[string]struct{}, len(local))
 	for _, r := range local {
 		p.rooms[r] = struct{}{}
 	}
-	if err := a.publishRequest(ctx, roomsRequest(a, reqID)); err != nil {
-		a.unregister(reqID)
+	if err := a.publishRequest(ctx, "allRooms", a.opts.RequestsTimeout, roomsRequest(a, reqID)); err != nil {
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	if err := a.wait(ctx, reqID, p, a.opts.RequestsTimeout); err != nil {
-		return nil, a.timeoutErr("allRooms", p, err)
+	if err := a.reqs.wait(ctx, reqID, p, a.opts.RequestsTimeout); err != nil {
+		return nil, a.reqs.timeoutErr("allRooms", p, err)
 	}
 	out := make([]string, 0, len(p.rooms))
 	for r := range p.rooms {
@@ -453,12 +458,13 @@ func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// AddSockets implements adapter.Adapter: published, and applied locally at once.
+// AddSockets implements adapter.Adapter: applied locally, then published (an
+// *adapter.PublishError when that fails).
 func (a *Adapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
 	return a.roomsOp(ctx, opts, rooms, true)
 }
 
-// DelSockets implements adapter.Adapter: published, and applied locally at once.
+// DelSockets implements adapter.Adapter, as AddSockets.
 func (a *Adapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
 	return a.roomsOp(ctx, opts, rooms, false)
 }
@@ -468,16 +474,21 @@ func (a *Adapter) roomsOp(ctx context.Context, opts *adapter.BroadcastOptions, r
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.publishCluster(ctx, a.channel, roomsMessage(a, opts, rooms, join))
-		} else {
-			perr = a.publishRequest(ctx, roomsReq(a, opts, rooms, join))
-		}
-	}
 	a.applyRooms(ctx, opts, rooms, join)
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	op := "delSockets"
+	if join {
+		op = "addSockets"
+	}
+	d := a.opts.PublishTimeout
+	if a.sharded {
+		err = a.publishCluster(ctx, op, d, a.channel, roomsMessage(a, opts, rooms, join))
+	} else {
+		err = a.publishRequest(ctx, op, d, roomsReq(a, opts, rooms, join))
+	}
+	return notPublished(op, err)
 }
 
 func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) {
@@ -489,35 +500,42 @@ func (a *Adapter) applyRooms(ctx context.Context, opts *adapter.BroadcastOptions
 	a.syncRooms(rooms)
 }
 
-// DisconnectSockets implements adapter.Adapter: published, and applied locally at once.
+// DisconnectSockets implements adapter.Adapter: applied locally, then
+// published (an *adapter.PublishError when that fails).
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
 	opts, err := a.begin(opts)
 	if err != nil {
 		return err
 	}
-	var perr error
-	if !opts.Flags.Local {
-		if a.sharded {
-			perr = a.publishCluster(ctx, a.channel, disconnectMessage(a, opts, close))
-		} else {
-			perr = a.publishRequest(ctx, disconnectReq(a, opts, close))
-		}
-	}
 	if err := a.mem.DisconnectSockets(ctx, opts, close); err != nil {
 		return err
 	}
-	return perr
+	if opts.Flags.Local {
+		return nil
+	}
+	d := a.opts.PublishTimeout
+	if a.sharded {
+		err = a.publishCluster(ctx, "disconnectSockets", d, a.channel, disconnectMessage(a, opts, close))
+	} else {
+		err = a.publishRequest(ctx, "disconnectSockets", d, disconnectReq(a, opts, close))
+	}
+	return notPublished("disconnectSockets", err)
 }
 
-// ServerSideEmit implements adapter.Adapter.
+// ServerSideEmit implements adapter.Adapter: published within
+// Options.PublishTimeout, else an *adapter.PublishError.
 func (a *Adapter) ServerSideEmit(ctx context.Context, args []any) error {
 	if a.isClosed() {
 		return adapter.ErrClosed
 	}
+	d := a.opts.PublishTimeout
+	var err error
 	if a.sharded {
-		return a.publishCluster(ctx, a.channel, sseMessage(a, args, ""))
+		err = a.publishCluster(ctx, "serverSideEmit", d, a.channel, sseMessage(a, args, ""))
+	} else {
+		err = a.publishRequest(ctx, "serverSideEmit", d, sseRequest(a, args, ""))
 	}
-	return a.publishRequest(ctx, sseRequest(a, args, ""))
+	return notPublished("serverSideEmit", err)
 }
 
 // ServerSideEmitWithAck implements adapter.Adapter: it waits for one answer per
@@ -534,22 +552,20 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any,
 		return []any{}, nil
 	}
 	reqID := a.newRequestID()
-	p := a.register(reqID, kindSSE, n-1)
+	p := a.reqs.register(reqID, kindSSE, n-1)
 	if a.sharded {
-		err = a.publishCluster(ctx, a.channel, sseMessage(a, args, reqID))
+		err = a.publishCluster(ctx, "serverSideEmit", a.opts.RequestsTimeout, a.channel, sseMessage(a, args, reqID))
 	} else {
-		err = a.publishRequest(ctx, sseRequest(a, args, reqID))
+		err = a.publishRequest(ctx, "serverSideEmit", a.opts.RequestsTimeout, sseRequest(a, args, reqID))
 	}
 	if err != nil {
-		a.unregister(reqID)
+		a.reqs.unregister(reqID)
 		return nil, err
 	}
-	werr := a.wait(ctx, reqID, p, a.opts.RequestsTimeout)
-	a.mu.Lock()
-	answers := append([]any{}, p.answers...)
-	a.mu.Unlock()
+	werr := a.reqs.wait(ctx, reqID, p, a.opts.RequestsTimeout)
+	answers := a.reqs.answers(p)
 	if werr != nil {
-		return answers, a.timeoutErr("serverSideEmit", p, werr)
+		return answers, a.reqs.timeoutErr("serverSideEmit", p, werr)
 	}
 	return answers, nil
 }
@@ -568,12 +584,8 @@ func (a *Adapter) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	a.syncMu.Unlock()
-	for id, p := range a.requests {
-		delete(a.requests, id)
-		close(p.done)
-	}
-	clear(a.ackRequests)
 	a.mu.Unlock()
+	a.reqs.close()
 	a.cancel()
 	// The goroutines end promptly once cancelled. Wait for them, unless one is
 	// running namespace code: Close may then be called from it (a namespace
@@ -595,99 +607,6 @@ func (a *Adapter) newRequestID() string {
 	return randomUID6()
 }
 
-func (a *Adapter) register(id string, kind pendingKind, expected int) *pending {
-	p := &pending{kind: kind, expected: expected, done: make(chan struct{})}
-	a.mu.Lock()
-	a.requests[id] = p
-	a.mu.Unlock()
-	return p
-}
-
-func (a *Adapter) unregister(id string) {
-	a.mu.Lock()
-	delete(a.requests, id)
-	a.mu.Unlock()
-}
-
-// wait waits for p to complete, d to pass or ctx to end.
-func (a *Adapter) wait(ctx context.Context, id string, p *pending, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-		if a.isClosed() {
-			return adapter.ErrClosed
-		}
-		return nil
-	case <-t.C:
-		err = adapter.ErrTimeout
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	a.mu.Lock()
-	if _, ok := a.requests[id]; !ok {
-		// completed (or closed) meanwhile
-		a.mu.Unlock()
-		select {
-		case <-p.done:
-		default:
-		}
-		if a.isClosed() {
-			return adapter.ErrClosed
-		}
-		return nil
-	}
-	delete(a.requests, id)
-	a.mu.Unlock()
-	return err
-}
-
-func (a *Adapter) timeoutErr(op string, p *pending, err error) error {
-	if errors.Is(err, adapter.ErrTimeout) {
-		a.mu.Lock()
-		got := p.got
-		a.mu.Unlock()
-		return &adapter.TimeoutError{Op: op, Got: got, Expected: p.expected}
-	}
-	if errors.Is(err, adapter.ErrClosed) {
-		return err
-	}
-	return fmt.Errorf("redis: %s: %w", op, err)
-}
-
-// answer records one answer to request id; fn runs under a.mu.
-func (a *Adapter) answer(id string, fn func(p *pending)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p, ok := a.requests[id]
-	if !ok {
-		return
-	}
-	p.got++
-	fn(p)
-	if p.got >= p.expected {
-		delete(a.requests, id)
-		close(p.done)
-	}
-}
-
-func (a *Adapter) ackRequest(id string) *ackRequest {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.ackRequests[id]
-}
-
-func (a *Adapter) ownRequest(id string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	_, ok := a.requests[id]
-	if !ok {
-		_, ok = a.ackRequests[id]
-	}
-	return ok
-}
-
 // Dynamic room subscriptions (sharded dynamic and dynamic-private).
 
 func (a *Adapter) dynamic() bool {
@@ -703,6 +622,8 @@ func (a *Adapter) separate(room string) bool {
 	return a.mem.SocketRooms(room) == nil
 }
 
+// syncRooms subscribes the channels of the rooms that have their own channel
+// and a local socket, and unsubscribes the others; O(1) per room.
 func (a *Adapter) syncRooms(rooms []string) {
 	if !a.dynamic() || len(rooms) == 0 {
 		return
@@ -713,8 +634,11 @@ func (a *Adapter) syncRooms(rooms []string) {
 		return
 	}
 	for _, room := range rooms {
-		ids, _ := a.mem.Sockets(a.ctx, []string{room})
-		want := len(ids) > 0 && a.separate(room)
+		want := a.mem.HasRoom(room) && a.separate(room)
+		if a.rsub != nil {
+			a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want)
+			continue
+		}
 		cancel, have := a.roomSubs[room]
 		switch {
 		case want && !have:
@@ -724,6 +648,7 @@ func (a *Adapter) syncRooms(rooms []string) {
 			a.goReceive(ctx, subscription{
 				build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(ch).Build() },
 				unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(ch).Build() },
+				n:     1, name: ch,
 			}, func() {})
 		case !want && have:
 			cancel()
@@ -732,48 +657,6 @@ func (a *Adapter) syncRooms(rooms []string) {
 	}
 }
 
-type outMsg struct {
-	channel string
-	payload []byte
-}
-
-// publishAsync queues a publish for the adapter's publisher goroutine, for
-// callers that must not wait for Redis (a socket's ack callback). A full
-// outbox drops the message and counts it (at most once).
-func (a *Adapter) publishAsync(channel string, payload []byte) {
-	select {
-	case a.outbox <- outMsg{channel, payload}:
-	default:
-		a.c.dropped.Add(1)
-	}
-}
-
-// publisher drains the outbox, pipelining what is queued in one round trip.
-func (a *Adapter) publisher() {
-	defer a.wg.Done()
-	var batch []outMsg
-	for {
-		select {
-		case <-a.ctx.Done():
-			return
-		case m := <-a.outbox:
-			batch = append(batch[:0], m)
-		}
-	drain:
-		for len(batch) < 64 {
-			select {
-			case m := <-a.outbox:
-				batch = append(batch, m)
-			default:
-				break drain
-			}
-		}
-		cmds := make(rueidis.Commands, 0, len(batch))
-		for _, m := range batch {
-			cmds = append(cmds, a.c.publishCmd(m.channel, m.payload))
-		}
-		ctx, cancel := context.WithTimeout(a.ctx, a.opts.RequestsTimeout)
-		a.c.rc.DoMulti(ctx, cmds...)
-		cancel()
-	}
-}
+// publishAsync queues an answer to another server's request (op) for the
+// adapter's outbox; it never blocks.
+func (a *Adapter) publishAsync(op, channel string, payload []byte) { a.out.put(op, channel, payload) }

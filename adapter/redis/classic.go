@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/adapter/redis/wire"
@@ -22,20 +23,21 @@ func (a *Adapter) classicBroadcast(ctx context.Context, p *parser.Packet, opts *
 	if len(opts.Rooms) == 1 {
 		ch = classicRoomChannel(a.key, a.nsp, opts.Rooms[0])
 	}
-	return a.c.publish(ctx, ch, payload)
+	return a.c.publish(ctx, a.nsp, "broadcast", ch, payload, a.opts.PublishTimeout)
 }
 
 func (a *Adapter) classicBroadcastWithAck(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions, reqID string) error {
-	return a.publishRequest(ctx, &wire.Request{UID: a.uid, RequestID: reqID, Type: wire.BroadcastWithAck,
+	return a.publishRequest(ctx, "broadcastWithAck", a.opts.PublishTimeout, &wire.Request{UID: a.uid, RequestID: reqID, Type: wire.BroadcastWithAck,
 		Packet: toWirePacket(p, a.nsp, false), Opts: toWireOpts(opts)})
 }
 
-func (a *Adapter) publishRequest(ctx context.Context, r *wire.Request) error {
+// publishRequest publishes r on the request channel, waiting at most d.
+func (a *Adapter) publishRequest(ctx context.Context, op string, d time.Duration, r *wire.Request) error {
 	payload, err := a.opts.Codec.AppendRequest(nil, r)
 	if err != nil {
 		return err
 	}
-	return a.c.publish(ctx, a.reqChannel, payload)
+	return a.c.publish(ctx, a.nsp, op, a.reqChannel, payload, d)
 }
 
 func reqOpts(opts *adapter.BroadcastOptions) *wire.Opts {
@@ -107,7 +109,7 @@ func (a *Adapter) respond(r *wire.Request, payload []byte, err error) {
 	if a.opts.PublishOnSpecificResponseChannel {
 		ch = specificResponseChannel(a.key, a.nsp, r.UID)
 	}
-	a.publishAsync(ch, payload)
+	a.publishAsync(requestOp(r.Type), ch, payload)
 }
 
 func (a *Adapter) onClassicRequest(msg []byte) {
@@ -118,14 +120,14 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 	ctx := a.ctx
 	switch r.Type {
 	case wire.Sockets:
-		if a.ownRequest(r.RequestID) {
+		if a.reqs.own(r.RequestID) {
 			return
 		}
 		ids, _ := a.mem.Sockets(ctx, r.Rooms)
 		payload, err := wire.AppendSocketsResponse(nil, r.RequestID, ids)
 		a.respond(r, payload, err)
 	case wire.AllRooms:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) {
 			return
 		}
 		rooms, _ := a.mem.Rooms(ctx)
@@ -166,7 +168,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 		payload, err := wire.AppendRequestIDResponse(nil, r.RequestID)
 		a.respond(r, payload, err)
 	case wire.RemoteFetch:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) {
 			return
 		}
 		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(r.Opts))
@@ -189,11 +191,11 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			payload, err := wire.AppendServerSideEmitAck(nil, reqID, materialize(arg))
 			if err == nil {
 				// Node always answers a server-side emit on the common channel.
-				a.publishAsync(a.respChannel, payload)
+				a.publishAsync("serverSideEmit", a.respChannel, payload)
 			}
 		})
 	case wire.BroadcastWithAck:
-		if r.UID == a.uid || a.ownRequest(r.RequestID) || r.Packet == nil {
+		if r.UID == a.uid || a.reqs.own(r.RequestID) || r.Packet == nil {
 			return
 		}
 		p, ok := fromWirePacket(r.Packet, a.nsp)
@@ -227,7 +229,7 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 	if err != nil || r.RequestID == "" {
 		return
 	}
-	if ar := a.ackRequest(r.RequestID); ar != nil {
+	if ar := a.reqs.ack(r.RequestID); ar != nil {
 		switch r.Type {
 		case wire.BroadcastClientCount:
 			ar.onCount(int(r.ClientCount), nil)
@@ -236,7 +238,7 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		}
 		return
 	}
-	a.answer(r.RequestID, func(p *pending) {
+	a.reqs.answer(r.RequestID, func(p *pending) bool {
 		switch p.kind {
 		case kindFetch:
 			if r.HasSockets {
@@ -249,5 +251,6 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		case kindSSE:
 			p.answers = append(p.answers, r.Data)
 		}
+		return true
 	})
 }

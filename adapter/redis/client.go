@@ -31,21 +31,37 @@ type Client struct {
 
 	cluster bool // a Redis Cluster: PUBLISH is routed by the channel's slot
 
-	dropped  atomic.Uint64
-	received atomic.Uint64
+	mon *monitor
 
 	mu       sync.Mutex
 	adapters map[*Adapter]struct{}
 	closed   bool
 }
 
-// Stats are counters of a Client.
+// Stats are counters of a Client (or Streams), since it was made. Each
+// counter but Received and RoomSubscriptions counts the Events of one kind.
 type Stats struct {
 	// Received is the number of messages read from Redis.
 	Received uint64
-	// Dropped is the number of messages dropped because a namespace's queue
-	// (Options.QueueSize) was full.
+	// Dropped is the number of messages from Redis dropped because a
+	// namespace's queue (Options.QueueSize) was full (EventMessageDropped).
 	Dropped uint64
+	// PublishFailed is the number of messages not published
+	// (EventPublishFailed): operations and answers to requests.
+	PublishFailed uint64
+	// RepliesDropped is the number of answers to requests dropped because
+	// the outbox (Options.QueueSize) was full.
+	RepliesDropped uint64
+	// RepliesTooLarge is the number of answers not sent because they were
+	// larger than Options.MaxReplySize (EventReplyTooLarge).
+	RepliesTooLarge uint64
+	// SubscriberDropped is the number of subscriptions lost
+	// (EventSubscriberDropped); Resubscribed the number that came back.
+	SubscriberDropped uint64
+	Resubscribed      uint64
+	// RoomSubscriptions is the number of room channels subscribed now
+	// (sharded dynamic modes).
+	RoomSubscriptions int64
 }
 
 // Dial connects to Redis at url and returns a Client. url is a redis:// (or
@@ -69,6 +85,9 @@ func Dial(ctx context.Context, url string, opts *Options) (*Client, error) {
 	}
 	co.Dialer.KeepAlive = 5 * time.Second
 	co.ConnWriteTimeout = 5 * time.Second
+	// A lost subscription must be seen at once (EventSubscriberDropped):
+	// receive resubscribes itself. Every other call is bounded by a deadline.
+	co.DisableRetry = true
 	rc, err := rueidis.NewClient(co)
 	if err != nil {
 		return nil, fmt.Errorf("redis: connect to %s: %w", redactURL(url), err)
@@ -112,7 +131,7 @@ func New(rc rueidis.Client, opts *Options) (*Client, error) {
 func newClient(rc rueidis.Client, o Options) *Client {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Client{rc: rc, opts: o, ctx: ctx, cancel: cancel, adapters: make(map[*Adapter]struct{}),
-		cluster: rc.Mode() == rueidis.ClientModeCluster}
+		cluster: rc.Mode() == rueidis.ClientModeCluster, mon: &monitor{onEvent: o.OnEvent}}
 }
 
 func redactURL(u string) string {
@@ -129,7 +148,7 @@ func (c *Client) UID() string { return c.opts.UID }
 
 // Stats returns the counters of the Client.
 func (c *Client) Stats() Stats {
-	return Stats{Received: c.received.Load(), Dropped: c.dropped.Load()}
+	return c.mon.stats()
 }
 
 // NewAdapter returns the adapter of namespace ns; it is an adapter.Factory:
@@ -193,13 +212,16 @@ func (c *Client) forget(a *Adapter) {
 	c.mu.Unlock()
 }
 
-// publish sends payload on channel with PUBLISH (classic) or SPUBLISH (sharded),
-// waiting at most Options.RequestsTimeout.
-func (c *Client) publish(ctx context.Context, channel string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, c.opts.RequestsTimeout)
+// publish sends payload on channel with PUBLISH (classic) or SPUBLISH
+// (sharded), waiting at most d. A failure is reported (EventPublishFailed)
+// and returned as the cause of a PublishError.
+func (c *Client) publish(ctx context.Context, nsp, op, channel string, payload []byte, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	if err := c.rc.Do(ctx, c.publishCmd(channel, payload)).Error(); err != nil {
-		return fmt.Errorf("redis: publish on %s: %w", channel, err)
+		err = fmt.Errorf("redis: publish on %s: %w", channel, err)
+		c.mon.emit(Event{Kind: EventPublishFailed, Nsp: nsp, Op: op, Channel: channel, Err: err})
+		return err
 	}
 	return nil
 }
@@ -259,22 +281,46 @@ func (c *Client) numSub(ctx context.Context, channel string) (int, error) {
 }
 
 // subscription is one long-lived Receive: build makes a fresh subscribe
-// command (rueidis recycles built commands), unsub the matching unsubscribe.
+// command (rueidis recycles built commands), unsub the matching unsubscribe;
+// n is the number of channels (or patterns) it subscribes.
 type subscription struct {
 	build func(b rueidis.Builder) rueidis.Completed
 	unsub func(b rueidis.Builder) rueidis.Completed
+	n     int
+	name  string // for Events
 }
+
+// errUnsubscribed is the cause of EventSubscriberDropped when Redis ended a
+// subscription itself (a slot migration, CLIENT KILL of the subscription).
+var errUnsubscribed = errors.New("redis: subscription ended by the server")
+
+// errResubscribed is the cause of EventSubscriberDropped when the rueidis
+// client reconnected and resubscribed on its own (retries enabled).
+var errResubscribed = errors.New("redis: connection lost and resubscribed by the client")
 
 // receive runs Receive for s until ctx ends, calling fn on rueidis' read loop
 // for every message (fn must not block) and ready after each subscribe
 // confirmation. After an unsubscribe (a slot migration) or an error it
-// subscribes again, with a backoff of 50 ms doubling to 500 ms. On return it
+// reports EventSubscriberDropped and subscribes again, with a backoff of
+// 50 ms doubling to 500 ms, then reports EventResubscribed. On return it
 // sends the unsubscribe command when the connection is still usable.
-func (c *Client) receive(ctx context.Context, s subscription, fn func(rueidis.PubSubMessage), ready func()) {
+func (c *Client) receive(ctx context.Context, nsp string, s subscription, fn func(rueidis.PubSubMessage), ready func()) {
 	backoff := 50 * time.Millisecond
+	want := int64(max(s.n, 1))
+	var lost atomic.Bool       // a drop was reported; resubscription not confirmed yet
+	var confirmed atomic.Int64 // confirmations in this Receive
 	hook := func(p rueidis.PubSubSubscription) {
-		if strings.HasSuffix(p.Kind, "subscribe") && !strings.HasSuffix(p.Kind, "unsubscribe") {
-			ready()
+		if !strings.HasSuffix(p.Kind, "subscribe") || strings.HasSuffix(p.Kind, "unsubscribe") {
+			return
+		}
+		ready()
+		n := confirmed.Add(1)
+		if lost.CompareAndSwap(true, false) {
+			c.mon.emit(Event{Kind: EventResubscribed, Nsp: nsp, Channel: s.name})
+		} else if n > want && (n-1)%want == 0 {
+			// rueidis retried the Receive itself after losing the connection
+			c.mon.emit(Event{Kind: EventSubscriberDropped, Nsp: nsp, Channel: s.name, Err: errResubscribed})
+			c.mon.emit(Event{Kind: EventResubscribed, Nsp: nsp, Channel: s.name})
 		}
 	}
 	rctx := rueidis.WithOnSubscriptionHook(ctx, hook)
@@ -288,9 +334,18 @@ func (c *Client) receive(ctx context.Context, s subscription, fn func(rueidis.Pu
 	})
 	for {
 		start := time.Now()
+		confirmed.Store(0)
 		err := c.rc.Receive(rctx, s.build(c.rc.B()), fn)
 		if ctx.Err() != nil {
 			return
+		}
+		if !lost.Load() {
+			cause := err
+			if cause == nil {
+				cause = errUnsubscribed
+			}
+			lost.Store(true)
+			c.mon.emit(Event{Kind: EventSubscriberDropped, Nsp: nsp, Channel: s.name, Err: cause})
 		}
 		if err == nil && time.Since(start) > time.Second {
 			backoff = 50 * time.Millisecond

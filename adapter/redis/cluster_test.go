@@ -247,7 +247,7 @@ func TestRequestTimeout(t *testing.T) {
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				silent.receive(sctx, subscription{build: func(b rueidis.Builder) rueidis.Completed {
+				silent.receive(sctx, "/", subscription{build: func(b rueidis.Builder) rueidis.Completed {
 					if mc.mode == Sharded {
 						return b.Ssubscribe().Channel(ch).Build()
 					}

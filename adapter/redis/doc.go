@@ -43,22 +43,47 @@
 // server is disconnected from Redis is lost for it. Messages are read on
 // rueidis' connection goroutine and handed to a bounded queue per namespace
 // (Options.QueueSize); when the queue is full the message is dropped and
-// counted (Client.Stats), so a slow namespace never blocks the connection. The
-// answers a server publishes from a socket's ack callback go through a bounded
-// outbox the same way, and server-side emits are handed to the namespace's
-// handlers on a dispatcher goroutine of their own (so a handler may itself
-// make a cluster request).
+// reported, so a slow namespace never blocks the connection. The answers a
+// server publishes from a socket's ack callback go through a bounded outbox
+// the same way, and server-side emits are handed to the namespace's handlers
+// on a dispatcher goroutine of their own (so a handler may itself make a
+// cluster request).
 //
 // Messages published on one channel by one server arrive in order. In a Redis
 // Cluster, messages on different channels (a broadcast to a room and one to
 // all, or a broadcast and a request) may arrive in any order, as with Node.
 //
-// When Redis is unreachable, each server keeps serving its local sockets:
-// Broadcast delivers locally and returns the publish error, requests fail
-// after at most RequestsTimeout. rueidis reconnects and resubscribes on its
-// own (this package re-subscribes after any unsubscription, such as a slot
-// migration), so cross-server delivery resumes shortly after Redis is back.
-// Dial fails with a clear error when Redis cannot be reached at start.
+// Local first: Broadcast, BroadcastWithAck, AddSockets, DelSockets and
+// DisconnectSockets are applied to this server's sockets before anything is
+// sent to Redis; then the message is published, waiting at most
+// Options.PublishTimeout (1 s) and never beyond ctx. When Redis is stopped,
+// stalled or down, each server keeps serving its own sockets at once, and
+// these operations and ServerSideEmit return an *adapter.PublishError
+// (errors.Is(err, adapter.ErrNotPublished)) wrapping the cause. Requests
+// (FetchSockets, ServerSideEmitWithAck, AllRooms, ServerCount) fail after at
+// most RequestsTimeout. The streams adapter does the same with its XADD
+// (StreamsOptions.PublishTimeout); with Recovery, a stored broadcast reaches
+// the local sockets once its XADD returns (at most that deadline), since it
+// carries the entry id. Dial fails with a clear error when Redis cannot be
+// reached at start.
+//
+// Nothing is lost silently. Every subscription notices at once when Redis
+// closes its connection (a restart, CLIENT KILL, the pubsub output buffer
+// limit), subscribes again (backoff 50 ms to 500 ms) and reports both
+// (EventSubscriberDropped, EventResubscribed); rueidis' own retries are off in
+// Dial so that the loss is seen, and are detected when New is given a client
+// that retries. A message not published (EventPublishFailed), dropped from a
+// full queue (EventMessageDropped) or an answer too large (EventReplyTooLarge)
+// is reported too. Options.OnEvent receives the Events and Client.Stats counts
+// them. What other servers published while a subscription was down cannot be
+// counted: Redis does not keep it.
+//
+// Answers are bounded: the answer to another server's request (fetchSockets
+// with its sockets' handshakes, allRooms, acks) is at most
+// Options.MaxReplySize (1 MiB), far below Redis's default pubsub output
+// buffer limit (32 MB), whose overrun closes the subscribers of every server.
+// A larger answer is not sent; the requester gets an *adapter.TimeoutError for
+// the missing answer. It cannot be split: Node counts one answer per server.
 //
 // A request (FetchSockets, ServerSideEmitWithAck, AllRooms) waits for one
 // answer per other server, the number of servers being the subscribers Redis
@@ -78,7 +103,12 @@
 //   - Messages from the emitter (uid "emitter") and requests without uid are
 //     accepted; this server's own messages are ignored, and room operations
 //     are applied locally when they are sent.
-//   - In the dynamic sharded modes each room with its own channel has one
+//   - In the dynamic sharded modes on a standalone Redis the room channels of
+//     a namespace share one dedicated connection (open while a room needs
+//     it) and one goroutine; their SSUBSCRIBE and SUNSUBSCRIBE are sent in
+//     batches of 512, and joining or leaving a room costs O(1). That
+//     connection does not subscribe the main channel, so it does not count
+//     as a server. In a Redis Cluster each room channel still has a
 //     subscription goroutine (a Receive on the shared connection).
 //   - The classic pattern escapes the glob characters of the key and
 //     namespace.
@@ -88,9 +118,9 @@
 //
 // Node's parser option is Options.Codec: notepack.io msgpack (the default) or
 // JSON (JSON.stringify/JSON.parse); other custom parsers (msgpackr, ...) are
-// not supported. Not supported either: the streams adapter, connection state
-// recovery (adapter.SessionStore), and emitting to sharded servers from an
-// Emitter.
+// not supported. Not supported either: connection state recovery
+// (adapter.SessionStore) in the pub/sub modes (the streams adapter,
+// DialStreams, has it), and emitting to sharded servers from an Emitter.
 //
 // The message formats are in package wire.
 package redis

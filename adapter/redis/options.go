@@ -72,6 +72,16 @@ func ParseMode(s string) (Mode, SubscriptionMode, error) {
 	return Classic, Dynamic, fmt.Errorf("redis: unknown mode %q (want classic, sharded, sharded-static, sharded-dynamic-private)", s)
 }
 
+// Defaults of Options and StreamsOptions.
+const (
+	// DefaultPublishTimeout bounds the publication of a fire-and-forget
+	// operation (Options.PublishTimeout).
+	DefaultPublishTimeout = time.Second
+	// DefaultMaxReplySize bounds the answer to a request (Options.MaxReplySize),
+	// far below Redis's default pubsub output buffer limit (32 MB).
+	DefaultMaxReplySize = 1 << 20
+)
+
 // Options configure a Client. The zero value (and nil) gives Node's defaults.
 type Options struct {
 	// Mode is the wire protocol; the default is Classic.
@@ -99,6 +109,24 @@ type Options struct {
 	// ClientName is sent with CLIENT SETNAME (visible in CLIENT LIST); default
 	// "corvid".
 	ClientName string
+	// PublishTimeout bounds the publication of a fire-and-forget operation
+	// (Broadcast, AddSockets, DelSockets, DisconnectSockets, ServerSideEmit),
+	// which is applied to the local sockets first: past it (or when ctx ends
+	// first) the operation returns an *adapter.PublishError. Default 1 s.
+	PublishTimeout time.Duration
+	// MaxReplySize bounds the answer this server publishes to another
+	// server's request (fetchSockets, allRooms, serverSideEmit and broadcast
+	// acks). A larger answer is not sent (EventReplyTooLarge): the requester
+	// gets a timeout error instead of a message that could make Redis close
+	// the subscribers' connections (client-output-buffer-limit pubsub, 32 MB
+	// by default). Default 1 MiB (DefaultMaxReplySize).
+	MaxReplySize int
+	// OnEvent, when set, is called for every Event: a subscription lost or
+	// back, a publication that failed, a message dropped, a reply too large.
+	// It runs on the adapter's goroutines (rueidis' read loop for dropped
+	// messages) and must return quickly. The same events are counted in
+	// Client.Stats.
+	OnEvent func(Event)
 	// UID identifies this server on the wire; default a random id (6
 	// characters in Classic, 16 hexadecimal digits in Sharded, as in Node).
 	// It must not be "emitter".
@@ -115,6 +143,12 @@ func (o *Options) withDefaults() (Options, error) {
 	}
 	if c.RequestsTimeout <= 0 {
 		c.RequestsTimeout = 5 * time.Second
+	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.MaxReplySize <= 0 {
+		c.MaxReplySize = DefaultMaxReplySize
 	}
 	if c.QueueSize <= 0 {
 		c.QueueSize = 4096

@@ -117,7 +117,7 @@ func TestPitfallAnswersNodeRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.publish(ctx, requestChannel("ans", "/"), payload); err != nil {
+		if err := c.publish(ctx, "/", "test", requestChannel("ans", "/"), payload, time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -205,7 +205,7 @@ func TestOldRequests(t *testing.T) {
 		} else {
 			payload, _ = wire.AppendRequest(nil, r)
 		}
-		if err := c.publish(ctx, requestChannel("old", "/"), payload); err != nil {
+		if err := c.publish(ctx, "/", "test", requestChannel("old", "/"), payload, time.Second); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -2,7 +2,7 @@ package redis
 
 import (
 	"context"
-	"sync/atomic"
+	"time"
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/adapter/redis/wire"
@@ -11,12 +11,13 @@ import (
 
 // Sharded protocol (createShardedAdapter over socket.io-adapter's ClusterAdapter).
 
-func (a *Adapter) publishCluster(ctx context.Context, channel string, m *wire.ClusterMessage) error {
+// publishCluster publishes m on channel, waiting at most d.
+func (a *Adapter) publishCluster(ctx context.Context, op string, d time.Duration, channel string, m *wire.ClusterMessage) error {
 	payload, err := wire.AppendClusterMessage(nil, m)
 	if err != nil {
 		return err
 	}
-	return a.c.publish(ctx, channel, payload)
+	return a.c.publish(ctx, a.nsp, op, channel, payload, d)
 }
 
 func (a *Adapter) message(t wire.MessageType) *wire.ClusterMessage {
@@ -42,7 +43,11 @@ func (a *Adapter) shardedBroadcast(ctx context.Context, p *parser.Packet, opts *
 			ch = shardedSubChannel(a.key, a.nsp, room)
 		}
 	}
-	return a.publishCluster(ctx, ch, m)
+	op := "broadcast"
+	if reqID != "" {
+		op = "broadcastWithAck"
+	}
+	return a.publishCluster(ctx, op, a.opts.PublishTimeout, ch, m)
 }
 
 func fetchMessage(a *Adapter, reqID string, opts *adapter.BroadcastOptions) *wire.ClusterMessage {
@@ -83,7 +88,7 @@ func (a *Adapter) respondTo(uid string, m *wire.ClusterMessage) {
 	if err != nil {
 		return
 	}
-	a.publishAsync(shardedSubChannel(a.key, a.nsp, uid), payload)
+	a.publishAsync(messageOp(m.Type), shardedSubChannel(a.key, a.nsp, uid), payload)
 }
 
 // onShardedMessage handles one message (worker goroutine): on the response
@@ -94,96 +99,8 @@ func (a *Adapter) onShardedMessage(channel string, msg []byte) {
 		return
 	}
 	if channel == a.specChannel {
-		a.onClusterResponse(m)
+		a.cn.onResponse(m)
 		return
 	}
-	if m.UID == a.uid || m.Nsp != a.nsp {
-		return
-	}
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		if m.RequestID == "" {
-			a.mem.Broadcast(ctx, p, opts)
-			return
-		}
-		d := opts.Flags.Timeout
-		if d <= 0 {
-			d = a.opts.RequestsTimeout
-		}
-		actx, cancel := context.WithTimeout(a.ctx, d)
-		context.AfterFunc(actx, cancel)
-		origin, reqID := m.UID, m.RequestID
-		a.mem.BroadcastWithAck(actx, p, opts, func(n int, _ []string) {
-			r := a.message(wire.MsgBroadcastClientCount)
-			r.RequestID, r.ClientCount = reqID, int64(n)
-			a.respondTo(origin, r)
-		}, func(_ string, args []any) {
-			r := a.message(wire.MsgBroadcastAck)
-			r.RequestID = reqID
-			if len(args) > 0 {
-				r.Value = materialize(args[0])
-			}
-			a.respondTo(origin, r)
-		})
-	case wire.MsgSocketsJoin, wire.MsgSocketsLeave:
-		a.applyRooms(ctx, fromWireOpts(m.Opts), m.Rooms, m.Type == wire.MsgSocketsJoin)
-	case wire.MsgDisconnectSockets:
-		a.mem.DisconnectSockets(ctx, fromWireOpts(m.Opts), m.Close)
-	case wire.MsgFetchSockets:
-		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(m.Opts))
-		r := a.message(wire.MsgFetchSocketsResponse)
-		r.RequestID, r.Sockets = m.RequestID, toWireSockets(local)
-		a.respondTo(m.UID, r)
-	case wire.MsgServerSideEmit:
-		if len(m.Args) == 0 {
-			return
-		}
-		if m.RequestID == "" {
-			a.serverSideEmit(m.Args, nil)
-			return
-		}
-		origin, reqID := m.UID, m.RequestID
-		var called atomic.Bool
-		a.serverSideEmit(m.Args, func(arg any) {
-			if !called.CompareAndSwap(false, true) {
-				return
-			}
-			r := a.message(wire.MsgServerSideEmitResponse)
-			r.RequestID, r.Value = reqID, materialize(arg)
-			a.respondTo(origin, r)
-		})
-	case wire.MsgFetchSocketsResponse, wire.MsgServerSideEmitResponse, wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
-		a.onClusterResponse(m)
-	}
-}
-
-func (a *Adapter) onClusterResponse(m *wire.ClusterMessage) {
-	switch m.Type {
-	case wire.MsgBroadcastClientCount:
-		if ar := a.ackRequest(m.RequestID); ar != nil {
-			ar.onCount(int(m.ClientCount), nil)
-		}
-	case wire.MsgBroadcastAck:
-		if ar := a.ackRequest(m.RequestID); ar != nil {
-			ar.onAck("", []any{treeValue{m.Value}})
-		}
-	case wire.MsgFetchSocketsResponse:
-		a.answer(m.RequestID, func(p *pending) {
-			if p.kind == kindFetch {
-				p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
-			}
-		})
-	case wire.MsgServerSideEmitResponse:
-		a.answer(m.RequestID, func(p *pending) {
-			if p.kind == kindSSE {
-				p.answers = append(p.answers, m.Value)
-			}
-		})
-	}
+	a.cn.onMessage(m)
 }

@@ -44,6 +44,13 @@ type StreamsOptions struct {
 	RequestsTimeout time.Duration
 	// UID is this server's id on the wire (default 16 random hex characters).
 	UID string
+	// PublishTimeout, MaxReplySize and OnEvent are those of Options: the
+	// deadline of the XADD or PUBLISH of a fire-and-forget operation (default
+	// 1 s), the largest answer to a request (default 1 MiB), the hook of the
+	// Events (counted in Streams.Stats).
+	PublishTimeout time.Duration
+	MaxReplySize   int
+	OnEvent        func(Event)
 }
 
 func (o *StreamsOptions) withDefaults() StreamsOptions {
@@ -81,6 +88,12 @@ func (o *StreamsOptions) withDefaults() StreamsOptions {
 	if c.UID == "" {
 		c.UID = randomHex(8)
 	}
+	if c.PublishTimeout <= 0 {
+		c.PublishTimeout = DefaultPublishTimeout
+	}
+	if c.MaxReplySize <= 0 {
+		c.MaxReplySize = DefaultMaxReplySize
+	}
 	return c
 }
 
@@ -109,9 +122,14 @@ type Streams struct {
 // NewStreams returns a Streams over rc, which Close does not close.
 func NewStreams(rc rueidis.Client, opts *StreamsOptions) *Streams {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Streams{rc: rc, opts: opts.withDefaults(), sub: &Client{rc: rc}, ctx: ctx, cancel: cancel,
+	o := opts.withDefaults()
+	return &Streams{rc: rc, opts: o, sub: &Client{rc: rc, mon: &monitor{onEvent: o.OnEvent}}, ctx: ctx, cancel: cancel,
 		adapters: make(map[string]*StreamsAdapter), readers: make(map[string]bool)}
 }
+
+// Stats returns the counters of the Streams (Received counts the pub/sub
+// requests and answers, not the stream entries).
+func (st *Streams) Stats() Stats { return st.sub.mon.stats() }
 
 // DialStreams connects to Redis at url (see Dial) and returns a Streams that
 // owns the connection.
@@ -124,6 +142,9 @@ func DialStreams(ctx context.Context, url string, opts *StreamsOptions) (*Stream
 	if co.Dialer.Timeout == 0 {
 		co.Dialer.Timeout = 2 * time.Second
 	}
+	co.Dialer.KeepAlive = 5 * time.Second
+	co.ConnWriteTimeout = 5 * time.Second
+	co.DisableRetry = true // see Dial
 	rc, err := rueidis.NewClient(co)
 	if err != nil {
 		return nil, errors.New("redis: connect to " + redactURL(url) + ": " + err.Error())
@@ -179,8 +200,7 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 		stream:  wire.StreamName(st.opts.StreamName, st.opts.StreamCount, nsp),
 		public:  st.opts.ChannelPrefix + "#" + nsp + "#",
 		private: st.opts.ChannelPrefix + "#" + nsp + "#" + st.opts.UID + "#",
-		pending: make(map[string]*streamsPending),
-		acks:    make(map[string]*streamsAck),
+		reqs:    newRequests(),
 		recent:  make(map[string]recentSession),
 		joining: make(map[string]*joinState),
 		local:   make(map[string]*localBroadcast),
@@ -189,6 +209,19 @@ func (st *Streams) NewAdapter(ns adapter.Namespace) (adapter.Adapter, error) {
 	}
 	a.ctx, a.cancel = context.WithCancel(st.ctx)
 	a.localCond = sync.NewCond(&a.localMu)
+	a.out = newOutbox(st.sub.mon, nsp, streamsOutboxSize, st.opts.MaxReplySize, st.opts.RequestsTimeout, st.rc,
+		func(m outMsg) rueidis.Completed { return a.publishCmd(m.channel, m.payload) })
+	a.cn = &clusterNode{uid: a.uid, nsp: nsp, mem: a.mem, ctx: a.ctx, timeout: st.opts.RequestsTimeout, reqs: a.reqs,
+		reply:          a.respondTo,
+		replyLater:     func(uid string, m *wire.ClusterMessage) { go a.respondTo(uid, m) },
+		serverSideEmit: func(args []any, ack func(any)) { a.ns.ServerSideEmit(values(args), ack) },
+		rooms: func(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string, join bool) {
+			if join {
+				_ = a.mem.AddSockets(ctx, opts, rooms)
+			} else {
+				_ = a.mem.DelSockets(ctx, opts, rooms)
+			}
+		}}
 	st.mu.Lock()
 	if st.closed {
 		st.mu.Unlock()
@@ -267,6 +300,10 @@ func (st *Streams) read(stream, offset string) {
 	}
 }
 
+// streamsOutboxSize bounds the answers of a StreamsAdapter waiting to be
+// published (over it they are dropped and counted, Stats.RepliesDropped).
+const streamsOutboxSize = 4096
+
 // StreamsAdapter is the adapter of one namespace over Streams. It implements
 // adapter.SessionStore (connection state recovery across the cluster).
 type StreamsAdapter struct {
@@ -284,11 +321,13 @@ type StreamsAdapter struct {
 	readyN atomic.Int32
 	once   sync.Once
 
-	mu      sync.Mutex
-	pending map[string]*streamsPending
-	acks    map[string]*streamsAck
-	recent  map[string]recentSession // sessions just taken from Redis, by pid
-	closed  bool
+	reqs *requests    // the requests in flight
+	cn   *clusterNode // the cluster protocol
+	out  *outbox      // answers to other servers' requests
+
+	mu     sync.Mutex
+	recent map[string]recentSession // sessions just taken from Redis, by pid
+	closed bool
 
 	// applyMu orders the reader's application of other servers' broadcasts
 	// with the recoveries of sockets (joining, by socket id).
@@ -334,29 +373,20 @@ var (
 	_ adapter.SessionStore = (*StreamsAdapter)(nil)
 )
 
-type streamsPending struct {
-	op       string
-	expected int
-	got      int
-	sockets  []adapter.SocketInfo
-	answers  []any
-	done     chan struct{}
-}
-
-type streamsAck struct {
-	onCount func(int, []string)
-	onAck   func(string, []any)
-}
-
 func (a *StreamsAdapter) start() {
-	a.wg.Add(2)
+	a.wg.Add(3)
 	go a.dispatcher()
 	go func() {
 		defer a.wg.Done()
+		a.out.run(a.ctx)
+	}()
+	go func() {
+		defer a.wg.Done()
 		chans := []string{a.public, a.private}
-		a.st.sub.receive(a.ctx, subscription{
+		a.st.sub.receive(a.ctx, a.nsp, subscription{
 			build: func(b rueidis.Builder) rueidis.Completed { return b.Subscribe().Channel(chans...).Build() },
 			unsub: func(b rueidis.Builder) rueidis.Completed { return b.Unsubscribe().Channel(chans...).Build() },
+			n:     len(chans), name: a.public,
 		}, func(m rueidis.PubSubMessage) { a.onPubSub(m.Channel, []byte(m.Message)) }, func() {
 			if a.readyN.Add(1) >= 2 {
 				a.once.Do(func() { close(a.ready) })
@@ -378,37 +408,59 @@ func (a *StreamsAdapter) dispatcher() {
 	}
 }
 
-func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage {
-	return &wire.ClusterMessage{Type: t, UID: a.uid, Nsp: a.nsp}
-}
+func (a *StreamsAdapter) message(t wire.MessageType) *wire.ClusterMessage { return a.cn.message(t) }
 
-// xadd appends m to the namespace's stream and returns the entry id.
+// xadd appends m to the namespace's stream and returns the entry id, waiting
+// at most PublishTimeout; a failure is reported (EventPublishFailed).
 func (a *StreamsAdapter) xadd(ctx context.Context, m *wire.ClusterMessage) (string, error) {
 	e, err := wire.AppendStreamEntry(m, a.st.opts.OnlyPlaintext)
 	if err != nil {
 		return "", err
 	}
+	ctx, cancel := context.WithTimeout(ctx, a.st.opts.PublishTimeout)
+	defer cancel()
 	b := a.st.rc.B().Xadd().Key(a.stream).Maxlen().Almost().Threshold(strconv.FormatInt(a.st.opts.MaxLen, 10)).
 		Id("*").FieldValue().FieldValue("uid", e.UID).FieldValue("nsp", e.Nsp).FieldValue("type", e.Type)
 	if e.HasData {
 		b = b.FieldValue("data", e.Data)
 	}
-	return a.st.rc.Do(ctx, b.Build()).ToString()
+	id, err := a.st.rc.Do(ctx, b.Build()).ToString()
+	if err != nil {
+		err = errors.New("redis: xadd to " + a.stream + ": " + err.Error())
+		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: a.stream, Err: err})
+	}
+	return id, err
 }
 
-// publish sends a request (msgpack envelope) on the public channel.
-func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage) error {
+// publish sends a request (msgpack envelope) on channel, waiting at most d;
+// a failure is reported (EventPublishFailed).
+func (a *StreamsAdapter) publish(ctx context.Context, channel string, m *wire.ClusterMessage, d time.Duration) error {
 	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
 	if err != nil {
 		return err
 	}
-	return a.st.rc.Do(ctx, a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()).Error()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	err = a.st.rc.Do(ctx, a.publishCmd(channel, payload)).Error()
+	if err != nil {
+		err = errors.New("redis: publish on " + channel + ": " + err.Error())
+		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: channel, Err: err})
+	}
+	return err
 }
 
+func (a *StreamsAdapter) publishCmd(channel string, payload []byte) rueidis.Completed {
+	return a.st.rc.B().Publish().Channel(channel).Message(rueidis.BinaryString(payload)).Build()
+}
+
+// respondTo queues an answer to server uid in the outbox (bounded; an answer
+// over MaxReplySize is not sent).
 func (a *StreamsAdapter) respondTo(uid string, m *wire.ClusterMessage) {
-	ctx, cancel := context.WithTimeout(a.ctx, a.st.opts.RequestsTimeout)
-	defer cancel()
-	_ = a.publish(ctx, a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", m)
+	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
+	if err != nil {
+		return
+	}
+	a.out.put(messageOp(m.Type), a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", payload)
 }
 
 // storable: the reference appends an offset to EVENTs without ack, not volatile.
@@ -443,33 +495,28 @@ func (a *StreamsAdapter) onEntry(e rueidis.XRangeEntry) {
 	if err != nil || m.Nsp != a.nsp {
 		return
 	}
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		if m.RequestID != "" {
-			return
-		}
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		if a.st.opts.Recovery && streamsStorable(p, opts) {
-			p = withOffset(p, e.ID)
-			opts = a.joiningLocked(e.ID, p, opts)
-		}
-		_ = a.mem.Broadcast(ctx, p, opts)
-	case wire.MsgSocketsJoin:
-		_ = a.mem.AddSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
-	case wire.MsgSocketsLeave:
-		_ = a.mem.DelSockets(ctx, fromWireOpts(m.Opts), m.Rooms)
-	case wire.MsgDisconnectSockets:
-		_ = a.mem.DisconnectSockets(ctx, fromWireOpts(m.Opts), m.Close)
+	if m.Type != wire.MsgBroadcast {
+		a.cn.onMessage(m) // rooms and disconnections
+		return
 	}
+	if m.RequestID != "" {
+		return
+	}
+	p, ok := fromWirePacket(m.Packet, a.nsp)
+	if !ok {
+		return
+	}
+	opts := fromWireOpts(m.Opts)
+	if a.st.opts.Recovery && streamsStorable(p, opts) {
+		p = withOffset(p, e.ID)
+		opts = a.joiningLocked(e.ID, p, opts)
+	}
+	_ = a.mem.Broadcast(a.ctx, p, opts)
 }
 
 // onPubSub handles a request or a response (rueidis' read loop: no blocking).
 func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
+	a.st.sub.mon.received.Add(1)
 	m, err := wire.DecodeClusterMessage(msg)
 	if err != nil {
 		return
@@ -477,145 +524,29 @@ func (a *StreamsAdapter) onPubSub(channel string, msg []byte) {
 	switch m.Type {
 	case wire.MsgFetchSocketsResponse, wire.MsgServerSideEmitResponse, wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
 		if channel == a.private {
-			a.onResponse(m)
+			a.cn.onResponse(m)
 		}
+		return
+	case wire.MsgBroadcast, wire.MsgFetchSockets, wire.MsgServerSideEmit: // requests; the rest is in the stream
+	default:
 		return
 	}
 	if m.UID == a.uid || m.Nsp != a.nsp {
 		return
 	}
 	select {
-	case a.sse <- func() { a.onRequest(m) }:
+	case a.sse <- func() { a.cn.onMessage(m) }:
 	default: // full: dropped (at most once)
+		a.st.sub.mon.emit(Event{Kind: EventMessageDropped, Nsp: a.nsp, Op: "message", Channel: channel})
 	}
 }
 
-// onRequest runs on the dispatcher goroutine.
-func (a *StreamsAdapter) onRequest(m *wire.ClusterMessage) {
-	ctx := a.ctx
-	switch m.Type {
-	case wire.MsgBroadcast:
-		p, ok := fromWirePacket(m.Packet, a.nsp)
-		if !ok || m.RequestID == "" {
-			return
-		}
-		opts := fromWireOpts(m.Opts)
-		d := opts.Flags.Timeout
-		if d <= 0 {
-			d = a.st.opts.RequestsTimeout
-		}
-		actx, cancel := context.WithTimeout(a.ctx, d)
-		context.AfterFunc(actx, cancel)
-		origin, reqID := m.UID, m.RequestID
-		_ = a.mem.BroadcastWithAck(actx, p, opts, func(n int, _ []string) {
-			r := a.message(wire.MsgBroadcastClientCount)
-			r.RequestID, r.ClientCount = reqID, int64(n)
-			go a.respondTo(origin, r)
-		}, func(_ string, args []any) {
-			r := a.message(wire.MsgBroadcastAck)
-			r.RequestID = reqID
-			if len(args) > 0 {
-				r.Value = materialize(args[0])
-			}
-			go a.respondTo(origin, r)
-		})
-	case wire.MsgFetchSockets:
-		local, _ := a.mem.FetchSockets(ctx, fromWireOpts(m.Opts))
-		r := a.message(wire.MsgFetchSocketsResponse)
-		r.RequestID, r.Sockets = m.RequestID, toWireSockets(local)
-		a.respondTo(m.UID, r)
-	case wire.MsgServerSideEmit:
-		if len(m.Args) == 0 {
-			return
-		}
-		if m.RequestID == "" {
-			a.ns.ServerSideEmit(values(m.Args), nil)
-			return
-		}
-		origin, reqID := m.UID, m.RequestID
-		var called atomic.Bool
-		a.ns.ServerSideEmit(values(m.Args), func(arg any) {
-			if !called.CompareAndSwap(false, true) {
-				return
-			}
-			r := a.message(wire.MsgServerSideEmitResponse)
-			r.RequestID, r.Value = reqID, materialize(arg)
-			go a.respondTo(origin, r)
-		})
-	}
-}
-
-func (a *StreamsAdapter) onResponse(m *wire.ClusterMessage) {
-	switch m.Type {
-	case wire.MsgBroadcastClientCount, wire.MsgBroadcastAck:
-		a.mu.Lock()
-		ar := a.acks[m.RequestID]
-		a.mu.Unlock()
-		if ar == nil {
-			return
-		}
-		if m.Type == wire.MsgBroadcastClientCount {
-			ar.onCount(int(m.ClientCount), nil)
-		} else {
-			ar.onAck("", []any{treeValue{m.Value}})
-		}
-		return
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	p := a.pending[m.RequestID]
-	if p == nil {
-		return
-	}
-	switch {
-	case m.Type == wire.MsgFetchSocketsResponse && p.op == "fetchSockets":
-		p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
-	case m.Type == wire.MsgServerSideEmitResponse && p.op == "serverSideEmit":
-		p.answers = append(p.answers, m.Value)
-	default:
-		return
-	}
-	p.got++
-	if p.got == p.expected {
-		close(p.done)
-	}
-}
-
-// request publishes m (with a fresh request id) and waits for expected answers.
-func (a *StreamsAdapter) request(ctx context.Context, op string, m *wire.ClusterMessage, expected int, d time.Duration) (*streamsPending, error) {
-	p := &streamsPending{op: op, expected: expected, done: make(chan struct{})}
-	id := randomHex(8)
-	m.RequestID = id
-	a.mu.Lock()
-	a.pending[id] = p
-	a.mu.Unlock()
-	defer func() {
-		a.mu.Lock()
-		delete(a.pending, id)
-		a.mu.Unlock()
-	}()
-	if err := a.publish(ctx, a.public, m); err != nil {
-		return nil, err
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	var err error
-	select {
-	case <-p.done:
-	case <-t.C:
-		err = &adapter.TimeoutError{Op: op, Expected: expected}
-	case <-ctx.Done():
-		err = ctx.Err()
-	case <-a.ctx.Done():
-		err = adapter.ErrClosed
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if te, ok := err.(*adapter.TimeoutError); ok {
-		te.Got = p.got
-	}
-	out := &streamsPending{op: op, got: p.got, sockets: p.sockets, answers: p.answers}
-	return out, err
+// request publishes m (with a fresh request id) on the public channel and
+// waits for expected answers.
+func (a *StreamsAdapter) request(ctx context.Context, op string, kind pendingKind, m *wire.ClusterMessage, expected int, d time.Duration) (*pending, error) {
+	return a.cn.request(ctx, op, kind, m, expected, d, func(ctx context.Context, m *wire.ClusterMessage) error {
+		return a.publish(ctx, a.public, m, d)
+	})
 }
 
 func (a *StreamsAdapter) isClosed() bool {
@@ -662,9 +593,11 @@ func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string,
 // Rooms implements adapter.Adapter (local rooms).
 func (a *StreamsAdapter) Rooms(ctx context.Context) ([]string, error) { return a.mem.Rooms(ctx) }
 
-// Broadcast implements adapter.Adapter: XADD, then the local delivery (also
-// when XADD failed, as Node does; the error is returned). With Recovery the
-// packet carries the entry id as its offset.
+// Broadcast implements adapter.Adapter: the local delivery, then XADD (at
+// most PublishTimeout; an *adapter.PublishError when it fails). With
+// Recovery a stored packet carries its entry id as offset, so its local
+// delivery waits for the XADD (at most PublishTimeout; when the XADD fails
+// the packet is delivered without offset), see broadcastInOrder.
 func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *adapter.BroadcastOptions) error {
 	if a.isClosed() {
 		return adapter.ErrClosed
@@ -680,11 +613,11 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *parser.Packet, opts *
 	if a.st.opts.Recovery && streamsStorable(p, opts) {
 		return a.broadcastInOrder(ctx, m, p, opts)
 	}
-	_, err := a.xadd(ctx, m)
-	if lerr := a.mem.Broadcast(ctx, p, opts); err == nil {
-		err = lerr
+	if err := a.mem.Broadcast(ctx, p, opts); err != nil {
+		return err
 	}
-	return err
+	_, err := a.xadd(ctx, m)
+	return notPublished("broadcast", err)
 }
 
 // localBroadcast is a stored broadcast of this server waiting for the reader
@@ -716,7 +649,7 @@ func (a *StreamsAdapter) broadcastInOrder(ctx context.Context, m *wire.ClusterMe
 	a.localMu.Unlock()
 	if err != nil {
 		_ = a.mem.Broadcast(ctx, p, opts)
-		return err
+		return notPublished("broadcast", err)
 	}
 	t := time.NewTimer(a.st.opts.RequestsTimeout)
 	defer t.Stop()
@@ -767,25 +700,25 @@ func (a *StreamsAdapter) BroadcastWithAck(ctx context.Context, p *parser.Packet,
 	}
 	if !opts.Flags.Local {
 		id := randomHex(8)
-		a.mu.Lock()
-		a.acks[id] = &streamsAck{onCount: onCount, onAck: onAck}
-		a.mu.Unlock()
-		context.AfterFunc(ctx, func() {
-			a.mu.Lock()
-			delete(a.acks, id)
-			a.mu.Unlock()
-		})
-		m := a.message(wire.MsgBroadcast)
-		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
-		if err := a.publish(ctx, a.public, m); err != nil {
+		d := opts.Flags.Timeout
+		if d <= 0 {
+			d = a.st.opts.RequestsTimeout
+		}
+		a.reqs.addAck(ctx, id, d, &ackRequest{onCount: onCount, onAck: onAck})
+		if err := a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 			return err
 		}
+		m := a.message(wire.MsgBroadcast)
+		m.Packet, m.Opts, m.RequestID = toWirePacket(p, a.nsp, true), toWireOpts(opts), id
+		return notPublished("broadcastWithAck", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout))
 	}
 	return a.mem.BroadcastWithAck(ctx, p, opts, onCount, onAck)
 }
 
 // ServerCount implements adapter.Adapter: PUBSUB NUMSUB of the public channel.
 func (a *StreamsAdapter) ServerCount(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, a.st.opts.RequestsTimeout)
+	defer cancel()
 	res, err := a.st.rc.Do(ctx, a.st.rc.B().PubsubNumsub().Channel(a.public).Build()).ToArray()
 	if err != nil {
 		return 1, err
@@ -822,62 +755,50 @@ func (a *StreamsAdapter) FetchSockets(ctx context.Context, opts *adapter.Broadca
 	}
 	m := a.message(wire.MsgFetchSockets)
 	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
-	p, err := a.request(ctx, "fetchSockets", m, n-1, d)
+	p, err := a.request(ctx, "fetchSockets", kindFetch, m, n-1, d)
 	if p != nil {
 		local = append(local, p.sockets...)
 	}
 	return local, err
 }
 
-func (a *StreamsAdapter) streamOp(ctx context.Context, m *wire.ClusterMessage, opts *adapter.BroadcastOptions) error {
-	if opts.Flags.Local {
-		return nil
+// streamOp applies a room or disconnect operation locally (apply), then
+// appends it to the stream (an *adapter.PublishError when that fails).
+func (a *StreamsAdapter) streamOp(ctx context.Context, m *wire.ClusterMessage, opts *adapter.BroadcastOptions,
+	apply func(*adapter.BroadcastOptions) error) error {
+	if a.isClosed() {
+		return adapter.ErrClosed
+	}
+	if opts == nil {
+		opts = &adapter.BroadcastOptions{}
+	}
+	if err := apply(opts); err != nil || opts.Flags.Local {
+		return err
 	}
 	m.Opts = &wire.Opts{Rooms: opts.Rooms, Except: opts.Except, Flags: toWireFlags(&opts.Flags)}
 	_, err := a.xadd(ctx, m)
-	return err
+	return notPublished(messageOp(m.Type), err)
 }
 
-// AddSockets implements adapter.Adapter: an entry, and applied locally at once.
+// AddSockets implements adapter.Adapter: applied locally, then an entry.
 func (a *StreamsAdapter) AddSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgSocketsJoin)
 	m.Rooms = rooms
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.AddSockets(ctx, opts, rooms); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.AddSockets(ctx, o, rooms) })
 }
 
-// DelSockets implements adapter.Adapter.
+// DelSockets implements adapter.Adapter, as AddSockets.
 func (a *StreamsAdapter) DelSockets(ctx context.Context, opts *adapter.BroadcastOptions, rooms []string) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgSocketsLeave)
 	m.Rooms = rooms
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.DelSockets(ctx, opts, rooms); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.DelSockets(ctx, o, rooms) })
 }
 
-// DisconnectSockets implements adapter.Adapter.
+// DisconnectSockets implements adapter.Adapter, as AddSockets.
 func (a *StreamsAdapter) DisconnectSockets(ctx context.Context, opts *adapter.BroadcastOptions, close bool) error {
-	if opts == nil {
-		opts = &adapter.BroadcastOptions{}
-	}
 	m := a.message(wire.MsgDisconnectSockets)
 	m.Close = close
-	err := a.streamOp(ctx, m, opts)
-	if lerr := a.mem.DisconnectSockets(ctx, opts, close); err == nil {
-		err = lerr
-	}
-	return err
+	return a.streamOp(ctx, m, opts, func(o *adapter.BroadcastOptions) error { return a.mem.DisconnectSockets(ctx, o, close) })
 }
 
 // ServerSideEmit implements adapter.Adapter (pub/sub).
@@ -887,7 +808,7 @@ func (a *StreamsAdapter) ServerSideEmit(ctx context.Context, args []any) error {
 	}
 	m := a.message(wire.MsgServerSideEmit)
 	m.Args = materializeAll(args)
-	return a.publish(ctx, a.public, m)
+	return notPublished("serverSideEmit", a.publish(ctx, a.public, m, a.st.opts.PublishTimeout))
 }
 
 func materializeAll(args []any) []any {
@@ -909,14 +830,11 @@ func (a *StreamsAdapter) ServerSideEmitWithAck(ctx context.Context, args []any) 
 	}
 	m := a.message(wire.MsgServerSideEmit)
 	m.Args = materializeAll(args)
-	p, err := a.request(ctx, "serverSideEmit", m, n-1, a.st.opts.RequestsTimeout)
+	p, err := a.request(ctx, "serverSideEmit", kindSSE, m, n-1, a.st.opts.RequestsTimeout)
 	if p == nil {
 		return nil, err
 	}
-	if p.answers == nil {
-		p.answers = []any{}
-	}
-	return p.answers, err
+	return a.reqs.answers(p), err
 }
 
 // Close implements adapter.Adapter. The stream reader stops with Streams.Close.
@@ -928,6 +846,7 @@ func (a *StreamsAdapter) Close(ctx context.Context) error {
 	}
 	a.closed = true
 	a.mu.Unlock()
+	a.reqs.close()
 	a.st.mu.Lock()
 	if a.st.adapters[a.nsp] == a {
 		delete(a.st.adapters, a.nsp)

@@ -38,20 +38,29 @@ func (m *ClusterMessage) dataTree() (obj, error) {
 	return nil, malformed("cannot encode message type %d", m.Type)
 }
 
-// AppendClusterMessage appends m as the sharded adapter writes it: JSON
-// {type, data, uid, nsp}, or the same envelope in msgpack when m is a
-// broadcast, a fetch response, a server-side emit or one of their answers and
-// its data holds binary.
-func AppendClusterMessage(dst []byte, m *ClusterMessage) ([]byte, error) {
+// envelope is m as {type, data, uid, nsp} (data left out when m has none),
+// and its data.
+func (m *ClusterMessage) envelope() (obj, obj, error) {
 	d, err := m.dataTree()
 	if err != nil {
-		return dst, err
+		return nil, nil, err
 	}
 	env := obj{{"type", int(m.Type)}}
 	if d != nil {
 		env = append(env, kv{"data", d})
 	}
-	env = append(env, kv{"uid", m.UID}, kv{"nsp", m.Nsp})
+	return append(env, kv{"uid", m.UID}, kv{"nsp", m.Nsp}), d, nil
+}
+
+// AppendClusterMessage appends m as the sharded adapter writes it: JSON
+// {type, data, uid, nsp}, or the same envelope in msgpack when m is a
+// broadcast, a fetch response, a server-side emit or one of their answers and
+// its data holds binary.
+func AppendClusterMessage(dst []byte, m *ClusterMessage) ([]byte, error) {
+	env, d, err := m.envelope()
+	if err != nil {
+		return dst, err
+	}
 	switch m.Type {
 	case MsgBroadcast, MsgBroadcastAck, MsgFetchSocketsResponse, MsgServerSideEmit, MsgServerSideEmitResponse:
 		if hasBinary(d) {

@@ -98,15 +98,10 @@ func DecodeStreamEntry(e StreamEntry) (*ClusterMessage, error) {
 // requests and responses: the whole envelope {type, data, uid, nsp} in
 // msgpack, binary or not.
 func AppendClusterMessageMsgpack(dst []byte, m *ClusterMessage) ([]byte, error) {
-	d, err := m.dataTree()
+	env, _, err := m.envelope()
 	if err != nil {
 		return dst, err
 	}
-	env := obj{{"type", int(m.Type)}}
-	if d != nil {
-		env = append(env, kv{"data", d})
-	}
-	env = append(env, kv{"uid", m.UID}, kv{"nsp", m.Nsp})
 	return appendMsgpack(dst, env)
 }
 
