@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -426,7 +427,7 @@ func (a *StreamsAdapter) xadd(ctx context.Context, m *wire.ClusterMessage) (stri
 	}
 	id, err := a.st.rc.Do(ctx, b.Build()).ToString()
 	if err != nil {
-		err = errors.New("redis: xadd to " + a.stream + ": " + err.Error())
+		err = fmt.Errorf("redis: xadd to %s: %w", a.stream, err)
 		a.st.sub.mon.emit(Event{Kind: EventPublishFailed, Nsp: a.nsp, Op: messageOp(m.Type), Channel: a.stream, Err: err})
 	}
 	return id, err

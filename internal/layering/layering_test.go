@@ -48,6 +48,7 @@ var layers = []layer{
 	{pkg: "adapter/adaptertest", mayImport: []string{"adapter", "parser"}},
 	{pkg: "internal/testutil"},
 	{pkg: "internal/proxy"},
+	{pkg: "internal/valuegen", mayImport: []string{"parser"}},
 	{pkg: "internal/layering", mayImport: []string{"internal/testutil"}},
 	{pkg: "cmd", any: true},
 	{pkg: "conformance", any: true},
