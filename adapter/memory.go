@@ -27,44 +27,106 @@ type Memory struct {
 }
 
 // member is the rooms of one socket.
+//
+// Up to memberSetMin rooms they are a slice searched in order. Beyond, idx
+// maps each room to its position in rooms, and a room left is only dropped
+// from idx: its slot stays in rooms, stale (idx no longer points at it),
+// until the stale slots outnumber the live ones and rooms is compacted in
+// place. Join, leave and membership tests thus cost O(1) (amortized) whatever
+// the number of rooms, and the order joined is kept.
 type member struct {
-	own   bool                // in the room named by its id
-	rooms []string            // its other rooms, in the order joined
-	set   map[string]struct{} // rooms as a set, once there are more than memberSetMin
+	own   bool           // in the room named by its id
+	rooms []string       // its other rooms, in the order joined (stale slots with idx)
+	idx   map[string]int // room -> position in rooms, once more than memberSetMin
 }
 
 // memberSetMin is the number of rooms of a socket up to which they are
 // searched in order; beyond it a set is kept beside them.
 const memberSetMin = 16
 
+// count returns the number of rooms, its own excepted.
+func (mb *member) count() int {
+	if mb.idx != nil {
+		return len(mb.idx)
+	}
+	return len(mb.rooms)
+}
+
 func (mb *member) has(room string) bool {
-	if mb.set != nil {
-		_, ok := mb.set[room]
+	if mb.idx != nil {
+		_, ok := mb.idx[room]
 		return ok
 	}
 	return slices.Contains(mb.rooms, room)
 }
 
+// live reports whether slot i of rooms is a room the socket is in.
+func (mb *member) live(i int) bool {
+	if mb.idx == nil {
+		return true
+	}
+	j, ok := mb.idx[mb.rooms[i]]
+	return ok && j == i
+}
+
 func (mb *member) add(room string) {
+	if mb.idx != nil {
+		mb.idx[room] = len(mb.rooms)
+	}
 	mb.rooms = append(mb.rooms, room)
-	if mb.set != nil {
-		mb.set[room] = struct{}{}
-	} else if len(mb.rooms) > memberSetMin {
-		mb.set = make(map[string]struct{}, len(mb.rooms))
-		for _, r := range mb.rooms {
-			mb.set[r] = struct{}{}
+	if mb.idx == nil && len(mb.rooms) > memberSetMin {
+		mb.idx = make(map[string]int, 2*len(mb.rooms))
+		for i, r := range mb.rooms {
+			mb.idx[r] = i
 		}
 	}
 }
 
 func (mb *member) del(room string) {
-	i := slices.Index(mb.rooms, room)
-	if i < 0 {
+	if mb.idx == nil {
+		if i := slices.Index(mb.rooms, room); i >= 0 {
+			mb.rooms = slices.Delete(mb.rooms, i, i+1)
+		}
 		return
 	}
-	mb.rooms = slices.Delete(mb.rooms, i, i+1)
-	if mb.set != nil {
-		delete(mb.set, room)
+	i, ok := mb.idx[room]
+	if !ok {
+		return
+	}
+	delete(mb.idx, room)
+	mb.rooms[i] = "" // stale; "" is live only where idx says so
+	if stale := len(mb.rooms) - len(mb.idx); stale > len(mb.idx) && stale > memberSetMin {
+		mb.compact()
+	}
+}
+
+// compact drops the stale slots of rooms, keeping the order; below
+// memberSetMin rooms the set is dropped too, and with it its memory.
+func (mb *member) compact() {
+	n := 0
+	for i, r := range mb.rooms {
+		if j, ok := mb.idx[r]; ok && j == i {
+			mb.rooms[n] = r
+			mb.idx[r] = n
+			n++
+		}
+	}
+	clear(mb.rooms[n:])
+	mb.rooms = mb.rooms[:n]
+	if n <= memberSetMin {
+		mb.idx = nil
+		mb.rooms = slices.Clone(mb.rooms)
+	} else if cap(mb.rooms) > 4*n {
+		mb.rooms = slices.Clone(mb.rooms)
+	}
+}
+
+// each calls fn for each room, its own excepted, in the order joined.
+func (mb *member) each(fn func(room string)) {
+	for i, r := range mb.rooms {
+		if mb.live(i) {
+			fn(r)
+		}
 	}
 }
 
@@ -140,14 +202,15 @@ func (m *Memory) delLocked(id, room string) {
 func (m *Memory) DelAll(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range m.sids[id].rooms {
+	mb := m.sids[id]
+	mb.each(func(r string) {
 		if members := m.rooms[r]; members != nil {
 			delete(members, id)
 			if len(members) == 0 {
 				delete(m.rooms, r)
 			}
 		}
-	}
+	})
 	delete(m.sids, id)
 	return nil
 }
@@ -160,11 +223,45 @@ func (m *Memory) SocketRooms(id string) []string {
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(mb.rooms)+1)
+	out := make([]string, 0, mb.count()+1)
 	if mb.own {
 		out = append(out, id)
 	}
-	return append(out, mb.rooms...)
+	if mb.idx == nil {
+		return append(out, mb.rooms...)
+	}
+	mb.each(func(r string) { out = append(out, r) })
+	return out
+}
+
+// SocketRoomCount returns the number of rooms the local socket id would be in
+// after joining rooms, its own room not counted (each room counted once). It
+// costs O(len(rooms)), not a copy of the socket's rooms: it is the
+// RoomCounter of the memory adapter.
+func (m *Memory) SocketRoomCount(id string, rooms []string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mb := m.sids[id]
+	n := mb.count()
+	var seen map[string]struct{}
+	if len(rooms) > memberSetMin {
+		seen = make(map[string]struct{}, len(rooms))
+	}
+	for i, r := range rooms {
+		if r == id || mb.has(r) {
+			continue
+		}
+		if seen != nil {
+			if _, dup := seen[r]; dup {
+				continue
+			}
+			seen[r] = struct{}{}
+		} else if slices.Contains(rooms[:i], r) {
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // Sockets implements Adapter.
