@@ -80,7 +80,8 @@
 // handlers; they leave with "forced close", the others with "forced server
 // close"). An acknowledgement arriving after its timeout or after a
 // disconnect is ignored. A panic in a user handler is recovered and logged
-// (ServerOptions.Logger) with its stack, and closes that handler's connection:
+// (ServerOptions.Logger) with its stack (10 lines at once, then one a second:
+// a client cannot multiply them), and closes that handler's connection:
 // its sockets leave with ReasonHandlerPanic; the process and the other
 // connections are unaffected.
 //

@@ -12,6 +12,7 @@ import (
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/lograte"
 	"github.com/corvid-io/corvid/parser"
 )
 
@@ -71,6 +72,9 @@ type Server struct {
 	opts   ServerOptions
 	engine *engineio.Server
 	log    *slog.Logger
+	// panicLog rate-limits the panic lines a client can cause (each
+	// carries a stack).
+	panicLog lograte.Limiter
 
 	mu      sync.Mutex
 	nsps    map[string]*Namespace
