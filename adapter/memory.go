@@ -20,10 +20,31 @@ import (
 type Memory struct {
 	ns Namespace
 
-	mu     sync.RWMutex
-	rooms  map[string]map[string]struct{} // room -> socket ids, own rooms excepted
-	sids   map[string]member              // socket id -> rooms
-	closed bool
+	mu        sync.RWMutex
+	rooms     map[string]map[string]struct{} // room -> socket ids, own rooms excepted
+	sids      map[string]member              // socket id -> rooms
+	roomsPeak int                            // most rooms since rooms was made
+	closed    bool
+}
+
+// shrinkMin is the number of rooms below which the rooms map is never
+// rebuilt. A Go map keeps the memory of its largest size: once the rooms have
+// fallen to a quarter of their peak the map is copied into a new one, so
+// that one socket that joined and left 100,000 rooms does not leave their
+// memory behind (the copy is paid for by the deletions before it).
+const shrinkMin = 1024
+
+// roomGoneLocked drops the empty room r. m.mu is held.
+func (m *Memory) roomGoneLocked(r string) {
+	delete(m.rooms, r)
+	if m.roomsPeak > shrinkMin && len(m.rooms) < m.roomsPeak/4 {
+		rooms := make(map[string]map[string]struct{}, len(m.rooms))
+		for k, v := range m.rooms {
+			rooms[k] = v
+		}
+		m.rooms = rooms
+		m.roomsPeak = len(rooms)
+	}
 }
 
 // member is the rooms of one socket.
@@ -167,6 +188,7 @@ func (m *Memory) addLocked(id string, rooms []string) {
 		if members == nil {
 			members = make(map[string]struct{}, 1)
 			m.rooms[r] = members
+			m.roomsPeak = max(m.roomsPeak, len(m.rooms))
 		}
 		members[id] = struct{}{}
 	}
@@ -193,7 +215,7 @@ func (m *Memory) delLocked(id, room string) {
 	if members := m.rooms[room]; members != nil {
 		delete(members, id)
 		if len(members) == 0 {
-			delete(m.rooms, room)
+			m.roomGoneLocked(room)
 		}
 	}
 }
@@ -207,7 +229,7 @@ func (m *Memory) DelAll(_ context.Context, id string) error {
 		if members := m.rooms[r]; members != nil {
 			delete(members, id)
 			if len(members) == 0 {
-				delete(m.rooms, r)
+				m.roomGoneLocked(r)
 			}
 		}
 	})

@@ -2,6 +2,7 @@ package adapter_test
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -229,3 +230,41 @@ func TestMemoryThousandsOfRooms(t *testing.T) {
 }
 
 func head(s []string) []string { return s[:min(len(s), 3)] }
+
+// TestMemoryRoomsReleased: the index's heap comes back within 1 MiB of its
+// size before one socket joined and left 100,000 rooms (a Go map keeps the
+// memory of its largest size unless it is rebuilt).
+func TestMemoryRoomsReleased(t *testing.T) {
+	ctx := context.Background()
+	a, _ := adapter.NewMemory(adaptertest.NewFakeNamespace("/"))
+	_ = a.AddAll(ctx, "keep", []string{"keep", "k"})
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	h0 := heap()
+	rooms := make([]string, 100_000)
+	for i := range rooms {
+		rooms[i] = "room-" + strconv.Itoa(i)
+	}
+	_ = a.AddAll(ctx, "s", rooms)
+	h1 := heap()
+	for _, r := range rooms {
+		_ = a.Del(ctx, "s", r)
+	}
+	_ = a.DelAll(ctx, "s")
+	rooms = nil
+	h2 := heap()
+	t.Logf("heap %s -> %s with 100,000 rooms -> %s after", mib(h0), mib(h1), mib(h2))
+	if h2 > h0+1<<20 {
+		t.Fatalf("heap after leaving %s, before %s: the rooms' memory was kept", mib(h2), mib(h0))
+	}
+	if got, _ := a.Sockets(ctx, []string{"k"}); len(got) != 1 {
+		t.Fatalf("sockets in k = %v", got)
+	}
+	runtime.KeepAlive(a)
+}
+
+func mib(b uint64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'f', 1, 64) + " MiB" }
