@@ -199,9 +199,10 @@ type batteryAttack struct {
 	name   string
 	engine bool  // an engine attack (fails until the engine's limits are merged)
 	ours   bool  // only against our server (no counterpart in the reference)
+	cpu    bool  // our CPU time must also stay within twice Node's plus 0.5 s
 	cap    int64 // with ours: the bound on our RSS growth
 	// run attacks s and returns when the attackers have left, with a note.
-	run func(t *testing.T, s *batteryServer, o *batteryOpts) string
+	run func(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string
 }
 
 // batteryResult is one side of a row.
@@ -211,6 +212,7 @@ type batteryResult struct {
 	gr0, gr1         int64
 	cpu              time.Duration
 	logs             int64
+	held             int // connections still open at the end of the attack
 	note             string
 }
 
@@ -254,7 +256,7 @@ func measure(t *testing.T, kind string, a *batteryAttack, o *batteryOpts) *batte
 			}
 		}
 	}()
-	r.note = a.run(t, s, o)
+	r.note = a.run(t, s, o, r)
 	time.Sleep(o.after)
 	close(stop)
 	<-sampled
@@ -361,6 +363,7 @@ const (
 	batteryNoise      = 4 << 20
 	batteryHeapSlack  = 4 << 20
 	batteryGoroutines = 10
+	batteryLogCap     = 64 << 10 // log bytes an attack may cause on our side
 )
 
 // batteryJudge applies the pass rule to a row.
@@ -371,6 +374,12 @@ func batteryJudge(a *batteryAttack, us, ref *batteryResult) (bool, string) {
 		return false, fmt.Sprintf("RSS grew by %s, over the cap of %s", mib(uint64(g)), mib(uint64(a.cap)))
 	case ref != nil && g > ref.growth()+batteryNoise:
 		return false, fmt.Sprintf("RSS grew by %s, Node's by %s", mib(uint64(g)), mib(uint64(ref.growth())))
+	case ref != nil && a.cpu && us.cpu > 2*ref.cpu+500*time.Millisecond:
+		return false, fmt.Sprintf("%.2f s of CPU, Node %.2f s", us.cpu.Seconds(), ref.cpu.Seconds())
+	case ref != nil && us.held > ref.held:
+		return false, fmt.Sprintf("%d connections still open, Node %d", us.held, ref.held)
+	case us.logs > batteryLogCap:
+		return false, fmt.Sprintf("%d KiB of log lines", us.logs>>10)
 	case us.heap1 < 0 || us.heap1 > us.heap0+batteryHeapSlack:
 		return false, fmt.Sprintf("heap %s after, %s before", mib(uint64(max(0, us.heap1))), mib(uint64(us.heap0)))
 	case us.gr1 < 0 || us.gr1 > us.gr0+batteryGoroutines:
@@ -597,7 +606,7 @@ func (s *statusSet) String() string {
 
 func batteryAttacks() []*batteryAttack {
 	return []*batteryAttack{
-		{name: "rooms: join 140,000, leave 70,000 in one event", run: attackRooms},
+		{name: "rooms: join 140,000, leave 70,000 in one event", cpu: true, run: attackRooms},
 		{name: "idle keep-alive connections", run: attackIdleKeepAlive},
 		{name: "slowloris headers", run: attackSlowloris},
 		{name: "repeated authenticate (helper, 2 MB)", ours: true, cap: 16 << 20, run: attackAuthenticate},
@@ -615,7 +624,7 @@ func batteryAttacks() []*batteryAttack {
 
 // attackRooms: one socket joins 140,000 rooms (1,000 per event), then leaves
 // 70,000 in one event. The note is the time the leave took, acknowledged.
-func attackRooms(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackRooms(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	c, err := batteryWS(s, "/")
 	if err != nil {
 		return "connect: " + err.Error()
@@ -655,7 +664,7 @@ func attackRooms(t *testing.T, s *batteryServer, o *batteryOpts) string {
 }
 
 // attackIdleKeepAlive: connections that made one request and stay idle.
-func attackIdleKeepAlive(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackIdleKeepAlive(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(1000, 2000)
 	var closed int
 	fails := rawConns(s, n, 32, func(c net.Conn) error {
@@ -670,12 +679,13 @@ func attackIdleKeepAlive(t *testing.T, s *batteryServer, o *batteryOpts) string 
 	}, func(conns []net.Conn) {
 		time.Sleep(6 * time.Second)
 		closed = closedCount(conns)
+		r.held = len(conns) - closed
 	})
 	return fmt.Sprintf("%d of %d closed after 6 s idle (%d failed)", closed, n, fails)
 }
 
 // attackSlowloris: requests whose headers come one line a second.
-func attackSlowloris(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackSlowloris(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(500, 2000)
 	window := time.Duration(o.scale(3, 65)) * time.Second
 	var closed int
@@ -692,13 +702,14 @@ func attackSlowloris(t *testing.T, s *batteryServer, o *batteryOpts) string {
 			time.Sleep(time.Second)
 		}
 		closed = closedCount(conns)
+		r.held = len(conns) - closed
 	})
 	return fmt.Sprintf("%d of %d closed after %v (%d failed)", closed, n, window, fails)
 }
 
 // attackAuthenticate: an authenticated helper socket sends authenticate
 // again, 2 MB of it. The note is the log it caused.
-func attackAuthenticate(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackAuthenticate(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	c, err := batteryWS(s, "/auth")
 	if err != nil {
 		return "connect: " + err.Error()
@@ -760,7 +771,7 @@ func wsFrameHeader(opcode byte, n uint64) []byte {
 
 // attackWSFrameHeaders: WebSocket connections that each send a frame header
 // claiming about 1 MB (under maxHttpBufferSize), then one byte, then wait.
-func attackWSFrameHeaders(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackWSFrameHeaders(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(300, 1000)
 	fails := rawConns(s, n, 32, func(c net.Conn) error {
 		if _, err := wsUpgrade(c); err != nil {
@@ -803,7 +814,7 @@ func pollPost(c net.Conn, br *bufio.Reader, sid, body string) (int, error) {
 // events: the Socket.IO layer pauses the session), then POSTs of 1 MB of
 // empty messages ("4" separated by 0x1e) one after the other, each opening
 // with a pong so that the heartbeat keeps the session.
-func attackPausedPolling(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackPausedPolling(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(4, 16)
 	posts := o.scale(4, 20)
 	slow := strings.TrimSuffix(strings.Repeat(`42["slow"]`+"\x1e", 300), "\x1e")
@@ -835,7 +846,7 @@ func attackPausedPolling(t *testing.T, s *batteryServer, o *batteryOpts) string 
 }
 
 // attackBigHeaders: handshakes with 1 MB of headers.
-func attackBigHeaders(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackBigHeaders(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(100, 100)
 	big := strings.Repeat("a", 1<<20)
 	var st statusSet
@@ -852,7 +863,7 @@ func attackBigHeaders(t *testing.T, s *batteryServer, o *batteryOpts) string {
 
 // attackSilentPosts: polling sessions, each with a POST declaring
 // Content-Length 65536 and then sending nothing.
-func attackSilentPosts(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackSilentPosts(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(500, 1000)
 	fails := rawConns(s, n, 32, func(c net.Conn) error {
 		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
@@ -868,7 +879,7 @@ func attackSilentPosts(t *testing.T, s *batteryServer, o *batteryOpts) string {
 }
 
 // attackHalfOpen: polling handshakes never followed by a request.
-func attackHalfOpen(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackHalfOpen(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(2000, 20000)
 	var st statusSet
 	fails := rawConns(s, 16, 16, func(c net.Conn) error {
@@ -888,7 +899,7 @@ func attackHalfOpen(t *testing.T, s *batteryServer, o *batteryOpts) string {
 
 // attackHeldAttachments: binary events that announce two attachments and
 // send one of 256 KiB.
-func attackHeldAttachments(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackHeldAttachments(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(100, 400)
 	att := make([]byte, 256<<10)
 	var held atomic.Int64
@@ -928,7 +939,7 @@ func attackHeldAttachments(t *testing.T, s *batteryServer, o *batteryOpts) strin
 }
 
 // attackNonReading: clients that ask for 8 MB of events and read nothing.
-func attackNonReading(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackNonReading(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(8, 20)
 	var conns []*websocket.Conn
 	fails := 0
@@ -975,7 +986,7 @@ func nonReader(ctx context.Context, s *batteryServer) (*websocket.Conn, error) {
 
 // attackPollingFlood: overlapping GETs and POSTs on one polling session,
 // repeated for the window.
-func attackPollingFlood(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackPollingFlood(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(64, 500)
 	var st statusSet
 	c, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
@@ -1018,7 +1029,7 @@ func attackPollingFlood(t *testing.T, s *batteryServer, o *batteryOpts) string {
 }
 
 // attackNamespaceFlood: one connection joins thousands of dynamic namespaces.
-func attackNamespaceFlood(t *testing.T, s *batteryServer, o *batteryOpts) string {
+func attackNamespaceFlood(t *testing.T, s *batteryServer, o *batteryOpts, r *batteryResult) string {
 	n := o.scale(2000, 20000)
 	c, err := batteryWS(s, "/")
 	if err != nil {
