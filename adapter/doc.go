@@ -23,6 +23,10 @@
 // copying them implements RoomCounter (Memory does), which socketio uses to
 // enforce MaxRoomsPerSocket.
 //
+// NewMemoryWithRoomEvents makes memory adapters that report room changes
+// (RoomEvents: create-room, delete-room, join-room, leave-room, as the
+// reference's adapter events); NewMemory's adapters pay nothing for them.
+//
 // Every implementation runs the contract suite in adapter/adaptertest.
 //
 // Connection state recovery is an optional capability: an adapter that can keep

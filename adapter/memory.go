@@ -25,6 +25,87 @@ type Memory struct {
 	sids      map[string]member              // socket id -> rooms
 	roomsPeak int                            // most rooms since rooms was made
 	closed    bool
+
+	events  *RoomEvents // nil: no room events, and no cost
+	pending []roomEvent // events of the change under way, fired after m.mu
+}
+
+// RoomEvents are hooks called when the memory adapter's rooms change, as the
+// events of the reference's in-memory adapter (create-room, delete-room,
+// join-room, leave-room). A socket's own room counts as a room, as there.
+// They run after the change, on the goroutine that made it, with no lock
+// held, in the order of the changes of one call (the calls of different
+// goroutines may interleave). A nil field is not called. One difference in
+// order: at a disconnect (DelAll) the socket leaves its own room first, where
+// the reference leaves its rooms in the order joined.
+type RoomEvents struct {
+	CreateRoom func(nsp, room string)
+	DeleteRoom func(nsp, room string)
+	JoinRoom   func(nsp, room, id string)
+	LeaveRoom  func(nsp, room, id string)
+}
+
+// NewMemoryWithRoomEvents returns a Factory of in-memory adapters that call
+// ev's hooks. NewMemory's adapters have none and pay nothing for them.
+func NewMemoryWithRoomEvents(ev RoomEvents) Factory {
+	return func(ns Namespace) (Adapter, error) {
+		a, err := NewMemory(ns)
+		if err == nil {
+			a.(*Memory).events = &ev
+		}
+		return a, err
+	}
+}
+
+type roomEventKind uint8
+
+const (
+	evCreate roomEventKind = iota
+	evDelete
+	evJoin
+	evLeave
+)
+
+type roomEvent struct {
+	kind     roomEventKind
+	room, id string
+}
+
+// emitLocked records an event when there are hooks. m.mu is held.
+func (m *Memory) emitLocked(kind roomEventKind, room, id string) {
+	if m.events != nil {
+		m.pending = append(m.pending, roomEvent{kind, room, id})
+	}
+}
+
+// existsLocked reports whether room has a member. m.mu is held.
+func (m *Memory) existsLocked(room string) bool {
+	return len(m.rooms[room]) > 0 || m.sids[room].own
+}
+
+// unlock releases m.mu and then calls the hooks of the events recorded
+// under it.
+func (m *Memory) unlock() {
+	if m.events == nil || len(m.pending) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	evs := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	ev, nsp := m.events, m.ns.Name()
+	for _, e := range evs {
+		switch {
+		case e.kind == evCreate && ev.CreateRoom != nil:
+			ev.CreateRoom(nsp, e.room)
+		case e.kind == evDelete && ev.DeleteRoom != nil:
+			ev.DeleteRoom(nsp, e.room)
+		case e.kind == evJoin && ev.JoinRoom != nil:
+			ev.JoinRoom(nsp, e.room, e.id)
+		case e.kind == evLeave && ev.LeaveRoom != nil:
+			ev.LeaveRoom(nsp, e.room, e.id)
+		}
+	}
 }
 
 // shrinkMin is the number of rooms below which the rooms map is never
@@ -165,11 +246,12 @@ func NewMemory(ns Namespace) (Adapter, error) {
 // AddAll implements Adapter.
 func (m *Memory) AddAll(_ context.Context, id string, rooms []string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
+		m.mu.Unlock()
 		return ErrClosed
 	}
 	m.addLocked(id, rooms)
+	m.unlock()
 	return nil
 }
 
@@ -177,11 +259,20 @@ func (m *Memory) addLocked(id string, rooms []string) {
 	mb := m.sids[id]
 	for _, r := range rooms {
 		if r == id {
+			if !mb.own && m.events != nil {
+				if len(m.rooms[id]) == 0 {
+					m.emitLocked(evCreate, id, "")
+				}
+				m.emitLocked(evJoin, id, id)
+			}
 			mb.own = true
 			continue
 		}
 		if mb.has(r) {
 			continue
+		}
+		if m.events != nil && !m.existsLocked(r) {
+			m.emitLocked(evCreate, r, "")
 		}
 		mb.add(r)
 		members := m.rooms[r]
@@ -191,6 +282,7 @@ func (m *Memory) addLocked(id string, rooms []string) {
 			m.roomsPeak = max(m.roomsPeak, len(m.rooms))
 		}
 		members[id] = struct{}{}
+		m.emitLocked(evJoin, r, id)
 	}
 	m.sids[id] = mb
 }
@@ -198,24 +290,37 @@ func (m *Memory) addLocked(id string, rooms []string) {
 // Del implements Adapter.
 func (m *Memory) Del(_ context.Context, id, room string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.delLocked(id, room)
+	m.unlock()
 	return nil
 }
 
 func (m *Memory) delLocked(id, room string) {
-	if mb, ok := m.sids[id]; ok {
-		if room == id {
+	if mb, ok := m.sids[id]; ok && room == id {
+		if mb.own {
 			mb.own = false
-		} else {
-			mb.del(room)
+			m.sids[id] = mb
+			m.emitLocked(evLeave, id, id)
+			if len(m.rooms[id]) == 0 {
+				m.emitLocked(evDelete, id, "")
+			}
 		}
+		return
+	} else if ok {
+		mb.del(room)
 		m.sids[id] = mb
 	}
 	if members := m.rooms[room]; members != nil {
+		if _, in := members[id]; !in {
+			return
+		}
 		delete(members, id)
+		m.emitLocked(evLeave, room, id)
 		if len(members) == 0 {
 			m.roomGoneLocked(room)
+			if m.events != nil && !m.sids[room].own {
+				m.emitLocked(evDelete, room, "")
+			}
 		}
 	}
 }
@@ -223,17 +328,24 @@ func (m *Memory) delLocked(id, room string) {
 // DelAll implements Adapter.
 func (m *Memory) DelAll(_ context.Context, id string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	mb := m.sids[id]
+	if mb.own {
+		m.delLocked(id, id)
+	}
 	mb.each(func(r string) {
 		if members := m.rooms[r]; members != nil {
 			delete(members, id)
+			m.emitLocked(evLeave, r, id)
 			if len(members) == 0 {
 				m.roomGoneLocked(r)
+				if m.events != nil && !m.sids[r].own {
+					m.emitLocked(evDelete, r, "")
+				}
 			}
 		}
 	})
 	delete(m.sids, id)
+	m.unlock()
 	return nil
 }
 
@@ -505,12 +617,12 @@ func (m *Memory) AddSockets(_ context.Context, opts *BroadcastOptions, rooms []s
 	}
 	m.withTargets(opts, func(ids []string) {
 		m.mu.Lock()
-		defer m.mu.Unlock()
 		for _, id := range ids {
 			if _, ok := m.sids[id]; ok {
 				m.addLocked(id, rooms)
 			}
 		}
+		m.unlock()
 	})
 	return nil
 }
@@ -522,12 +634,12 @@ func (m *Memory) DelSockets(_ context.Context, opts *BroadcastOptions, rooms []s
 	}
 	m.withTargets(opts, func(ids []string) {
 		m.mu.Lock()
-		defer m.mu.Unlock()
 		for _, id := range ids {
 			for _, r := range rooms {
 				m.delLocked(id, r)
 			}
 		}
+		m.unlock()
 	})
 	return nil
 }
