@@ -368,6 +368,15 @@ func (m *Memory) SocketRooms(id string) []string {
 	return out
 }
 
+// HasSocket reports whether id is a local socket of the index, without
+// copying its rooms (SocketRooms(id) != nil costs a copy of them).
+func (m *Memory) HasSocket(id string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.sids[id]
+	return ok
+}
+
 // SocketRoomCount returns the number of rooms the local socket id would be in
 // after joining rooms, its own room not counted (each room counted once). It
 // costs O(len(rooms)), not a copy of the socket's rooms: it is the

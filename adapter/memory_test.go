@@ -221,11 +221,17 @@ func TestMemoryThousandsOfRooms(t *testing.T) {
 	if got, want := m.SocketRoomCount("s", many), len(model)+20; got != want {
 		t.Fatalf("SocketRoomCount with 20 rooms twice = %d, want %d", got, want)
 	}
+	if !m.HasSocket("s") || m.HasSocket(room(1)) {
+		t.Fatal("HasSocket: s not found, or a room taken for a socket")
+	}
 	if err := a.DelAll(ctx, "s"); err != nil {
 		t.Fatal(err)
 	}
 	if all, _ := a.Rooms(ctx); len(all) != 0 {
 		t.Fatalf("rooms after DelAll: %d", len(all))
+	}
+	if m.HasSocket("s") {
+		t.Fatal("HasSocket after DelAll")
 	}
 }
 
