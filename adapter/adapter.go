@@ -236,6 +236,18 @@ type Adapter interface {
 	Close(ctx context.Context) error
 }
 
+// RoomCounter is implemented by an Adapter that counts a socket's rooms
+// without copying them (Memory does). socketio uses it to enforce
+// ServerOptions.MaxRoomsPerSocket at a cost proportional to the rooms joined,
+// not to the rooms the socket is already in; without it, it counts
+// SocketRooms.
+type RoomCounter interface {
+	// SocketRoomCount returns the number of rooms the local socket id would
+	// be in after joining rooms: its rooms, its own room not counted, plus
+	// each of rooms it is not in yet (counted once).
+	SocketRoomCount(id string, rooms []string) int
+}
+
 // Factory creates the adapter of a namespace. socketio.ServerOptions.Adapter
 // takes one; the default is NewMemory.
 type Factory func(ns Namespace) (Adapter, error)

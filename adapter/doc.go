@@ -18,6 +18,15 @@
 // send queue is full; any other packet disconnects such a socket (slow
 // consumer), so one slow client never delays the others.
 //
+// In the in-memory index, joining or leaving a room costs O(1) however many
+// rooms the socket is in; an adapter that can count a socket's rooms without
+// copying them implements RoomCounter (Memory does), which socketio uses to
+// enforce MaxRoomsPerSocket.
+//
+// NewMemoryWithRoomEvents makes memory adapters that report room changes
+// (RoomEvents: create-room, delete-room, join-room, leave-room, as the
+// reference's adapter events); NewMemory's adapters pay nothing for them.
+//
 // Every implementation runs the contract suite in adapter/adaptertest.
 //
 // Connection state recovery is an optional capability: an adapter that can keep

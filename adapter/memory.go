@@ -20,78 +20,230 @@ import (
 type Memory struct {
 	ns Namespace
 
-	mu     sync.RWMutex
-	rooms  map[string]map[string]struct{} // room -> socket ids, own rooms excepted
-	sids   map[string]member              // socket id -> rooms
-	closed bool
+	mu        sync.RWMutex
+	rooms     map[string]map[string]struct{} // room -> socket ids, own rooms excepted
+	sids      map[string]member              // socket id -> rooms
+	roomsPeak int                            // most rooms since rooms was made
+	sidsPeak  int                            // most sockets since sids was made
+	closed    bool
 
-	// the sizes of rooms and sids when they were last allocated: Go maps do
-	// not shrink, so they are rebuilt when they fall below a quarter of it
-	// (shrinkLocked) and their memory follows the rooms and sockets.
-	roomsPeak, sidsPeak int
+	events  *RoomEvents // nil: no room events, and no cost
+	pending []roomEvent // events of the change under way, fired after m.mu
 }
 
-// shrinkMin is the map size below which shrinkLocked leaves a map alone.
+// RoomEvents are hooks called when the memory adapter's rooms change, as the
+// events of the reference's in-memory adapter (create-room, delete-room,
+// join-room, leave-room). A socket's own room counts as a room, as there.
+// They run after the change, on the goroutine that made it, with no lock
+// held, in the order of the changes of one call (the calls of different
+// goroutines may interleave). A nil field is not called. One difference in
+// order: at a disconnect (DelAll) the socket leaves its own room first, where
+// the reference leaves its rooms in the order joined.
+type RoomEvents struct {
+	CreateRoom func(nsp, room string)
+	DeleteRoom func(nsp, room string)
+	JoinRoom   func(nsp, room, id string)
+	LeaveRoom  func(nsp, room, id string)
+}
+
+// NewMemoryWithRoomEvents returns a Factory of in-memory adapters that call
+// ev's hooks. NewMemory's adapters have none and pay nothing for them.
+func NewMemoryWithRoomEvents(ev RoomEvents) Factory {
+	return func(ns Namespace) (Adapter, error) {
+		a, err := NewMemory(ns)
+		if err == nil {
+			a.(*Memory).events = &ev
+		}
+		return a, err
+	}
+}
+
+type roomEventKind uint8
+
+const (
+	evCreate roomEventKind = iota
+	evDelete
+	evJoin
+	evLeave
+)
+
+type roomEvent struct {
+	kind     roomEventKind
+	room, id string
+}
+
+// emitLocked records an event when there are hooks. m.mu is held.
+func (m *Memory) emitLocked(kind roomEventKind, room, id string) {
+	if m.events != nil {
+		m.pending = append(m.pending, roomEvent{kind, room, id})
+	}
+}
+
+// existsLocked reports whether room has a member. m.mu is held.
+func (m *Memory) existsLocked(room string) bool {
+	return len(m.rooms[room]) > 0 || m.sids[room].own
+}
+
+// unlock releases m.mu and then calls the hooks of the events recorded
+// under it.
+func (m *Memory) unlock() {
+	if m.events == nil || len(m.pending) == 0 {
+		m.mu.Unlock()
+		return
+	}
+	evs := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	ev, nsp := m.events, m.ns.Name()
+	for _, e := range evs {
+		switch {
+		case e.kind == evCreate && ev.CreateRoom != nil:
+			ev.CreateRoom(nsp, e.room)
+		case e.kind == evDelete && ev.DeleteRoom != nil:
+			ev.DeleteRoom(nsp, e.room)
+		case e.kind == evJoin && ev.JoinRoom != nil:
+			ev.JoinRoom(nsp, e.room, e.id)
+		case e.kind == evLeave && ev.LeaveRoom != nil:
+			ev.LeaveRoom(nsp, e.room, e.id)
+		}
+	}
+}
+
+// shrinkMin is the number of rooms below which the rooms map is never
+// rebuilt. A Go map keeps the memory of its largest size: once the rooms have
+// fallen to a quarter of their peak the map is copied into a new one, so
+// that one socket that joined and left 100,000 rooms does not leave their
+// memory behind (the copy is paid for by the deletions before it).
 const shrinkMin = 1024
 
-// shrinkLocked rebuilds rooms and sids when they hold less than a quarter of
-// their peak; the copies cost O(1) per deletion, amortized. m.mu is held.
-func (m *Memory) shrinkLocked() {
-	if m.roomsPeak >= shrinkMin && len(m.rooms) < m.roomsPeak/4 {
-		rooms := make(map[string]map[string]struct{}, len(m.rooms))
-		for k, v := range m.rooms {
-			rooms[k] = v
-		}
-		m.rooms, m.roomsPeak = rooms, len(rooms)
-	}
-	if m.sidsPeak >= shrinkMin && len(m.sids) < m.sidsPeak/4 {
+// sidGoneLocked drops the socket id from sids, rebuilding the map as
+// roomGoneLocked does for rooms. m.mu is held.
+func (m *Memory) sidGoneLocked(id string) {
+	delete(m.sids, id)
+	if m.sidsPeak > shrinkMin && len(m.sids) < m.sidsPeak/4 {
 		sids := make(map[string]member, len(m.sids))
 		for k, v := range m.sids {
 			sids[k] = v
 		}
-		m.sids, m.sidsPeak = sids, len(sids)
+		m.sids = sids
+		m.sidsPeak = len(sids)
+	}
+}
+
+// roomGoneLocked drops the empty room r. m.mu is held.
+func (m *Memory) roomGoneLocked(r string) {
+	delete(m.rooms, r)
+	if m.roomsPeak > shrinkMin && len(m.rooms) < m.roomsPeak/4 {
+		rooms := make(map[string]map[string]struct{}, len(m.rooms))
+		for k, v := range m.rooms {
+			rooms[k] = v
+		}
+		m.rooms = rooms
+		m.roomsPeak = len(rooms)
 	}
 }
 
 // member is the rooms of one socket.
+//
+// Up to memberSetMin rooms they are a slice searched in order. Beyond, idx
+// maps each room to its position in rooms, and a room left is only dropped
+// from idx: its slot stays in rooms, stale (idx no longer points at it),
+// until the stale slots outnumber the live ones and rooms is compacted in
+// place. Join, leave and membership tests thus cost O(1) (amortized) whatever
+// the number of rooms, and the order joined is kept.
 type member struct {
-	own   bool                // in the room named by its id
-	rooms []string            // its other rooms, in the order joined
-	set   map[string]struct{} // rooms as a set, once there are more than memberSetMin
+	own   bool           // in the room named by its id
+	rooms []string       // its other rooms, in the order joined (stale slots with idx)
+	idx   map[string]int // room -> position in rooms, once more than memberSetMin
 }
 
 // memberSetMin is the number of rooms of a socket up to which they are
 // searched in order; beyond it a set is kept beside them.
 const memberSetMin = 16
 
+// count returns the number of rooms, its own excepted.
+func (mb *member) count() int {
+	if mb.idx != nil {
+		return len(mb.idx)
+	}
+	return len(mb.rooms)
+}
+
 func (mb *member) has(room string) bool {
-	if mb.set != nil {
-		_, ok := mb.set[room]
+	if mb.idx != nil {
+		_, ok := mb.idx[room]
 		return ok
 	}
 	return slices.Contains(mb.rooms, room)
 }
 
+// live reports whether slot i of rooms is a room the socket is in.
+func (mb *member) live(i int) bool {
+	if mb.idx == nil {
+		return true
+	}
+	j, ok := mb.idx[mb.rooms[i]]
+	return ok && j == i
+}
+
 func (mb *member) add(room string) {
+	if mb.idx != nil {
+		mb.idx[room] = len(mb.rooms)
+	}
 	mb.rooms = append(mb.rooms, room)
-	if mb.set != nil {
-		mb.set[room] = struct{}{}
-	} else if len(mb.rooms) > memberSetMin {
-		mb.set = make(map[string]struct{}, len(mb.rooms))
-		for _, r := range mb.rooms {
-			mb.set[r] = struct{}{}
+	if mb.idx == nil && len(mb.rooms) > memberSetMin {
+		mb.idx = make(map[string]int, 2*len(mb.rooms))
+		for i, r := range mb.rooms {
+			mb.idx[r] = i
 		}
 	}
 }
 
 func (mb *member) del(room string) {
-	i := slices.Index(mb.rooms, room)
-	if i < 0 {
+	if mb.idx == nil {
+		if i := slices.Index(mb.rooms, room); i >= 0 {
+			mb.rooms = slices.Delete(mb.rooms, i, i+1)
+		}
 		return
 	}
-	mb.rooms = slices.Delete(mb.rooms, i, i+1)
-	if mb.set != nil {
-		delete(mb.set, room)
+	i, ok := mb.idx[room]
+	if !ok {
+		return
+	}
+	delete(mb.idx, room)
+	mb.rooms[i] = "" // stale; "" is live only where idx says so
+	if stale := len(mb.rooms) - len(mb.idx); stale > len(mb.idx) && stale > memberSetMin {
+		mb.compact()
+	}
+}
+
+// compact drops the stale slots of rooms, keeping the order; below
+// memberSetMin rooms the set is dropped too, and with it its memory.
+func (mb *member) compact() {
+	n := 0
+	for i, r := range mb.rooms {
+		if j, ok := mb.idx[r]; ok && j == i {
+			mb.rooms[n] = r
+			mb.idx[r] = n
+			n++
+		}
+	}
+	clear(mb.rooms[n:])
+	mb.rooms = mb.rooms[:n]
+	if n <= memberSetMin {
+		mb.idx = nil
+		mb.rooms = slices.Clone(mb.rooms)
+	} else if cap(mb.rooms) > 4*n {
+		mb.rooms = slices.Clone(mb.rooms)
+	}
+}
+
+// each calls fn for each room, its own excepted, in the order joined.
+func (mb *member) each(fn func(room string)) {
+	for i, r := range mb.rooms {
+		if mb.live(i) {
+			fn(r)
+		}
 	}
 }
 
@@ -109,11 +261,12 @@ func NewMemory(ns Namespace) (Adapter, error) {
 // AddAll implements Adapter.
 func (m *Memory) AddAll(_ context.Context, id string, rooms []string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	if m.closed {
+		m.mu.Unlock()
 		return ErrClosed
 	}
 	m.addLocked(id, rooms)
+	m.unlock()
 	return nil
 }
 
@@ -121,11 +274,20 @@ func (m *Memory) addLocked(id string, rooms []string) {
 	mb := m.sids[id]
 	for _, r := range rooms {
 		if r == id {
+			if !mb.own && m.events != nil {
+				if len(m.rooms[id]) == 0 {
+					m.emitLocked(evCreate, id, "")
+				}
+				m.emitLocked(evJoin, id, id)
+			}
 			mb.own = true
 			continue
 		}
 		if mb.has(r) {
 			continue
+		}
+		if m.events != nil && !m.existsLocked(r) {
+			m.emitLocked(evCreate, r, "")
 		}
 		mb.add(r)
 		members := m.rooms[r]
@@ -135,6 +297,7 @@ func (m *Memory) addLocked(id string, rooms []string) {
 			m.roomsPeak = max(m.roomsPeak, len(m.rooms))
 		}
 		members[id] = struct{}{}
+		m.emitLocked(evJoin, r, id)
 	}
 	m.sids[id] = mb
 	m.sidsPeak = max(m.sidsPeak, len(m.sids))
@@ -143,25 +306,37 @@ func (m *Memory) addLocked(id string, rooms []string) {
 // Del implements Adapter.
 func (m *Memory) Del(_ context.Context, id, room string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.delLocked(id, room)
+	m.unlock()
 	return nil
 }
 
 func (m *Memory) delLocked(id, room string) {
-	if mb, ok := m.sids[id]; ok {
-		if room == id {
+	if mb, ok := m.sids[id]; ok && room == id {
+		if mb.own {
 			mb.own = false
-		} else {
-			mb.del(room)
+			m.sids[id] = mb
+			m.emitLocked(evLeave, id, id)
+			if len(m.rooms[id]) == 0 {
+				m.emitLocked(evDelete, id, "")
+			}
 		}
+		return
+	} else if ok {
+		mb.del(room)
 		m.sids[id] = mb
 	}
 	if members := m.rooms[room]; members != nil {
+		if _, in := members[id]; !in {
+			return
+		}
 		delete(members, id)
+		m.emitLocked(evLeave, room, id)
 		if len(members) == 0 {
-			delete(m.rooms, room)
-			m.shrinkLocked()
+			m.roomGoneLocked(room)
+			if m.events != nil && !m.sids[room].own {
+				m.emitLocked(evDelete, room, "")
+			}
 		}
 	}
 }
@@ -169,17 +344,24 @@ func (m *Memory) delLocked(id, room string) {
 // DelAll implements Adapter.
 func (m *Memory) DelAll(_ context.Context, id string) error {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	for _, r := range m.sids[id].rooms {
+	mb := m.sids[id]
+	if mb.own {
+		m.delLocked(id, id)
+	}
+	mb.each(func(r string) {
 		if members := m.rooms[r]; members != nil {
 			delete(members, id)
+			m.emitLocked(evLeave, r, id)
 			if len(members) == 0 {
-				delete(m.rooms, r)
+				m.roomGoneLocked(r)
+				if m.events != nil && !m.sids[r].own {
+					m.emitLocked(evDelete, r, "")
+				}
 			}
 		}
-	}
-	delete(m.sids, id)
-	m.shrinkLocked()
+	})
+	m.sidGoneLocked(id)
+	m.unlock()
 	return nil
 }
 
@@ -191,25 +373,68 @@ func (m *Memory) SocketRooms(id string) []string {
 	if !ok {
 		return nil
 	}
-	out := make([]string, 0, len(mb.rooms)+1)
+	out := make([]string, 0, mb.count()+1)
 	if mb.own {
 		out = append(out, id)
 	}
-	return append(out, mb.rooms...)
+	if mb.idx == nil {
+		return append(out, mb.rooms...)
+	}
+	mb.each(func(r string) { out = append(out, r) })
+	return out
+}
+
+// HasSocket reports whether id is a local socket of the index, without
+// copying its rooms (SocketRooms(id) != nil costs a copy of them).
+func (m *Memory) HasSocket(id string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.sids[id]
+	return ok
+}
+
+// HasRoom reports whether room has a local socket (a socket's own room
+// included), in constant time.
+func (m *Memory) HasRoom(room string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.existsLocked(room)
+}
+
+// SocketRoomCount returns the number of rooms the local socket id would be in
+// after joining rooms, its own room not counted (each room counted once). It
+// costs O(len(rooms)), not a copy of the socket's rooms: it is the
+// RoomCounter of the memory adapter.
+func (m *Memory) SocketRoomCount(id string, rooms []string) int {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	mb := m.sids[id]
+	n := mb.count()
+	var seen map[string]struct{}
+	if len(rooms) > memberSetMin {
+		seen = make(map[string]struct{}, len(rooms))
+	}
+	for i, r := range rooms {
+		if r == id || mb.has(r) {
+			continue
+		}
+		if seen != nil {
+			if _, dup := seen[r]; dup {
+				continue
+			}
+			seen[r] = struct{}{}
+		} else if slices.Contains(rooms[:i], r) {
+			continue
+		}
+		n++
+	}
+	return n
 }
 
 // Sockets implements Adapter.
 func (m *Memory) Sockets(_ context.Context, rooms []string) ([]string, error) {
 	ids := m.targets(&BroadcastOptions{Rooms: rooms}, nil)
 	return ids, nil
-}
-
-// HasRoom reports whether room has a local socket, in constant time.
-func (m *Memory) HasRoom(room string) bool {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
-	_, ok := m.roomLocked(room)
-	return ok
 }
 
 // Rooms implements Adapter.
@@ -425,12 +650,12 @@ func (m *Memory) AddSockets(_ context.Context, opts *BroadcastOptions, rooms []s
 	}
 	m.withTargets(opts, func(ids []string) {
 		m.mu.Lock()
-		defer m.mu.Unlock()
 		for _, id := range ids {
 			if _, ok := m.sids[id]; ok {
 				m.addLocked(id, rooms)
 			}
 		}
+		m.unlock()
 	})
 	return nil
 }
@@ -442,12 +667,12 @@ func (m *Memory) DelSockets(_ context.Context, opts *BroadcastOptions, rooms []s
 	}
 	m.withTargets(opts, func(ids []string) {
 		m.mu.Lock()
-		defer m.mu.Unlock()
 		for _, id := range ids {
 			for _, r := range rooms {
 				m.delLocked(id, r)
 			}
 		}
+		m.unlock()
 	})
 	return nil
 }

@@ -142,3 +142,36 @@ func BenchmarkIndexMemory(b *testing.B) {
 		runtime.KeepAlive(a)
 	}
 }
+
+// BenchmarkSocketManyRooms joins and leaves one room (and counts what a join
+// would add) for a socket already in 10 to 100,000 rooms: the cost per
+// operation does not grow with the rooms the socket is in.
+func BenchmarkSocketManyRooms(b *testing.B) {
+	for _, n := range []int{10, 1_000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			a, _ := adapter.NewMemory(&nopNamespace{})
+			m := a.(*adapter.Memory)
+			ctx := context.Background()
+			rooms := make([]string, n)
+			for i := range rooms {
+				rooms[i] = "room-" + strconv.Itoa(i)
+			}
+			_ = a.AddAll(ctx, "s", append([]string{"s"}, rooms...))
+			join := []string{""}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				r := rooms[i%n] // a room in the middle of its list, left and joined again
+				if m.SocketRoomCount("s", join) != n+1 {
+					b.Fatal("count")
+				}
+				_ = a.Del(ctx, "s", r)
+				join[0] = r
+				_ = a.AddAll(ctx, "s", join)
+				join[0] = "extra"
+				i++
+			}
+		})
+	}
+}

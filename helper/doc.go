@@ -13,7 +13,7 @@
 // (io-default, io-notification) and to its user's room, emits authenticated
 // {id, time}, starts the app-level ping {time} every PingInterval, accepts
 // join and leave {rooms: [...]} (joins filtered by ValidateRoom, refused
-// without one) and calls ClientConnected, where the application sets the
+// without one or past MaxRoomsPerSocket rooms, 1,000 by default) and calls ClientConnected, where the application sets the
 // socket's own handlers. On failure it emits unauthenticated {message, time}
 // and then disconnects the socket; both packets share the connection's
 // ordered queue, so the client always gets the notice first (the seed's

@@ -51,7 +51,9 @@ func newServer(t *testing.T, o *helper.ServerOptions) (*helper.ServerHelper, str
 	if o.Authenticate == nil {
 		o.Authenticate = tokenAuth
 	}
-	o.Logger = quiet
+	if o.Logger == nil {
+		o.Logger = quiet
+	}
 	if o.SocketIO == nil {
 		o.SocketIO = &socketio.ServerOptions{Logger: quiet}
 	}

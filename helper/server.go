@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/internal/lograte"
 	"github.com/corvid-io/corvid/socketio"
 )
 
@@ -108,9 +109,23 @@ type ServerOptions struct {
 	// PingInterval is the period of the app-level ping event to authenticated
 	// sockets. Default 30 s.
 	PingInterval time.Duration
-	// Logger receives the helper's logs. Default slog.Default().
+	// MaxRoomsPerSocket bounds the rooms a socket may be in after a join
+	// request of its client (its own room not counted; the default rooms and
+	// the user's room count). A request that would exceed it joins none of
+	// its rooms and is acknowledged with an empty list; ValidateRoom is not
+	// called for a request of more rooms than the bound. Default
+	// DefaultMaxRoomsPerSocket; negative means unlimited. Joins made by the
+	// server (Socket.Join, SocketsJoin) are not bounded by it.
+	MaxRoomsPerSocket int
+	// Logger receives the helper's logs. Default slog.Default(). The lines a
+	// client can cause again and again (a refused join, an authenticate out
+	// of place) are rate-limited: 10 at once, then one a second per kind,
+	// with a "suppressed" count.
 	Logger *slog.Logger
 }
+
+// DefaultMaxRoomsPerSocket is the default of ServerOptions.MaxRoomsPerSocket.
+const DefaultMaxRoomsPerSocket = 1000
 
 // ServerHelper runs the seed's authentication protocol over a Socket.IO
 // namespace and addresses sockets, rooms and users across the cluster. It is
@@ -126,7 +141,14 @@ type ServerHelper struct {
 	mu      sync.Mutex
 	clients map[string]*Client
 	closed  bool
+
+	// Rate limits of the log lines clients can cause, one per kind.
+	logAuth, logJoin, logJoinErr, logAuthFail, logDeadline lograte.Limiter
 }
+
+// logRoomsShown is the number of bytes of a client's first room name shown in
+// a log line.
+const logRoomsShown = 64
 
 // NewServerHelper returns a helper over opts.Server or a new Socket.IO server
 // (with opts.Cluster's adapters). It does not block: ctx is kept for
@@ -167,6 +189,9 @@ func NewServerHelper(ctx context.Context, opts *ServerOptions) (*ServerHelper, e
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.MaxRoomsPerSocket == 0 {
+		o.MaxRoomsPerSocket = DefaultMaxRoomsPerSocket
 	}
 	h := &ServerHelper{
 		opts:    o,
@@ -407,7 +432,7 @@ func (h *ServerHelper) authenticate(c *Client, args socketio.Args, ack socketio.
 	if c.state != StateUnauthorized || c.stopped {
 		st := c.state
 		c.mu.Unlock()
-		h.log.Warn("authenticate ignored", "id", s.ID(), "state", st.String())
+		lograte.Log(h.log, &h.logAuth, slog.LevelWarn, "authenticate ignored", "id", s.ID(), "state", st.String())
 		return
 	}
 	c.state = StateAuthenticating
@@ -432,7 +457,7 @@ func (h *ServerHelper) authenticate(c *Client, args socketio.Args, ack socketio.
 			msg = ae.Message
 		} else if err != nil {
 			msg = MessageAuthFailed
-			h.log.Info("authentication failed", "id", s.ID(), "err", err)
+			lograte.Log(h.log, &h.logAuthFail, slog.LevelInfo, "authentication failed", "id", s.ID(), "err", err)
 		}
 		c.mu.Lock()
 		c.state = StateUnauthorized
@@ -503,11 +528,13 @@ func (h *ServerHelper) join(c *Client, args socketio.Args, ack socketio.AckFunc)
 	switch {
 	case len(rooms) == 0:
 	case h.opts.ValidateRoom == nil:
-		h.log.Warn("join refused: no ValidateRoom", "id", c.s.ID(), "rooms", rooms)
+		h.refuse(c, rooms, "no ValidateRoom")
+	case h.opts.MaxRoomsPerSocket > 0 && len(rooms) > h.opts.MaxRoomsPerSocket:
+		h.refuse(c, rooms, socketio.ErrTooManyRooms.Error())
 	default:
 		ok, err := h.opts.ValidateRoom(c.s.Context(), c, rooms)
 		if err != nil {
-			h.log.Warn("join refused", "id", c.s.ID(), "rooms", rooms, "err", err)
+			h.refuse(c, rooms, err.Error())
 			break
 		}
 		for _, r := range ok {
@@ -515,16 +542,55 @@ func (h *ServerHelper) join(c *Client, args socketio.Args, ack socketio.AckFunc)
 				joined = append(joined, r)
 			}
 		}
-		if len(joined) > 0 {
-			if err := c.s.Join(joined...); err != nil {
-				h.log.Error("join", "id", c.s.ID(), "err", err)
-				joined = nil
-			}
+		if len(joined) == 0 {
+			break
+		}
+		if !h.roomsFit(c, joined) {
+			h.refuse(c, joined, socketio.ErrTooManyRooms.Error())
+			joined = nil
+		} else if err := c.s.Join(joined...); err != nil {
+			lograte.Log(h.log, &h.logJoinErr, slog.LevelError, "join", "id", c.s.ID(), "err", err)
+			joined = nil
 		}
 	}
 	if ack != nil {
 		_ = ack(RoomsRequest{Rooms: nonNil(joined)})
 	}
+}
+
+// refuse logs a refused join request (rate-limited, with the number of rooms
+// and the start of the first, never the whole request).
+func (h *ServerHelper) refuse(c *Client, rooms []string, why string) {
+	lograte.Log(h.log, &h.logJoin, slog.LevelWarn, "join refused", "id", c.s.ID(),
+		"rooms", len(rooms), "first", lograte.Trunc(rooms[0], logRoomsShown), "err", why)
+}
+
+// roomsFit reports whether c's socket stays within MaxRoomsPerSocket after
+// joining rooms. It costs the rooms the socket is in, which the bound keeps
+// small for the rooms clients ask for.
+func (h *ServerHelper) roomsFit(c *Client, rooms []string) bool {
+	max := h.opts.MaxRoomsPerSocket
+	if max < 0 {
+		return true
+	}
+	in := c.s.Rooms()
+	set := make(map[string]struct{}, len(in)+len(rooms))
+	for _, r := range in {
+		set[r] = struct{}{}
+	}
+	own := c.s.ID()
+	_, hasOwn := set[own]
+	n := len(set)
+	if hasOwn {
+		n--
+	}
+	for _, r := range rooms {
+		if _, ok := set[r]; !ok && r != own {
+			set[r] = struct{}{}
+			n++
+		}
+	}
+	return n <= max
 }
 
 // leave leaves any requested room but the socket's own and its user's.
@@ -613,7 +679,7 @@ func (c *Client) onDeadline() {
 	expired := !c.stopped && c.state != StateAuthenticated
 	c.mu.Unlock()
 	if expired {
-		c.h.log.Info("authentication deadline passed", "id", c.s.ID())
+		lograte.Log(c.h.log, &c.h.logDeadline, slog.LevelInfo, "authentication deadline passed", "id", c.s.ID())
 		c.s.Disconnect(false)
 	}
 }

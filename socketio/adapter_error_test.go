@@ -101,19 +101,3 @@ func TestShutdownReturnsAdapterErrors(t *testing.T) {
 		t.Fatalf("Shutdown: %v", err)
 	}
 }
-
-func TestLogLimiter(t *testing.T) {
-	var l logLimiter
-	if ok, _ := l.allow(); !ok {
-		t.Fatal("the first line was suppressed")
-	}
-	for i := 0; i < 100; i++ {
-		if ok, _ := l.allow(); ok {
-			t.Fatalf("line %d let through within the interval", i+2)
-		}
-	}
-	l.last.Add(-int64(logInterval)) // as if the interval had passed
-	if ok, dropped := l.allow(); !ok || dropped != 100 {
-		t.Fatalf("after the interval: %v, %d suppressed", ok, dropped)
-	}
-}

@@ -88,3 +88,35 @@ func BenchmarkJoinLeave(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkJoinLeaveManyRooms leaves and joins again one room of a socket
+// already in 10 to 100,000 rooms, with MaxRoomsPerSocket checked on each
+// join: the cost per operation does not grow with the rooms it is in.
+func BenchmarkJoinLeaveManyRooms(b *testing.B) {
+	for _, n := range []int{10, 1_000, 100_000} {
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			srv := newTestServer(b, &ServerOptions{MaxRoomsPerSocket: n + 1})
+			_, ss := connectMany(b, srv, 1)
+			s := ss[0]
+			rooms := make([]string, n)
+			for i := range rooms {
+				rooms[i] = "room-" + strconv.Itoa(i)
+			}
+			// Straight into the index: the point is the cost once in them.
+			if err := s.nsp.adapter.AddAll(context.Background(), s.id, rooms); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			i := 0
+			for b.Loop() {
+				r := rooms[i%n]
+				_ = s.Leave(r)
+				if err := s.Join(r); err != nil {
+					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}

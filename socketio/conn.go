@@ -289,12 +289,25 @@ func (c *conn) dispatch() {
 func (c *conn) run(fn queued) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.srv.log.Error("socketio: panic in a handler; closing the connection",
-				"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.logPanic("socketio: panic in a handler; closing the connection", r)
 			c.close(ReasonHandlerPanic)
 		}
 	}()
 	fn.run()
+}
+
+// logPanic logs a recovered panic with its stack, rate-limited (a client
+// that makes a handler panic can reconnect and do it again).
+func (c *conn) logPanic(msg string, r any) {
+	ok, dropped := c.srv.panicLog.Allow()
+	if !ok {
+		return
+	}
+	args := []any{"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack())}
+	if dropped > 0 {
+		args = append(args, "suppressed", dropped)
+	}
+	c.srv.log.Error(msg, args...)
 }
 
 // process decodes and routes one message; false (with the sockets' reason)
@@ -303,8 +316,7 @@ func (c *conn) run(fn queued) {
 func (c *conn) process(m engineio.Message) (reason DisconnectReason, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			c.srv.log.Error("socketio: panic while decoding a packet; closing the connection",
-				"sid", c.sess.ID(), "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			c.logPanic("socketio: panic while decoding a packet; closing the connection", r)
 			c.reportError(fmt.Errorf("socketio: panic while decoding: %v", r))
 			reason, ok = ReasonForcedClose, false
 		}

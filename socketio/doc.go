@@ -111,8 +111,10 @@
 // close"). An acknowledgement arriving after its timeout or after a
 // disconnect is ignored. A wait for an acknowledgement that times out ends
 // with ErrAckTimeout, on the server and on the client (at a ctx's deadline,
-// the error is also context.DeadlineExceeded for errors.Is). A panic in a user handler is recovered and logged
-// (ServerOptions.Logger) with its stack, and closes that handler's connection:
+// the error is also context.DeadlineExceeded for errors.Is). A panic in a
+// user handler is recovered and logged (ServerOptions.Logger) with its stack
+// (10 lines at once, then one a second: a client cannot multiply them), and
+// closes that handler's connection:
 // its sockets leave with ReasonHandlerPanic; the process and the other
 // connections are unaffected.
 //

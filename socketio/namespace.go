@@ -3,11 +3,13 @@ package socketio
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/internal/lograte"
 	"github.com/corvid-io/corvid/parser"
 )
 
@@ -477,7 +479,5 @@ func (n *Namespace) adapterFailed(op string, err error) {
 	if err == nil {
 		return
 	}
-	if ok, dropped := n.srv.adapterLog.allow(); ok {
-		n.srv.log.Error("socketio: adapter: "+op, "nsp", n.name, "err", err, "suppressed", dropped)
-	}
+	lograte.Log(n.srv.log, &n.srv.adapterLog, slog.LevelError, "socketio: adapter: "+op, "nsp", n.name, "err", err)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corvid-io/corvid/adapter"
 	"github.com/corvid-io/corvid/engineio"
+	"github.com/corvid-io/corvid/internal/lograte"
 	"github.com/corvid-io/corvid/parser"
 )
 
@@ -74,6 +75,9 @@ type Server struct {
 	opts   ServerOptions
 	engine *engineio.Server
 	log    *slog.Logger
+	// panicLog rate-limits the panic lines a client can cause (each
+	// carries a stack).
+	panicLog lograte.Limiter
 
 	mu      sync.Mutex
 	nsps    map[string]*Namespace
@@ -84,7 +88,7 @@ type Server struct {
 
 	wg sync.WaitGroup // dispatcher goroutines
 
-	adapterLog logLimiter // adapter failures a client's connect can repeat
+	adapterLog lograte.Limiter // adapter failures a client's connect can repeat
 
 }
 
@@ -278,11 +282,9 @@ func (s *Server) lookupNamespace(name string, auth parser.Value) *Namespace {
 			n, err := s.namespace(name, p)
 			if err != nil {
 				// the server's fault, not the client's: the operator sees it
-				// (at most a line a second: clients may retry fast), the
-				// client gets the CONNECT_ERROR of an unknown name
-				if ok, dropped := s.adapterLog.allow(); ok {
-					s.log.Error("socketio: dynamic namespace not created", "nsp", name, "err", err, "suppressed", dropped)
-				}
+				// (rate-limited: clients may retry fast), the client gets
+				// the CONNECT_ERROR of an unknown name
+				lograte.Log(s.log, &s.adapterLog, slog.LevelError, "socketio: dynamic namespace not created", "nsp", name, "err", err)
 			}
 			return n
 		}

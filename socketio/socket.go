@@ -344,13 +344,20 @@ var ErrTooManyRooms = errors.New("socketio: too many rooms")
 // max rooms, its own room not counted. (Not atomic with a concurrent Join of
 // the same socket; the handlers of one connection run one at a time.)
 func (s *Socket) overRooms(max int, rooms []string) bool {
-	in := s.nsp.adapter.SocketRooms(s.id)
-	n := len(in)
-	if slices.Contains(in, s.id) {
-		n--
+	if rc, ok := s.nsp.adapter.(adapter.RoomCounter); ok {
+		return rc.SocketRoomCount(s.id, rooms) > max
 	}
-	for i, r := range rooms {
-		if !slices.Contains(in, r) && !slices.Contains(rooms[:i], r) {
+	// Without a RoomCounter: O(rooms the socket is in + rooms joined).
+	in := s.nsp.adapter.SocketRooms(s.id)
+	set := make(map[string]struct{}, len(in)+len(rooms))
+	for _, r := range in {
+		set[r] = struct{}{}
+	}
+	set[s.id] = struct{}{}
+	n := len(set) - 1
+	for _, r := range rooms {
+		if _, ok := set[r]; !ok {
+			set[r] = struct{}{}
 			n++
 		}
 	}

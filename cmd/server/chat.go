@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/adapter/redis"
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/helper"
 	"github.com/corvid-io/corvid/socketio"
 )
@@ -32,6 +33,19 @@ const (
 	maxFile = 256 << 10
 )
 
+// The demo's limits, tighter than the libraries' defaults: what one client
+// may hold on the server.
+const (
+	// maxMessage bounds one packet: a file travels in base64 over polling
+	// (4/3 of its size) with its JSON around it.
+	maxMessage = 2 * maxFile
+	// maxRooms bounds the rooms a client may join (besides its own and the
+	// default and user rooms); the server never joins it to more than that.
+	maxRooms = 50
+	// maxSessions bounds the connections the demo holds at once.
+	maxSessions = 10_000
+)
+
 // chat is the demo application over a ServerHelper.
 type chat struct {
 	h    *helper.ServerHelper
@@ -44,12 +58,17 @@ func newChat(ctx context.Context, log *slog.Logger, redisURL, redisMode string) 
 	rand.Read(b)
 	c := &chat{log: log, node: hex.EncodeToString(b)}
 	opts := &helper.ServerOptions{
-		Identifier:      "chat-" + c.node,
-		SocketIO:        &socketio.ServerOptions{Logger: log},
-		Authenticate:    c.authenticate,
-		ValidateRoom:    c.validateRoom,
-		ClientConnected: c.clientConnected,
-		Logger:          log,
+		Identifier: "chat-" + c.node,
+		SocketIO: &socketio.ServerOptions{
+			Logger:            log,
+			MaxRoomsPerSocket: maxRooms + 4,
+			Engine:            &engineio.ServerOptions{MaxHTTPBufferSize: maxMessage, MaxSessions: maxSessions},
+		},
+		MaxRoomsPerSocket: maxRooms + 3, // io-default, io-notification, user:<name>
+		Authenticate:      c.authenticate,
+		ValidateRoom:      c.validateRoom,
+		ClientConnected:   c.clientConnected,
+		Logger:            log,
 	}
 	if redisURL != "" {
 		cl, err := dialCluster(ctx, redisURL, redisMode)

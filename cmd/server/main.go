@@ -23,6 +23,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/corvid-io/corvid/engineio"
 )
 
 func main() {
@@ -59,7 +61,9 @@ func run(ctx context.Context, log *slog.Logger, addr, redisURL, redisMode, clien
 		app.shutdown(context.Background())
 		return err
 	}
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	// Node's HTTP limits: headers within 60 s and 16 KiB, a request within
+	// 300 s, idle keep-alive connections closed after 5 s.
+	hs := engineio.NewHTTPServer("", mux, nil)
 	log.Info("listening", "addr", ln.Addr().String(), "node", app.node, "redis", redisURL != "")
 	// A line for scripts and tests that wait for the server.
 	fmt.Printf("listening on %s\n", ln.Addr().String())

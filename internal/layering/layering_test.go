@@ -35,14 +35,17 @@ type layer struct {
 
 var layers = []layer{
 	{pkg: "internal/msgpack", core: true},
+	{pkg: "internal/lograte", core: true},
 	{pkg: "parser", mayImport: []string{"internal/msgpack"}, core: true},
 	{pkg: "engineio", core: true},
 	{pkg: "adapter", mayImport: []string{"parser"}, core: true},
 	{pkg: "adapter/redis/wire", mayImport: []string{"internal/msgpack", "parser"}, core: true},
 	{pkg: "adapter/redis", mayImport: []string{"adapter", "adapter/redis/wire", "parser", "internal/msgpack"},
 		core: true, external: []string{"github.com/redis/rueidis"}},
-	{pkg: "socketio", mayImport: []string{"engineio", "parser", "adapter"}, core: true},
-	{pkg: "helper", public: true, core: true},
+	{pkg: "socketio", mayImport: []string{"engineio", "parser", "adapter", "internal/lograte"}, core: true},
+	// helper: the library's public packages, and the log rate limiter it
+	// shares with socketio (no Socket.IO internals).
+	{pkg: "helper", public: true, mayImport: []string{"internal/lograte"}, core: true},
 
 	// Not part of the library: test helpers, tests, commands.
 	{pkg: "adapter/adaptertest", mayImport: []string{"adapter", "parser"}},
@@ -199,7 +202,7 @@ func (l layer) check(imp string) string {
 		return ""
 	}
 	if l.public {
-		if il.core && !under(il.pkg, "internal") {
+		if il.core && !under(il.pkg, "internal") || slices.Contains(l.mayImport, il.pkg) {
 			return ""
 		}
 		return "only the public packages of the library may be imported here"

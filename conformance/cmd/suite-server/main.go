@@ -27,6 +27,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/corvid-io/corvid/engineio"
 )
 
 // Settings shared by every endpoint, as the suites hard-code them.
@@ -54,7 +56,10 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	hs := &http.Server{Handler: mux}
+	// Node's HTTP limits (the reference's defaults): headers within 60 s and
+	// 16 KiB, a request within 300 s, idle keep-alive connections closed
+	// after 5 s.
+	hs := engineio.NewHTTPServer("", mux, nil)
 	fmt.Println("listening on", ln.Addr())
 
 	errc := make(chan error, 1)
