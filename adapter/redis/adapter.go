@@ -276,6 +276,12 @@ func (a *Adapter) DelAll(ctx context.Context, id string) error {
 // SocketRooms implements adapter.Adapter.
 func (a *Adapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
 
+// SocketRoomCount implements adapter.RoomCounter: the local index counts
+// without copying the socket's rooms.
+func (a *Adapter) SocketRoomCount(id string, rooms []string) int {
+	return a.mem.SocketRoomCount(id, rooms)
+}
+
 // Sockets implements adapter.Adapter (local sockets).
 func (a *Adapter) Sockets(ctx context.Context, rooms []string) ([]string, error) {
 	return a.mem.Sockets(ctx, rooms)
@@ -619,7 +625,7 @@ func (a *Adapter) separate(room string) bool {
 	if a.opts.SubscriptionMode == DynamicPrivate {
 		return true
 	}
-	return a.mem.SocketRooms(room) == nil
+	return !a.mem.HasSocket(room)
 }
 
 // syncRooms subscribes the channels of the rooms that have their own channel

@@ -143,7 +143,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			return
 		}
 		// old single-socket format
-		if a.mem.SocketRooms(r.Sid) == nil {
+		if !a.mem.HasSocket(r.Sid) {
 			return
 		}
 		if join {
@@ -161,7 +161,7 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			a.mem.DisconnectSockets(ctx, fromWireOpts(r.Opts), r.Close)
 			return
 		}
-		if a.mem.SocketRooms(r.Sid) == nil {
+		if !a.mem.HasSocket(r.Sid) {
 			return
 		}
 		a.ns.Disconnect(r.Sid, r.Close)

@@ -586,6 +586,12 @@ func (a *StreamsAdapter) DelAll(ctx context.Context, id string) error { return a
 // SocketRooms implements adapter.Adapter.
 func (a *StreamsAdapter) SocketRooms(id string) []string { return a.mem.SocketRooms(id) }
 
+// SocketRoomCount implements adapter.RoomCounter: the local index counts
+// without copying the socket's rooms.
+func (a *StreamsAdapter) SocketRoomCount(id string, rooms []string) int {
+	return a.mem.SocketRoomCount(id, rooms)
+}
+
 // Sockets implements adapter.Adapter (local sockets).
 func (a *StreamsAdapter) Sockets(ctx context.Context, rooms []string) ([]string, error) {
 	return a.mem.Sockets(ctx, rooms)
