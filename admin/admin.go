@@ -44,6 +44,10 @@ type Options struct {
 	StatsInterval time.Duration
 	// CommandTimeout bounds each command's adapter operation (default 5s).
 	CommandTimeout time.Duration
+	// Rooms, when set, reports room joins and leaves (room_joined,
+	// room_left; development mode): the server must have been made with
+	// Rooms.Wrap as its adapter factory. See RoomEvents.
+	Rooms *RoomEvents
 }
 
 // Defaults and limits.
@@ -52,6 +56,8 @@ const (
 	DefaultMaxSessions    = 1000
 	DefaultStatsInterval  = 2 * time.Second
 	DefaultCommandTimeout = 5 * time.Second
+	// maxRoomQueue bounds the room changes waiting to be sent.
+	maxRoomQueue = 4096
 	// maxAggregated bounds the distinct aggregated-event entries (second,
 	// type, reason) kept between two server_stats.
 	maxAggregated = 256
@@ -82,6 +88,7 @@ type Admin struct {
 	agg      map[aggKey]*AggregatedEvent
 	closed   bool
 
+	roomq  chan roomEvent
 	cancel context.CancelFunc
 	done   chan struct{}
 }
@@ -98,7 +105,7 @@ func Instrument(srv *socketio.Server, opts *Options) (*Admin, error) {
 	a := &Admin{srv: srv, start: time.Now(), pid: os.Getpid(),
 		sessions: make(map[string]struct{}), hooked: make(map[*socketio.Namespace]struct{}),
 		clients: make(map[string]int), agg: make(map[aggKey]*AggregatedEvent),
-		done: make(chan struct{})}
+		done: make(chan struct{}), roomq: make(chan roomEvent, maxRoomQueue)}
 	if opts != nil {
 		a.opts = *opts
 	}
@@ -129,6 +136,9 @@ func Instrument(srv *socketio.Server, opts *Options) (*Admin, error) {
 		a.nsp.Use(a.authenticate)
 	}
 	a.nsp.OnConnection(a.onAdmin)
+	if a.opts.Rooms != nil && !a.opts.Production {
+		a.opts.Rooms.setSink(a.onRoom)
+	}
 	a.syncNamespaces()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.cancel = cancel
@@ -155,6 +165,9 @@ func (a *Admin) Close() error {
 	a.mu.Unlock()
 	a.cancel()
 	<-a.done
+	if a.opts.Rooms != nil {
+		a.opts.Rooms.setSink(nil)
+	}
 	return nil
 }
 

@@ -27,7 +27,11 @@ type fixture struct {
 
 func newFixture(t *testing.T, opts *admin.Options) *fixture {
 	t.Helper()
-	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quiet})
+	so := &socketio.ServerOptions{Logger: quiet}
+	if opts.Rooms != nil {
+		so.Adapter = opts.Rooms.Wrap(nil)
+	}
+	srv := socketio.NewServer(so)
 	srv.Of("/chat")
 	adm, err := admin.Instrument(srv, opts)
 	if err != nil {
@@ -340,4 +344,43 @@ func TestReadOnly(t *testing.T) {
 		}
 	default:
 	}
+}
+
+func TestRoomEvents(t *testing.T) {
+	f := newFixture(t, &admin.Options{NoAuth: true, Rooms: admin.NewRoomEvents(), StatsInterval: time.Hour})
+	ac, r, err := record(t, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "config", nil)
+	uc, us := user(t, f, "/")
+	id := uc.ID()
+	room := func(ev, want string) {
+		t.Helper()
+		a := r.next(t, ev, func(a socketio.Args) bool { return decode[string](t, a, 1) == want })
+		if nsp, sid := decode[string](t, a, 0), decode[string](t, a, 2); nsp != "/" || sid != id {
+			t.Fatalf("%s %s: nsp %q id %q, want / %s", ev, want, nsp, sid, id)
+		}
+	}
+	room("room_joined", id) // its own room
+	if err := us.Join("green"); err != nil {
+		t.Fatal(err)
+	}
+	room("room_joined", "green")
+	if err := ac.Emit("join", "/", "blue", id); err != nil {
+		t.Fatal(err)
+	}
+	room("room_joined", "blue")
+	if err := ac.Emit("leave", "/", "green", id); err != nil {
+		t.Fatal(err)
+	}
+	room("room_left", "green")
+	uc.Disconnect()
+	left := map[string]bool{}
+	r.next(t, "room_left", func(a socketio.Args) bool {
+		if decode[string](t, a, 2) == id {
+			left[decode[string](t, a, 1)] = true
+		}
+		return left["blue"] && left[id]
+	})
 }

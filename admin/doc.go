@@ -24,7 +24,7 @@
 // pollingClientsCount, aggregatedEvents and the namespaces with their
 // sockets count. In development mode it also gets "socket_connected",
 // "socket_disconnected", "event_received" and "event_sent" for the sockets
-// of every namespace.
+// of every namespace, and "room_joined" and "room_left" with Options.Rooms.
 //
 // Unless Options.ReadOnly, the UI's commands are served: "emit" (nsp,
 // filter, event, args...), "join" and "leave" (nsp, room, filter) and
@@ -45,9 +45,12 @@
 //   - clientsCount and pollingClientsCount count the Engine.IO connections
 //     that have a socket in some namespace; a connection that joined none
 //     yet is not counted.
-//   - room_joined and room_left are not sent: the public API has no event
-//     for room changes. The rooms the UI shows are those of all_sockets when
-//     it connects (it reloads them on reconnection).
+//   - room_joined and room_left need the server's adapter factory wrapped
+//     (RoomEvents.Wrap, Options.Rooms): the public API has no event for room
+//     changes. Without it the rooms the UI shows are those of all_sockets
+//     when it connects. They are sent shortly after the change, from the
+//     stats goroutine (a change made while a socket connects cannot be sent
+//     from there), in order; over 4096 waiting, changes are dropped.
 //   - socket_updated is not sent: there is no hook on a transport upgrade or
 //     on a change of a socket's data.
 //   - clientId and transport are empty for a socket of another server of a
@@ -62,8 +65,9 @@
 // Session ids are kept in memory, at most MaxSessions (default 1000), the
 // oldest forgotten first; Close forgets them all. The aggregated events
 // between two server_stats are at most 256 entries (per second, type and
-// reason). The hooks on the namespaces are one per namespace, dropped when
-// the namespace is removed. What the admin namespace is sent is bounded by
+// reason); the room changes waiting to be sent at most 4096. The hooks on
+// the namespaces are one per namespace, dropped when the namespace is
+// removed. What the admin namespace is sent is bounded by
 // the Engine.IO send queue of each admin connection: an admin that does not
 // read is disconnected as a slow consumer. In development mode every event
 // of every socket is also sent to the admin namespace (event_received,

@@ -252,6 +252,9 @@ func (a *Admin) statsLoop(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case e := <-a.roomq:
+			a.sendRoom(e)
+			continue
 		case <-t.C:
 		}
 		a.syncNamespaces()

@@ -34,13 +34,14 @@ func TestAdminUIChromium(t *testing.T) {
 		t.Fatalf("the admin UI's files are missing (npm ci in conformance/): %v", err)
 	}
 	quietLog := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quietLog})
+	rooms := admin.NewRoomEvents()
+	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quietLog, Adapter: rooms.Wrap(nil)})
 	srv.OnConnection(func(s *socketio.Socket) {
 		if room := s.Handshake().Query.Get("room"); room != "" {
 			_ = s.Join(room)
 		}
 	})
-	adm, err := admin.Instrument(srv, &admin.Options{Auth: func(u, p string) bool { return u == "admin" && p == "pw-for-test" }})
+	adm, err := admin.Instrument(srv, &admin.Options{Rooms: rooms, Auth: func(u, p string) bool { return u == "admin" && p == "pw-for-test" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,6 +217,12 @@ func TestAdminUIChromium(t *testing.T) {
 	p.waitTrue(ctx, `(() => {
 		const rows = socketRows().map((tr) => tr.innerText);
 		return !rows.some((r) => r.includes(`+jsString(alphaID)+`)) && rows.some((r) => r.includes(`+jsString(betaID)+`));
+	})()`)
+	// Its rooms go too (room_left), beta's stay.
+	p.must(ctx, `location.hash = "#/rooms/"`, nil)
+	p.waitTrue(ctx, `(() => {
+		const t = document.body.innerText;
+		return !t.includes("room-alpha") && t.includes("room-beta") && location.hash === "#/rooms/";
 	})()`)
 	_ = p.d.call(ctx, p.session, "Page.close", map[string]any{}, nil)
 }
