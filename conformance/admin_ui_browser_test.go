@@ -27,7 +27,7 @@ import (
 )
 
 func TestAdminUIChromium(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	dist := filepath.Join(testutil.RepoRoot(t), "conformance", "node_modules", "@socket.io", "admin-ui", "ui", "dist")
 	if _, err := os.Stat(filepath.Join(dist, "index.html")); err != nil {
