@@ -12,8 +12,9 @@
 // password. A refusal is the CONNECT_ERROR "invalid credentials", the text on
 // which the UI shows its login form again. The password check is the
 // caller's: the reference compares against a bcrypt hash, which needs
-// golang.org/x/crypto/bcrypt, a dependency this module does not take
-// (Options.Auth is the place to call it). Options.NoAuth accepts everyone,
+// golang.org/x/crypto/bcrypt, a dependency this module does not take: the
+// nested module github.com/corvid-io/corvid/admin/bcrypt (its own go.mod)
+// offers bcrypt.Check(username, hash) for Options.Auth. Options.NoAuth accepts everyone,
 // as the reference's auth: false, and must be explicit.
 //
 // A connected admin gets "config" {supportedFeatures}, then (development
