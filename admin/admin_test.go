@@ -384,3 +384,28 @@ func TestRoomEvents(t *testing.T) {
 		return left["blue"] && left[id]
 	})
 }
+
+func TestEventsReported(t *testing.T) {
+	f := newFixture(t, &admin.Options{NoAuth: true, StatsInterval: time.Hour})
+	_, r, err := record(t, f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.next(t, "config", nil)
+	uc, us := user(t, f, "/")
+	id := uc.ID()
+	if err := uc.Emit("ping", 1, "two"); err != nil {
+		t.Fatal(err)
+	}
+	in := r.next(t, "event_received", func(a socketio.Args) bool { return decode[string](t, a, 1) == id })
+	if got := decode[[]any](t, in, 2); decode[string](t, in, 0) != "/" || len(got) != 3 || got[0] != "ping" || got[1] != 1.0 || got[2] != "two" {
+		t.Fatalf("event_received %v", got)
+	}
+	if err := us.Emit("pong", map[string]int{"n": 3}); err != nil {
+		t.Fatal(err)
+	}
+	out := r.next(t, "event_sent", func(a socketio.Args) bool { return decode[string](t, a, 1) == id })
+	if got := decode[[]any](t, out, 2); len(got) != 2 || got[0] != "pong" {
+		t.Fatalf("event_sent %v", got)
+	}
+}
