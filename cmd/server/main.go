@@ -8,7 +8,8 @@
 // With -redis several instances share their rooms and messages through
 // Redis (-redis-mode classic, sharded, sharded-static,
 // sharded-dynamic-private or streams). While Redis is unreachable each
-// instance keeps serving its own clients.
+// instance keeps serving its own clients. With -admin it also serves the
+// official admin UI (see admin.go).
 package main
 
 import (
@@ -55,6 +56,12 @@ func run(ctx context.Context, log *slog.Logger, addr, redisURL, redisMode, clien
 	}
 	mux := http.NewServeMux()
 	app.routes(mux, js)
+	closeAdmin, err := mountAdmin(mux, app.h.Server(), log)
+	if err != nil {
+		app.shutdown(context.Background())
+		return err
+	}
+	defer closeAdmin()
 
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

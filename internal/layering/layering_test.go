@@ -46,6 +46,8 @@ var layers = []layer{
 	// helper: the library's public packages, and the log rate limiter it
 	// shares with socketio (no Socket.IO internals).
 	{pkg: "helper", public: true, mayImport: []string{"internal/lograte"}, core: true},
+	// admin: the server side of the admin UI, on the public packages only.
+	{pkg: "admin", public: true, core: true},
 
 	// Not part of the library: test helpers, tests, commands.
 	{pkg: "adapter/adaptertest", mayImport: []string{"adapter", "parser"}},
