@@ -246,9 +246,10 @@ type wsConn struct {
 	// next and readAvailable stop at what would (wsBlocking).
 	deferBlocking bool
 
-	mu        sync.Mutex
-	closeSent bool
-	closed    bool
+	// mu guards closed; whether our close frame was sent is cork's state
+	// (corkWriter.closeSent), which orders it against the data frames.
+	mu     sync.Mutex
+	closed bool
 
 	park wsPark // registration with the poller (linux)
 }
@@ -586,15 +587,16 @@ func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool
 }
 
 func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
-	c.mu.Lock()
-	if c.closeSent || c.closed {
-		c.mu.Unlock()
+	if c.isClosed() {
 		return false, nil
 	}
-	c.closeSent = true
-	c.mu.Unlock()
+	var b [2 + 125]byte
+	f := append(b[:0], 0x80|opClose, byte(len(payload)))
+	f = append(f, payload...)
+	// Set before cork's lock is taken: a session writer blocked on a peer
+	// that does not read holds it, and ends by this deadline.
 	c.conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
-	return true, c.writeControl(opClose, payload)
+	return c.cork.writeClose(f)
 }
 
 // awaitClose reads, at most wsCloseTimeout, until the peer's close frame;
