@@ -206,6 +206,7 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 		conn:  conn,
 		cork:  &corkWriter{conn: conn},
 		limit: srv.opts.MaxHTTPBufferSize,
+		spawn: srv.spawn,
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -232,6 +233,9 @@ type wsConn struct {
 	rc    syscall.RawConn // nil when conn has no file descriptor (TLS)
 	cork  *corkWriter
 	limit int // the largest message accepted (MaxHTTPBufferSize)
+	// spawn runs a function on a goroutine the server counts (Server.spawn);
+	// false when the server shuts down.
+	spawn func(func()) bool
 
 	// rmu is held by whoever reads: a blocking reader, the parked reader
 	// woken by the poller, or a closing handshake waiting for the peer.
@@ -245,6 +249,10 @@ type wsConn struct {
 	// deferBlocking: the reader must not wait on the peer (a poller reads):
 	// next and readAvailable stop at what would (wsBlocking).
 	deferBlocking bool
+	// failed: the connection failed (fail) and a goroutine of its own
+	// discards what the peer still sends: nothing more is read or parsed
+	// here (readMessage, readAvailable).
+	failed bool
 
 	// mu guards closed; whether our close frame was sent is cork's state
 	// (corkWriter.closeSent), which orders it against the data frames.
@@ -495,16 +503,21 @@ func (c *wsConn) filled(n int) {
 
 // readMessage reads with blocking reads until a data message arrives.
 func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.failed {
+		return false, nil, errWSClosed
+	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
 		defer func() {
-			if stop() {
+			// Under rmu: a failed connection keeps the deadline of its
+			// drain (drainAfterFail).
+			if stop() && !c.failed {
 				c.conn.SetReadDeadline(time.Time{})
 			}
 		}()
 	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
 	for {
 		res, binary, data, need, err := c.next()
 		if err != nil {
@@ -523,8 +536,10 @@ func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
 	}
 }
 
-// fail ends the connection after a read error: a protocol error is answered
-// with its close code, then the peer's close frame is awaited. rmu is held.
+// fail ends the connection after a read error. A protocol error is answered
+// with its close code; then, as RFC 6455 7.1.7 asks of a failed connection,
+// nothing more is parsed: the bytes behind the bad frame (which may look like
+// frames, the peer's close frame among them) are dropped. rmu is held.
 func (c *wsConn) fail(err error) error {
 	var pe *wsProtocolError
 	if !errors.As(err, &pe) {
@@ -533,11 +548,45 @@ func (c *wsConn) fail(err error) error {
 	}
 	c.msg, c.msgOp = nil, 0
 	c.releaseBuffer()
-	if sent, err := c.writeClose(pe.code, ""); sent && err == nil && !c.closeRcvd {
-		c.awaitClose()
+	sent, werr := c.writeClose(pe.code, "")
+	if !sent || werr != nil || c.closeRcvd || !c.drainAfterFail() {
+		c.closeNow()
 	}
-	c.closeNow()
 	return err
+}
+
+// drainAfterFail ends a failed connection as the reference's ws library does:
+// our side is shut down behind the close frame (the peer reads it, then end
+// of stream), and what the peer still sends is read and discarded, unparsed,
+// until it closes its side or wsCloseTimeout passes; then the connection is
+// closed. Closing at once instead, with unread bytes, would reset the
+// connection, and a reset may destroy our close frame before the peer reads
+// it. That wait is a goroutine's of its own (the session closes now), which
+// reads into one pooled buffer, reused. It returns false when nothing was
+// started (the caller closes the connection). rmu is held.
+func (c *wsConn) drainAfterFail() bool {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || c.spawn == nil {
+		return false
+	}
+	// Out of the poller, and nobody reads or parses here any more.
+	c.unpark()
+	c.failed = true
+	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	if cw.CloseWrite() != nil {
+		return false
+	}
+	return c.spawn(func() {
+		bp := readBufPool.Get().(*[]byte)
+		b := (*bp)[:cap(*bp)]
+		for {
+			if _, err := c.conn.Read(b); err != nil {
+				break
+			}
+		}
+		readBufPool.Put(bp)
+		c.closeNow()
+	})
 }
 
 // onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
