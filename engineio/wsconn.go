@@ -354,10 +354,14 @@ func parseFrame(b []byte, limit int) (f wsFrame, n, need int, err error) {
 	return f, total, 0, nil
 }
 
-// validCloseCode reports whether a peer may send code (RFC 6455 7.4).
+// validCloseCode reports whether a peer may send code (RFC 6455 7.4). 1012
+// to 1014 (service restart, try again later, bad gateway) are not in RFC
+// 6455's text but in the IANA registry it set up (11.7), and the reference's
+// ws library and coder/websocket echo them; 1004-1006 and 1015 are reserved
+// and never sent on the wire (7.4.1).
 func validCloseCode(code int) bool {
 	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
 		return true
 	}
 	return false

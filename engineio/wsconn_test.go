@@ -474,3 +474,18 @@ func TestCorkWriterNothingAfterClose(t *testing.T) {
 		t.Fatalf("the peer read % x, want % x", got, want)
 	}
 }
+
+// TestValidCloseCode: RFC 6455 7.4's codes, 1012-1014 from the IANA registry
+// (11.7), and 3000-4999 are accepted; the reserved and unassigned ones not.
+func TestValidCloseCode(t *testing.T) {
+	for _, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999} {
+		if !validCloseCode(code) {
+			t.Errorf("%d refused", code)
+		}
+	}
+	for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535} {
+		if validCloseCode(code) {
+			t.Errorf("%d accepted", code)
+		}
+	}
+}
