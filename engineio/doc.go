@@ -57,7 +57,12 @@
 // runtime timer for the heartbeat. What may wait on a peer (answering its ping
 // or close frame, failing it after a protocol error) is never done by the
 // shared goroutine: that connection's reading moves to a goroutine of its own
-// for as long as it takes. A session's state is guarded by one mutex that is
+// for as long as it takes. Our close frame is the last frame written on a
+// connection: every write after it is dropped (RFC 6455 5.5.1). A connection
+// failed after a protocol error parses nothing more (7.1.7): our side is shut
+// down behind the close frame, the session closes, and what the peer still
+// sends is discarded by a goroutine of that connection until the peer ends
+// its side, at most 5 s. A session's state is guarded by one mutex that is
 // never held across I/O or user code.
 //
 // What a client can make the server hold is bounded, and proportional to

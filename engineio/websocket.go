@@ -475,16 +475,27 @@ var corkPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b
 // writer is writing a batch of queued messages) the bytes are gathered and
 // written with one syscall when the batch ends. The gathering buffer is pooled
 // and only held during a batch.
+//
+// Our close frame is written by writeClose, and from then on every write is
+// dropped (RFC 6455 5.5.1: nothing follows a close frame): w.mu orders the
+// close frame against the session writer's frames, whichever goroutine
+// writes it.
 type corkWriter struct {
 	mu     sync.Mutex
 	conn   net.Conn
 	corked bool
 	buf    *[]byte
+	// closeSent: our close frame was written (or tried); later writes are
+	// dropped and report success, as if the peer had read them and left.
+	closeSent bool
 }
 
 func (w *corkWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closeSent {
+		return len(p), nil
+	}
 	if !w.corked {
 		// A frame's rest that an inline write left goes first, as in
 		// writeFrame and writeNow.
@@ -513,6 +524,9 @@ func (w *corkWriter) Write(p []byte) (int, error) {
 func (w *corkWriter) writeFrame(hdr, payload []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closeSent {
+		return nil
+	}
 	if w.corked && len(hdr)+len(payload) <= corkLimit {
 		if w.buf == nil {
 			w.buf = corkPool.Get().(*[]byte)
@@ -534,10 +548,17 @@ func (w *corkWriter) writeFrame(hdr, payload []byte) error {
 }
 
 // writeNow writes a whole frame at once: what a batch gathered so far goes
-// first, the frame right behind it (control frames: pong, close).
+// first, the frame right behind it (control frames: pong).
 func (w *corkWriter) writeNow(p []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.writeNowLocked(p)
+}
+
+func (w *corkWriter) writeNowLocked(p []byte) error {
+	if w.closeSent {
+		return nil
+	}
 	if err := w.flushLocked(); err != nil {
 		return err
 	}
@@ -549,11 +570,33 @@ func (w *corkWriter) writeNow(p []byte) error {
 	return err
 }
 
+// writeClose writes our close frame p as writeNow does, unless one was
+// written: sent reports whether this call wrote it. Every write after it is
+// dropped.
+func (w *corkWriter) writeClose(p []byte) (sent bool, err error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return false, nil
+	}
+	err = w.writeNowLocked(p)
+	w.closeSent = true
+	if w.buf != nil {
+		// Gathered after the flush above, never written now.
+		corkPool.Put(w.buf)
+		w.buf = nil
+	}
+	return true, err
+}
+
 // writeInline writes b without blocking; the bytes the socket did not take
 // are kept (pending) to be written, before anything else, by the next flush.
 func (w *corkWriter) writeInline(c *wsConn, b []byte) (pending bool, err error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.closeSent {
+		return false, nil
+	}
 	if w.buf != nil && len(*w.buf) > 0 {
 		*w.buf = append(*w.buf, b...) // behind an earlier rest
 		return true, nil
@@ -573,7 +616,7 @@ func (w *corkWriter) writeInline(c *wsConn, b []byte) (pending bool, err error) 
 }
 
 func (w *corkWriter) flushLocked() error {
-	if w.buf == nil || len(*w.buf) == 0 {
+	if w.closeSent || w.buf == nil || len(*w.buf) == 0 {
 		return nil
 	}
 	_, err := w.conn.Write(*w.buf)

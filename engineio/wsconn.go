@@ -206,6 +206,7 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 		conn:  conn,
 		cork:  &corkWriter{conn: conn},
 		limit: srv.opts.MaxHTTPBufferSize,
+		spawn: srv.spawn,
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -232,6 +233,9 @@ type wsConn struct {
 	rc    syscall.RawConn // nil when conn has no file descriptor (TLS)
 	cork  *corkWriter
 	limit int // the largest message accepted (MaxHTTPBufferSize)
+	// spawn runs a function on a goroutine the server counts (Server.spawn);
+	// false when the server shuts down.
+	spawn func(func()) bool
 
 	// rmu is held by whoever reads: a blocking reader, the parked reader
 	// woken by the poller, or a closing handshake waiting for the peer.
@@ -245,10 +249,15 @@ type wsConn struct {
 	// deferBlocking: the reader must not wait on the peer (a poller reads):
 	// next and readAvailable stop at what would (wsBlocking).
 	deferBlocking bool
+	// failed: the connection failed (fail) and a goroutine of its own
+	// discards what the peer still sends: nothing more is read or parsed
+	// here (readMessage, readAvailable).
+	failed bool
 
-	mu        sync.Mutex
-	closeSent bool
-	closed    bool
+	// mu guards closed; whether our close frame was sent is cork's state
+	// (corkWriter.closeSent), which orders it against the data frames.
+	mu     sync.Mutex
+	closed bool
 
 	park wsPark // registration with the poller (linux)
 }
@@ -345,10 +354,14 @@ func parseFrame(b []byte, limit int) (f wsFrame, n, need int, err error) {
 	return f, total, 0, nil
 }
 
-// validCloseCode reports whether a peer may send code (RFC 6455 7.4).
+// validCloseCode reports whether a peer may send code (RFC 6455 7.4). 1012
+// to 1014 (service restart, try again later, bad gateway) are not in RFC
+// 6455's text but in the IANA registry it set up (11.7), and the reference's
+// ws library and coder/websocket echo them; 1004-1006 and 1015 are reserved
+// and never sent on the wire (7.4.1).
 func validCloseCode(code int) bool {
 	switch {
-	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1011, code >= 3000 && code <= 4999:
+	case code >= 1000 && code <= 1003, code >= 1007 && code <= 1014, code >= 3000 && code <= 4999:
 		return true
 	}
 	return false
@@ -494,16 +507,21 @@ func (c *wsConn) filled(n int) {
 
 // readMessage reads with blocking reads until a data message arrives.
 func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.failed {
+		return false, nil, errWSClosed
+	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
 		defer func() {
-			if stop() {
+			// Under rmu: a failed connection keeps the deadline of its
+			// drain (drainAfterFail).
+			if stop() && !c.failed {
 				c.conn.SetReadDeadline(time.Time{})
 			}
 		}()
 	}
-	c.rmu.Lock()
-	defer c.rmu.Unlock()
 	for {
 		res, binary, data, need, err := c.next()
 		if err != nil {
@@ -522,8 +540,10 @@ func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
 	}
 }
 
-// fail ends the connection after a read error: a protocol error is answered
-// with its close code, then the peer's close frame is awaited. rmu is held.
+// fail ends the connection after a read error. A protocol error is answered
+// with its close code; then, as RFC 6455 7.1.7 asks of a failed connection,
+// nothing more is parsed: the bytes behind the bad frame (which may look like
+// frames, the peer's close frame among them) are dropped. rmu is held.
 func (c *wsConn) fail(err error) error {
 	var pe *wsProtocolError
 	if !errors.As(err, &pe) {
@@ -532,11 +552,45 @@ func (c *wsConn) fail(err error) error {
 	}
 	c.msg, c.msgOp = nil, 0
 	c.releaseBuffer()
-	if sent, err := c.writeClose(pe.code, ""); sent && err == nil && !c.closeRcvd {
-		c.awaitClose()
+	sent, werr := c.writeClose(pe.code, "")
+	if !sent || werr != nil || c.closeRcvd || !c.drainAfterFail() {
+		c.closeNow()
 	}
-	c.closeNow()
 	return err
+}
+
+// drainAfterFail ends a failed connection as the reference's ws library does:
+// our side is shut down behind the close frame (the peer reads it, then end
+// of stream), and what the peer still sends is read and discarded, unparsed,
+// until it closes its side or wsCloseTimeout passes; then the connection is
+// closed. Closing at once instead, with unread bytes, would reset the
+// connection, and a reset may destroy our close frame before the peer reads
+// it. That wait is a goroutine's of its own (the session closes now), which
+// reads into one pooled buffer, reused. It returns false when nothing was
+// started (the caller closes the connection). rmu is held.
+func (c *wsConn) drainAfterFail() bool {
+	cw, ok := c.conn.(interface{ CloseWrite() error })
+	if !ok || c.spawn == nil {
+		return false
+	}
+	// Out of the poller, and nobody reads or parses here any more.
+	c.unpark()
+	c.failed = true
+	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	if cw.CloseWrite() != nil {
+		return false
+	}
+	return c.spawn(func() {
+		bp := readBufPool.Get().(*[]byte)
+		b := (*bp)[:cap(*bp)]
+		for {
+			if _, err := c.conn.Read(b); err != nil {
+				break
+			}
+		}
+		readBufPool.Put(bp)
+		c.closeNow()
+	})
 }
 
 // onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
@@ -586,15 +640,16 @@ func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool
 }
 
 func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
-	c.mu.Lock()
-	if c.closeSent || c.closed {
-		c.mu.Unlock()
+	if c.isClosed() {
 		return false, nil
 	}
-	c.closeSent = true
-	c.mu.Unlock()
+	var b [2 + 125]byte
+	f := append(b[:0], 0x80|opClose, byte(len(payload)))
+	f = append(f, payload...)
+	// Set before cork's lock is taken: a session writer blocked on a peer
+	// that does not read holds it, and ends by this deadline.
 	c.conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
-	return true, c.writeControl(opClose, payload)
+	return c.cork.writeClose(f)
 }
 
 // awaitClose reads, at most wsCloseTimeout, until the peer's close frame;

@@ -425,3 +425,67 @@ func TestWSStuckPeerHoldsNoOtherConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestCorkWriterNothingAfterClose: once our close frame is written, no frame
+// follows it (RFC 6455 5.5.1), whichever write path the session writer takes
+// and whether it had gathered a batch; what was gathered before goes first.
+func TestCorkWriterNothingAfterClose(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hdr [maxFrameHeader]byte
+	gathered := append(appendFrameHeader(nil, opText, 2), "4a"...)
+	closeFrame := []byte{0x80 | opClose, 2, 0x03, 0xEA}
+
+	w := &corkWriter{conn: server}
+	w.setCorked(true)
+	w.Write(gathered)
+	if sent, err := w.writeClose(closeFrame); !sent || err != nil {
+		t.Fatalf("writeClose: sent %v, err %v", sent, err)
+	}
+	w.Write(append(appendFrameHeader(nil, opText, 2), "4b"...))
+	w.writeFrame(appendFrameHeader(hdr[:0], opBinary, 3), []byte{1, 2, 3})
+	w.writeNow([]byte{0x80 | opPong, 0})
+	if err := w.setCorked(false); err != nil {
+		t.Fatal(err)
+	}
+	if sent, _ := w.writeClose(closeFrame); sent {
+		t.Fatal("a second close frame was written")
+	}
+	server.Close()
+
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(gathered, closeFrame...); !bytes.Equal(got, want) {
+		t.Fatalf("the peer read % x, want % x", got, want)
+	}
+}
+
+// TestValidCloseCode: RFC 6455 7.4's codes, 1012-1014 from the IANA registry
+// (11.7), and 3000-4999 are accepted; the reserved and unassigned ones not.
+func TestValidCloseCode(t *testing.T) {
+	for _, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999} {
+		if !validCloseCode(code) {
+			t.Errorf("%d refused", code)
+		}
+	}
+	for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535} {
+		if validCloseCode(code) {
+			t.Errorf("%d accepted", code)
+		}
+	}
+}

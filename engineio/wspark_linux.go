@@ -420,6 +420,9 @@ func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
 // of an incomplete frame stay buffered). rmu is held.
 func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 	pk := &c.park
+	if c.failed {
+		return 0, false, nil, errWSClosed
+	}
 	for {
 		res, binary, data, need, err := c.next()
 		if err != nil {
