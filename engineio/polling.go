@@ -382,6 +382,12 @@ func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request, max int) 
 	}
 	rc := http.NewResponseController(w)
 	timeout := s.srv.opts.PingInterval + s.srv.opts.PingTimeout
+	// A deadline set here replaces the http.Server's own: its ReadTimeout,
+	// when shorter, stays the bound (counted from now, a little later than
+	// the server counts it).
+	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && hs.ReadTimeout > 0 && hs.ReadTimeout < timeout {
+		timeout = hs.ReadTimeout
+	}
 	if rc.SetReadDeadline(time.Now().Add(timeout)) == nil {
 		defer func() {
 			// Lifted once the body is read: net/http's background read,
