@@ -40,7 +40,7 @@ func newNode(t testing.TB, c *Client, nsp string) *node {
 // described by the optional state funcs).
 func eventually(t testing.TB, what string, cond func() bool, state ...func() string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			for _, s := range state {
