@@ -169,6 +169,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		return
 	}
 	s.connected.Store(true)
+	if obs := n.srv.opts.Observer; obs != nil {
+		obs.Connected(n.name)
+	}
 	if prev != nil {
 		if err := n.joinRecovered(s, prev); err != nil {
 			s.onClose(ReasonTransportError)
@@ -286,7 +289,7 @@ func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
 // ServerSideEmit sends an event to this namespace on the other servers of the
 // cluster (see OnServerSideEmit).
 func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
-	return n.adapter.ServerSideEmit(ctx, append([]any{event}, args...))
+	return n.observeAdapter("serverSideEmit", n.adapter.ServerSideEmit(ctx, append([]any{event}, args...)))
 }
 
 // ServerSideEmitWithAck does the same and waits for one answer per other
@@ -477,6 +480,7 @@ func (n *Namespace) adapterFailed(op string, err error) {
 	if err == nil {
 		return
 	}
+	n.observeAdapter(op, err)
 	if ok, dropped := n.srv.adapterLog.allow(); ok {
 		n.srv.log.Error("socketio: adapter: "+op, "nsp", n.name, "err", err, "suppressed", dropped)
 	}

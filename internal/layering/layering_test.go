@@ -43,6 +43,7 @@ var layers = []layer{
 		core: true, external: []string{"github.com/redis/rueidis"}},
 	{pkg: "socketio", mayImport: []string{"engineio", "parser", "adapter"}, core: true},
 	{pkg: "helper", public: true, core: true},
+	{pkg: "metrics", mayImport: []string{"engineio", "socketio", "adapter"}, core: true},
 
 	// Not part of the library: test helpers, tests, commands.
 	{pkg: "adapter/adaptertest", mayImport: []string{"adapter", "parser"}},
