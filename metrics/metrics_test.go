@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -315,4 +316,56 @@ func TestPublish(t *testing.T) {
 	if m["engineio_upgrades"][""] != 1 {
 		t.Fatalf("expvar: %v", m)
 	}
+}
+
+// TestUpgradeAndSlowConsumer: a client that upgrades to WebSocket is counted
+// as an upgrade (and open on websocket), and a send over MaxSendQueueLen
+// closes its session as a slow consumer.
+func TestUpgradeAndSlowConsumer(t *testing.T) {
+	c := metrics.NewCounters()
+	srv := engineio.NewServer(func(s *engineio.Session) {
+		if s.Handshake().Query.Get("flood") == "" {
+			s.Read(context.Background()) // until the client leaves
+			return
+		}
+		one := engineio.Message{Data: []byte("x")}
+		s.Send(one, one, one) // over MaxSendQueueLen: closes the session
+	}, &engineio.ServerOptions{Observer: c, MaxSendQueueLen: 2})
+	hs := httptest.NewServer(srv)
+	defer func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	conn, err := engineio.Dial(ctx, hs.URL, nil) // polling, then the upgrade
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	waitFor(t, "the upgrade", func() bool { return conn.Transport() == engineio.TransportWebSocket })
+	waitFor(t, "the upgrade counted", func() bool { return get(c, "engineio_upgrades", "") == 1 })
+	check(t, c, []want{
+		{"engineio_sessions_opened", "polling", 1},
+		{"engineio_sessions_open", "polling", 0},
+		{"engineio_sessions_open", "websocket", 1},
+	})
+
+	flood, err := engineio.Dial(ctx, hs.URL, &engineio.DialOptions{
+		Transports: []string{engineio.TransportPolling}, Query: url.Values{"flood": {"1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flood.Close()
+	waitFor(t, "the slow consumer's close", func() bool {
+		return get(c, "engineio_sessions_closed", string(engineio.ReasonSlowConsumer)) == 1
+	})
+	check(t, c, []want{
+		{"engineio_sessions_opened", "polling", 2},
+		{"engineio_sessions_open", "polling", 0},
+		{"engineio_messages_out", "polling", 0},
+	})
 }
