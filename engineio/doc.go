@@ -85,6 +85,12 @@
 // cause. Server.Shutdown closes every session with ReasonServerClose and waits for
 // every goroutine the server started.
 //
+// ServerOptions.Observer, when set, sees sessions opened and closed (with
+// their Reason), upgrades, refused requests by cause (Refusal) and the
+// messages and bytes received and queued per transport, for metrics (package
+// metrics counts them). Its methods must not block; unset, it costs a nil
+// check.
+//
 // # Codec
 //
 // AppendPacket, ParsePacket, AppendPayload and ParsePayload are pure functions

@@ -105,6 +105,10 @@ type ServerOptions struct {
 	// bounded too. Other requests are bounded by the http.Server's
 	// MaxHeaderBytes only.
 	MaxHandshakeHeaderBytes int
+
+	// Observer, when set, sees the server's sessions, refused requests and
+	// messages (for metrics; see Observer). Its methods must not block.
+	Observer Observer
 }
 
 // CORSOptions are the CORS settings of a Server (the subset of the npm cors

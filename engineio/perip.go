@@ -35,15 +35,15 @@ type idleIP struct {
 func (o *options) perIP() bool { return o.MaxSessionsPerIP > 0 || o.HandshakeRatePerIP > 0 }
 
 // admitIP applies HandshakeRatePerIP (a token is taken) and checks
-// MaxSessionsPerIP for a handshake from ip; it returns the refusal message
+// MaxSessionsPerIP for a handshake from ip; it returns the refusal's cause
 // or "". srv.mu is held.
-func (srv *Server) admitIP(ip string, now time.Time) string {
+func (srv *Server) admitIP(ip string, now time.Time) Refusal {
 	o := srv.opts
 	t := &srv.ips
 	t.sweep(o, now)
 	e := t.m[ip]
 	if o.MaxSessionsPerIP > 0 && e != nil && e.sessions >= o.MaxSessionsPerIP {
-		return msgTooManySessions
+		return RefusedTooManyIPSessions
 	}
 	if o.HandshakeRatePerIP <= 0 {
 		return ""
@@ -63,7 +63,7 @@ func (srv *Server) admitIP(ip string, now time.Time) string {
 		e.refilled = now
 	}
 	if e.tokens < 1 {
-		return msgTooManyHandshakes
+		return RefusedIPHandshakeRate
 	}
 	e.tokens--
 	return ""

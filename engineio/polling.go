@@ -303,6 +303,7 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 			return errStop
 		}
 		if ok {
+			s.srv.observeIn(pollingName, m)
 			s.mu.Lock()
 			if s.closed {
 				s.mu.Unlock()

@@ -177,11 +177,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		upgrade = true
 	}
 	if !srv.enabled(transport) {
-		writeError(w, upgrade, codeUnknownTransport, "")
+		srv.refuse(w, upgrade, codeUnknownTransport, "", RefusedUnknownTransport)
 		return
 	}
 	if q.sid == "" && handshakeHeaderBytes(r) > srv.opts.MaxHandshakeHeaderBytes {
 		// As Node's HTTP server answers a header over its maxHeaderSize.
+		srv.observeRefused(RefusedHeaderTooLarge)
 		w.Header()["Connection"] = []string{"close"}
 		w.WriteHeader(http.StatusRequestHeaderFieldsTooLarge)
 		return
@@ -200,11 +201,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if s == nil {
-			writeError(w, upgrade, codeUnknownSID, "")
+			srv.refuse(w, upgrade, codeUnknownSID, "", RefusedUnknownSession)
 			return
 		}
 		if (!upgrade && transport != current) || q.eio != "4" {
-			writeError(w, upgrade, codeBadRequest, "")
+			srv.refuse(w, upgrade, codeBadRequest, "", RefusedBadRequest)
 			return
 		}
 		switch {
@@ -213,33 +214,33 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case !upgrade && transport == pollingName:
 			s.servePolling(w, r)
 		default:
-			writeError(w, upgrade, codeBadRequest, "")
+			srv.refuse(w, upgrade, codeBadRequest, "", RefusedBadRequest)
 		}
 		return
 	}
 	if r.Method != http.MethodGet {
-		writeError(w, upgrade, codeBadHandshakeMethod, "")
+		srv.refuse(w, upgrade, codeBadHandshakeMethod, "", RefusedBadMethod)
 		return
 	}
 	if transport == websocketName && !upgrade || transport == pollingName && upgrade {
-		writeError(w, upgrade, codeBadRequest, "")
+		srv.refuse(w, upgrade, codeBadRequest, "", RefusedBadRequest)
 		return
 	}
 	if srv.opts.AllowRequest != nil {
 		if err := srv.opts.AllowRequest(r); err != nil {
-			writeError(w, upgrade, codeForbidden, err.Error())
+			srv.refuse(w, upgrade, codeForbidden, err.Error(), RefusedForbidden)
 			return
 		}
 	}
-	if msg := srv.admit(r); msg != "" {
-		writeError(w, upgrade, codeForbidden, msg)
+	if cause := srv.admit(r); cause != "" {
+		srv.refuse(w, upgrade, codeForbidden, cause.message(), cause)
 		return
 	}
 	if q.eio != "4" {
 		// (For a WebSocket the reference completes the handshake before this
 		// check and then drops the connection; refusing it outright is clearer
 		// for clients and cheaper.)
-		writeError(w, upgrade, codeUnsupportedVersion, "")
+		srv.refuse(w, upgrade, codeUnsupportedVersion, "", RefusedUnsupportedVersion)
 		return
 	}
 	// Only a handshake builds url.Values (kept in its Handshake), and only
@@ -425,10 +426,10 @@ func scanQuery(raw string) routeQuery {
 }
 
 // admit applies MaxSessions, HandshakeRate and the per-IP limits to the
-// handshake r; it returns the refusal message, or "" when the handshake may
+// handshake r; it returns the refusal's cause, or "" when the handshake may
 // proceed. (MaxSessions and MaxSessionsPerIP are checked again, atomically,
 // when the session is registered.)
-func (srv *Server) admit(r *http.Request) string {
+func (srv *Server) admit(r *http.Request) Refusal {
 	o := srv.opts
 	if o.MaxSessions == 0 && o.HandshakeRate <= 0 && !o.perIP() {
 		return ""
@@ -436,14 +437,14 @@ func (srv *Server) admit(r *http.Request) string {
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
 	if o.MaxSessions > 0 && len(srv.sessions) >= o.MaxSessions {
-		return msgTooManySessions
+		return RefusedTooManySessions
 	}
 	now := time.Now()
 	if o.perIP() {
 		// Before the server-wide bucket: a client over its own limit takes
 		// no token from the others.
-		if msg := srv.admitIP(remoteIP(r.RemoteAddr), now); msg != "" {
-			return msg
+		if cause := srv.admitIP(remoteIP(r.RemoteAddr), now); cause != "" {
+			return cause
 		}
 	}
 	if o.HandshakeRate > 0 {
@@ -455,7 +456,7 @@ func (srv *Server) admit(r *http.Request) string {
 		}
 		srv.refilled = now
 		if srv.tokens < 1 {
-			return msgTooManyHandshakes
+			return RefusedHandshakeRate
 		}
 		srv.tokens--
 	}
@@ -490,7 +491,11 @@ func (s *Session) start() {
 	s.mu.Lock()
 	s.setTimerLocked(s.srv.opts.PingInterval)
 	s.srv.wg.Add(1)
+	ws := s.websocket
 	s.mu.Unlock()
+	if obs := s.srv.opts.Observer; obs != nil {
+		obs.SessionOpened(transportName(ws))
+	}
 	go func() {
 		defer s.srv.wg.Done()
 		s.srv.handler(s)
@@ -506,7 +511,7 @@ func (s *Session) start() {
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
 	s, full := srv.newSession(r, false)
 	if full {
-		writeError(w, false, codeForbidden, msgTooManySessions)
+		srv.refuse(w, false, codeForbidden, msgTooManySessions, RefusedTooManySessions)
 		return
 	}
 	if s == nil {
@@ -544,6 +549,7 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	}
 	s, full := srv.newSession(r, true)
 	if full {
+		srv.observeRefused(RefusedTooManySessions)
 		conn.close(websocket.StatusTryAgainLater, msgTooManySessions)
 		return
 	}
@@ -575,6 +581,7 @@ func (srv *Server) originAllowed(w http.ResponseWriter, r *http.Request) bool {
 	if u, err := url.Parse(origin); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
 		return true // same origin: no CORS involved
 	}
+	srv.observeRefused(RefusedOrigin)
 	http.Error(w, http.StatusText(http.StatusForbidden), http.StatusForbidden)
 	return false
 }

@@ -194,6 +194,9 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 			s.writing = true
 			cork := s.cork
 			s.mu.Unlock()
+			if obs := o.Observer; obs != nil {
+				obs.MessagesOut(websocketName, len(msgs), n)
+			}
 			s.writeInline(c, cork, msgs)
 			return true, nil
 		}
@@ -203,7 +206,11 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 	}
 	s.outBytes += n
 	s.kickLocked()
+	ws := s.websocket
 	s.mu.Unlock()
+	if obs := o.Observer; obs != nil {
+		obs.MessagesOut(transportName(ws), len(msgs), n)
+	}
 	return true, nil
 }
 
@@ -454,7 +461,11 @@ func (s *Session) closeWith(r Reason) {
 	signal(s.drained)
 	signal(s.roomed)
 	cancel := s.cancel
+	ws := s.websocket
 	s.mu.Unlock()
+	if obs := s.srv.opts.Observer; obs != nil {
+		obs.SessionClosed(transportName(ws), r)
+	}
 	if cancel != nil {
 		cancel(r)
 	}

@@ -280,7 +280,11 @@ func (s *Session) receivedWS(binary bool, data []byte, err error) (Message, bool
 		s.closeWith(ReasonParseError)
 		return Message{}, false, false
 	}
-	return s.handlePacket(p)
+	m, ok, open := s.handlePacket(p)
+	if ok {
+		s.srv.observeIn(websocketName, m)
+	}
+	return m, ok, open
 }
 
 func (s *Session) closedErr() error {
@@ -384,6 +388,7 @@ func (srv *Server) upgrade(w http.ResponseWriter, r *http.Request, s *Session) {
 		conn.closeNow()
 		return
 	}
+	s.srv.observeUpgraded()
 	s.probe = nil
 	s.upgrading = false
 	s.websocket = true

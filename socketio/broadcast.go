@@ -186,7 +186,7 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 		servers += c
 		b.notifyOutgoing(n, event, args)
 		p := &parser.Packet{Type: parser.Event, Namespace: n.name, Event: event, Args: args}
-		if err := n.adapter.BroadcastWithAck(ctx, p, b.opts(), onCount, onAck); err != nil {
+		if err := n.observeAdapter("broadcastWithAck", n.adapter.BroadcastWithAck(ctx, p, b.opts(), onCount, onAck)); err != nil {
 			return nil, err
 		}
 	}
@@ -215,6 +215,9 @@ func (b BroadcastOperator) EmitWithAck(ctx context.Context, event string, args .
 	if reported < servers || len(out.Responses) < out.Expected {
 		if errors.Is(ctx.Err(), context.Canceled) {
 			return out, ctx.Err()
+		}
+		for _, n := range b.targets {
+			n.observeAckTimeout()
 		}
 		return out, ErrAckTimeout
 	}

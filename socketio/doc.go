@@ -121,4 +121,10 @@
 // Server.Shutdown disconnects every socket with ReasonServerShuttingDown and
 // returns when all the server's goroutines have ended. A connection that joins
 // no namespace within ConnectTimeout is closed.
+//
+// ServerOptions.Observer, when set, sees sockets connected and disconnected
+// (with their reason), acknowledgement timeouts, recoveries and their misses,
+// and failed adapter operations (an *adapter.PublishError among them), for
+// metrics (package metrics counts them; the Engine.IO layer has its own
+// engineio.ServerOptions.Observer). Its methods must not block.
 package socketio

@@ -171,6 +171,9 @@ func (n *Namespace) add(c *conn, auth parser.Value) {
 		return
 	}
 	s.connected.Store(true)
+	if obs := n.srv.opts.Observer; obs != nil {
+		obs.Connected(n.name)
+	}
 	if prev != nil {
 		if err := n.joinRecovered(s, prev); err != nil {
 			s.onClose(ReasonTransportError)
@@ -288,7 +291,7 @@ func (n *Namespace) DisconnectSockets(ctx context.Context, close bool) error {
 // ServerSideEmit sends an event to this namespace on the other servers of the
 // cluster (see OnServerSideEmit).
 func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
-	return n.adapter.ServerSideEmit(ctx, append([]any{event}, args...))
+	return n.observeAdapter("serverSideEmit", n.adapter.ServerSideEmit(ctx, append([]any{event}, args...)))
 }
 
 // ServerSideEmitWithAck does the same and waits for one answer per other
@@ -479,5 +482,6 @@ func (n *Namespace) adapterFailed(op string, err error) {
 	if err == nil {
 		return
 	}
+	n.observeAdapter(op, err)
 	lograte.Log(n.srv.log, &n.srv.adapterLog, slog.LevelError, "socketio: adapter: "+op, "nsp", n.name, "err", err)
 }

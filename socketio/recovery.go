@@ -98,6 +98,9 @@ func (n *Namespace) restore(s *Socket, auth parser.Value) *adapter.Session {
 		if err != nil {
 			n.srv.log.Debug("socketio: restoring a session failed", "nsp", n.name, "err", err)
 		}
+		if obs := n.srv.opts.Observer; obs != nil {
+			obs.Recovery(n.name, prev != nil)
+		}
 		if prev != nil {
 			prev.Offset = offset
 			s.id, s.pid, s.data, s.recovered = prev.SID, prev.PID, prev.Data, true
@@ -152,7 +155,7 @@ func (n *Namespace) broadcast(ctx context.Context, p *parser.Packet, opts *adapt
 		n.fence.RLock()
 		defer n.fence.RUnlock()
 	}
-	return n.adapter.Broadcast(ctx, p, opts)
+	return n.observeAdapter("broadcast", n.adapter.Broadcast(ctx, p, opts))
 }
 
 // leaveAndPersist leaves every room at disconnect and, when the reason allows

@@ -58,6 +58,10 @@ type ServerOptions struct {
 	// Logger receives the errors nobody else sees: panics in user handlers,
 	// adapter failures (default slog.Default()).
 	Logger *slog.Logger
+	// Observer, when set, sees connections, disconnections, ack timeouts,
+	// recoveries and adapter failures (for metrics; see Observer). Its
+	// methods must not block.
+	Observer Observer
 }
 
 // ErrServerClosed is returned by operations on a server that was shut down.

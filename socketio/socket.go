@@ -461,6 +461,9 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 		return a, nil
 	case <-ctx.Done():
 		s.dropAck(id)
+		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			s.nsp.observeAckTimeout()
+		}
 		return nil, ackWaitErr(ctx)
 	case <-s.Context().Done():
 		s.dropAck(id)
@@ -487,6 +490,7 @@ func (s *Socket) EmitWithCallback(event string, timeout time.Duration, cb func(a
 	if timeout > 0 {
 		pa.timer = time.AfterFunc(timeout, func() {
 			if s.takeAck(id) != nil {
+				s.nsp.observeAckTimeout()
 				s.conn.enqueue(func() { cb(nil, ErrAckTimeout) })
 			}
 		})
@@ -684,6 +688,9 @@ func (s *Socket) onClose(reason DisconnectReason) {
 	if !s.connected.Load() {
 		s.leaveAll()
 		return
+	}
+	if obs := s.nsp.srv.opts.Observer; obs != nil {
+		obs.Disconnected(s.nsp.name, reason)
 	}
 	finish := func() {
 		hk := s.hooksCopy()

@@ -8,8 +8,10 @@
 //     allows: parser only internal/msgpack; engineio none (it knows nothing of
 //     Socket.IO); adapter only parser, and adapter/redis only adapter, its wire
 //     subpackage, parser and internal/msgpack (no server: no socketio, no
-//     engineio); socketio engineio, parser and adapter; helper any package that
-//     is not internal (public APIs only). A new package must be given a rule.
+//     engineio); socketio engineio, parser and adapter; metrics engineio,
+//     socketio and adapter (no rueidis: Redis events come in as a Stringer);
+//     helper any package that is not internal (public APIs only). A new
+//     package must be given a rule.
 //   - Outside the module, core packages import only the standard library and
 //     github.com/coder/websocket; github.com/redis/rueidis only under
 //     adapter/redis.

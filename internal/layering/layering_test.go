@@ -48,6 +48,7 @@ var layers = []layer{
 	{pkg: "helper", public: true, mayImport: []string{"internal/lograte"}, core: true},
 	// admin: the server side of the admin UI, on the public packages only.
 	{pkg: "admin", public: true, core: true},
+	{pkg: "metrics", mayImport: []string{"engineio", "socketio", "adapter"}, core: true},
 
 	// Not part of the library: test helpers, tests, commands.
 	{pkg: "adapter/adaptertest", mayImport: []string{"adapter", "parser"}},
