@@ -22,7 +22,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func startChat(t *testing.T, redisURL, mode string) string {
 	t.Helper()
-	app, err := newChat(context.Background(), quiet, redisURL, mode)
+	app, err := newChat(context.Background(), quiet, chatConfig{RedisURL: redisURL, RedisMode: mode})
 	if err != nil {
 		t.Fatal(err)
 	}
