@@ -168,3 +168,62 @@ func TestChat(t *testing.T) {
 		})
 	}
 }
+
+// The users online are pushed to every client when they change, across
+// nodes, without the clients asking.
+func TestChatPresencePush(t *testing.T) {
+	for _, mode := range []string{"memory", "classic"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var urlA, urlB string
+			if mode == "memory" {
+				urlA = startChat(t, "", "")
+				urlB = urlA
+			} else {
+				rs := testutil.StartRedis(t)
+				urlA, urlB = startChat(t, rs.URL(), mode), startChat(t, rs.URL(), mode)
+			}
+			connect := func(url, name string) (*helper.ClientHelper, chan string) {
+				c, err := helper.NewClientHelper(&helper.ClientOptions{Host: url, Logger: quiet})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				ch := make(chan string, 64)
+				helper.Subscribe(c, "presence", func(p struct {
+					Users []string `json:"users"`
+				}) {
+					ch <- strings.Join(p.Users, ",")
+				})
+				if err := c.Connect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Authenticate(ctx, map[string]string{"name": name}); err != nil {
+					t.Fatal(err)
+				}
+				return c, ch
+			}
+			until := func(ch chan string, s string) {
+				t.Helper()
+				for {
+					select {
+					case got := <-ch:
+						if got == s {
+							return
+						}
+					case <-ctx.Done():
+						t.Fatalf("no presence %q pushed", s)
+					}
+				}
+			}
+			_, pa := connect(urlA, "alice")
+			until(pa, "alice")
+			bob, pb := connect(urlB, "bob")
+			until(pa, "alice,bob")
+			until(pb, "alice,bob")
+			bob.Close()
+			until(pa, "alice")
+		})
+	}
+}

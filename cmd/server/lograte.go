@@ -16,6 +16,7 @@ const logPerSecond = 20
 // The kinds are the demo's few constants, so its map stays that small.
 type rateLog struct {
 	log *slog.Logger
+	now func() time.Time // time.Now; tests set their own clock
 
 	mu    sync.Mutex
 	kinds map[string]*logWindow
@@ -28,7 +29,7 @@ type logWindow struct {
 }
 
 func newRateLog(log *slog.Logger) *rateLog {
-	return &rateLog{log: log, kinds: map[string]*logWindow{}}
+	return &rateLog{log: log, now: time.Now, kinds: map[string]*logWindow{}}
 }
 
 // info logs msg with args as kind, unless kind is over its rate.
@@ -36,8 +37,8 @@ func (r *rateLog) info(kind, msg string, args ...any) {
 	if !r.log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	now := time.Now()
 	r.mu.Lock()
+	now := r.now()
 	w := r.kinds[kind]
 	if w == nil {
 		w = &logWindow{start: now}
