@@ -3,7 +3,10 @@ package conformance
 // A real browser (Debian's Chromium, headless) through the demo chat page of
 // cmd/server, driven over the Chrome DevTools protocol: two pages exchange
 // room, direct, broadcast and binary messages over polling and websocket,
-// and reconnect (and authenticate again) after the server restarts.
+// and reconnect (and authenticate again) after the server restarts. The
+// page gets the users online pushed by the server (no polling), shows each
+// message's time, tells its own messages apart and hides the login form once
+// logged in.
 
 import (
 	"bufio"
@@ -408,8 +411,44 @@ func TestBrowserChat(t *testing.T) {
 				}
 			}
 
+			// Presence is pushed: both pages list both users.
+			for _, p := range []*page{alice, bob} {
+				p.waitTrue(ctx, `chat.info().presence > 0 && JSON.stringify(chat.users()) === '["alice","bob"]'`)
+				var shown bool
+				p.must(ctx, `chat.loginShown()`, &shown)
+				if shown {
+					t.Fatalf("page %s: login form still shown once logged in", p.name)
+				}
+			}
+
 			alice.must(ctx, `chat.say("lobby", "hello from alice over `+tr+`")`, nil)
 			bob.waitText(ctx, "[lobby] alice: hello from alice over "+tr)
+			alice.waitText(ctx, "[lobby] alice: hello from alice over "+tr)
+			// Each message shows its time; the sender's page marks it as its own.
+			for _, p := range []*page{alice, bob} {
+				var lines []struct {
+					Time string `json:"time"`
+					Text string `json:"text"`
+					Own  bool   `json:"own"`
+				}
+				p.must(ctx, `chat.lines()`, &lines)
+				found := false
+				for _, l := range lines {
+					if l.Text != "[lobby] alice: hello from alice over "+tr {
+						continue
+					}
+					found = true
+					if _, err := time.Parse("15:04:05", l.Time); err != nil {
+						t.Fatalf("page %s: message time %q: %v", p.name, l.Time, err)
+					}
+					if l.Own != (p == alice) {
+						t.Fatalf("page %s: own = %v for alice's message", p.name, l.Own)
+					}
+				}
+				if !found {
+					t.Fatalf("page %s: message not in %+v", p.name, lines)
+				}
+			}
 			bob.must(ctx, `chat.dm("alice", "psst alice")`, nil)
 			alice.waitText(ctx, "[dm] bob → alice: psst alice")
 			bob.must(ctx, `chat.announce("hi all")`, nil)
@@ -484,6 +523,11 @@ func TestBrowserChat(t *testing.T) {
 			alice.must(ctx, `chat.say("lobby", "back after restart")`, nil)
 			bob.waitText(ctx, "[lobby] alice: back after restart")
 
+			// bob logs out: alice's list follows without her asking, and
+			// bob's page shows the login form again.
+			bob.must(ctx, `chat.logout()`, nil)
+			alice.waitTrue(ctx, `JSON.stringify(chat.users()) === '["alice"]'`)
+			bob.waitTrue(ctx, `chat.loginShown()`)
 			for _, p := range []*page{alice, bob} {
 				var tgt struct{}
 				p.d.call(ctx, p.session, "Page.close", map[string]any{}, &tgt)

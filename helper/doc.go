@@ -49,6 +49,13 @@
 // *adapter.PublishError (errors.Is(err, adapter.ErrNotPublished)): delivered
 // here, not published. No handler waits on Redis longer than that.
 //
+// Shutdown closes the clients' Engine.IO connections without a DISCONNECT,
+// as socketio.Server.Shutdown does: official clients see "transport close"
+// and reconnect by themselves (to the restarted node or another one), and a
+// ClientHelper with Reauthenticate (or the seed's client, which authenticates
+// in its onConnected) authenticates again, so the nodes of a cluster can be
+// restarted in turn.
+//
 // ClusterClients lists every node's sockets with their state and identity,
 // which the helper keeps in the socket data (Socket.SetData): keep
 // application data in Identity.Data rather than calling SetData on a helper's

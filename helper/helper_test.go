@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -628,7 +630,11 @@ func TestShutdown(t *testing.T) {
 	if err := h.Shutdown(ctx); err != nil {
 		t.Fatal(err)
 	}
-	ev.wait(t, "disconnected:")
+	// A transport close, not "io server disconnect": official clients
+	// reconnect after the one and not after the other.
+	if got := ev.wait(t, "disconnected:"); got != "disconnected:transport close" {
+		t.Fatalf("client saw %q", got)
+	}
 	if len(h.Clients()) != 0 {
 		t.Fatalf("clients after shutdown: %v", h.Clients())
 	}
@@ -653,6 +659,104 @@ func TestOptionsRequired(t *testing.T) {
 		}
 		if p, ok := helper.ParseState(want); !ok || p != s {
 			t.Fatalf("ParseState(%q) = %v %v", want, p, ok)
+		}
+	}
+}
+
+// A helper over a Server of the caller's also closes its sockets'
+// connections rather than sending DISCONNECT.
+func TestShutdownNotOwnedServer(t *testing.T) {
+	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quiet})
+	h, err := helper.NewServerHelper(context.Background(), &helper.ServerOptions{Authenticate: tokenAuth, Logger: quiet, Server: srv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	defer srv.Shutdown(context.Background())
+	c, ev := newClient(t, ts.URL, "tok-alice", nil)
+	connectAuth(t, c)
+	if err := h.Shutdown(ctx10(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := ev.wait(t, "disconnected:"); got != "disconnected:transport close" {
+		t.Fatalf("client saw %q", got)
+	}
+	// The server keeps running without the helper: the namespace is no
+	// longer served, and the reconnected client is told so.
+	if got := ev.wait(t, "disconnected:"); got != "disconnected:io server disconnect" {
+		t.Fatalf("client saw %q after reconnecting", got)
+	}
+}
+
+// A restart of the node on the same address: clients with Reauthenticate
+// come back and authenticate by themselves with the new server.
+func TestShutdownRestartReauthenticates(t *testing.T) {
+	const n = 10
+	start := func(addr string) (*helper.ServerHelper, *http.Server, string) {
+		h, err := helper.NewServerHelper(context.Background(), &helper.ServerOptions{Authenticate: tokenAuth, Logger: quiet, SocketIO: &socketio.ServerOptions{Logger: quiet}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := &http.Server{Handler: h}
+		go hs.Serve(ln)
+		return h, hs, ln.Addr().String()
+	}
+	stop := func(h *helper.ServerHelper, hs *http.Server) {
+		ctx := ctx10(t)
+		if err := h.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := hs.Shutdown(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h1, hs1, addr := start("127.0.0.1:0")
+	clients := make([]*helper.ClientHelper, n)
+	evs := make([]*events, n)
+	for i := range clients {
+		clients[i], evs[i] = newClient(t, "http://"+addr, "tok-alice", func(o *helper.ClientOptions) { o.Reauthenticate = true })
+		if err := clients[i].Connect(ctx10(t)); err != nil {
+			t.Fatal(err)
+		}
+		evs[i].wait(t, "authenticated:")
+	}
+	stop(h1, hs1)
+	for i := range evs {
+		// "transport close" normally; a client still on polling may see its
+		// pending request fail ("transport error"). Never a DISCONNECT.
+		if got := evs[i].wait(t, "disconnected:"); got == "disconnected:io server disconnect" {
+			t.Fatalf("client %d saw %q", i, got)
+		}
+	}
+	h2, hs2, _ := start(addr)
+	defer stop(h2, hs2)
+	for i := range evs {
+		evs[i].wait(t, "authenticated:")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		authed := 0
+		for _, ci := range h2.Clients() {
+			if ci.State == helper.StateAuthenticated {
+				authed++
+			}
+		}
+		if authed == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d clients authenticated on the new server", authed, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	for i, c := range clients {
+		if c.State() != helper.StateAuthenticated {
+			t.Fatalf("client %d state %v", i, c.State())
 		}
 	}
 }

@@ -357,10 +357,18 @@ func (h *ServerHelper) ClusterClients(ctx context.Context) ([]ClientInfo, error)
 	return out, err
 }
 
-// Shutdown stops the helper's timers, disconnects its clients, shuts down the
-// Socket.IO server when the helper made it, and then closes the Cluster. It
-// returns ctx's error when the server did not finish in time. It is
-// idempotent.
+// Shutdown stops the helper's timers, shuts down the Socket.IO server when
+// the helper made it, and then closes the Cluster. It returns ctx's error when
+// the server did not finish in time. It is idempotent.
+//
+// It never sends a Socket.IO DISCONNECT, after which official clients would
+// not reconnect: like socketio.Server.Shutdown (and io.close() of the
+// reference) it closes the Engine.IO connections, so clients see "transport
+// close" and reconnect by themselves, to this node once it is back or to
+// another one (a rolling restart). With a Server of the caller's, the
+// connections of the helper's sockets are closed (Socket.CloseConn); later
+// connections to the helper's namespace are refused with a DISCONNECT while
+// that server keeps running.
 func (h *ServerHelper) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
@@ -378,7 +386,9 @@ func (h *ServerHelper) Shutdown(ctx context.Context) error {
 	h.mu.Unlock()
 	for _, c := range cs {
 		c.stop()
-		c.s.Disconnect(false)
+		if !h.ownServer {
+			c.s.CloseConn()
+		}
 	}
 	var err error
 	if h.ownServer {
@@ -397,7 +407,11 @@ func (h *ServerHelper) onConnection(s *socketio.Socket) {
 	h.mu.Lock()
 	if h.closed {
 		h.mu.Unlock()
-		s.Disconnect(false)
+		if h.ownServer {
+			s.CloseConn() // the server is going down: come back to its successor
+		} else {
+			s.Disconnect(false)
+		}
 		return
 	}
 	if _, dup := h.clients[s.ID()]; dup {

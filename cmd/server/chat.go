@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/corvid-io/corvid/adapter/redis"
@@ -46,30 +47,54 @@ const (
 	maxSessions = 10_000
 )
 
+// presenceDelay gathers the connections and disconnections of this long
+// into one presence update: at most one cluster listing and one broadcast
+// per node in that time, however many clients come and go.
+const presenceDelay = 200 * time.Millisecond
+
 // chat is the demo application over a ServerHelper.
 type chat struct {
 	h    *helper.ServerHelper
 	log  *slog.Logger
+	rl   *rateLog
 	node string
+
+	presence chan struct{} // a presence update is due (capacity 1)
+	stop     chan struct{}
+	wg       sync.WaitGroup
+	stopOnce sync.Once
 }
 
-func newChat(ctx context.Context, log *slog.Logger, redisURL, redisMode string) (*chat, error) {
+// chatConfig are the demo's settings from its flags.
+type chatConfig struct {
+	RedisURL  string
+	RedisMode string
+	// Recovery is the connection state recovery window; 0 turns it off.
+	Recovery time.Duration
+}
+
+func newChat(ctx context.Context, log *slog.Logger, cfg chatConfig) (*chat, error) {
 	b := make([]byte, 3)
 	rand.Read(b)
-	c := &chat{log: log, node: hex.EncodeToString(b)}
+	c := &chat{log: log, rl: newRateLog(log), node: hex.EncodeToString(b), presence: make(chan struct{}, 1), stop: make(chan struct{})}
+	sopts := &socketio.ServerOptions{
+		Logger:            log,
+		MaxRoomsPerSocket: maxRooms + 4,
+		Engine:            &engineio.ServerOptions{MaxHTTPBufferSize: maxMessage, MaxSessions: maxSessions},
+	}
+	if cfg.Recovery > 0 {
+		sopts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: cfg.Recovery}
+	}
 	opts := &helper.ServerOptions{
-		Identifier: "chat-" + c.node,
-		SocketIO: &socketio.ServerOptions{
-			Logger:            log,
-			MaxRoomsPerSocket: maxRooms + 4,
-			Engine:            &engineio.ServerOptions{MaxHTTPBufferSize: maxMessage, MaxSessions: maxSessions},
-		},
+		Identifier:        "chat-" + c.node,
+		SocketIO:          sopts,
 		MaxRoomsPerSocket: maxRooms + 3, // io-default, io-notification, user:<name>
 		Authenticate:      c.authenticate,
 		ValidateRoom:      c.validateRoom,
 		ClientConnected:   c.clientConnected,
 		Logger:            log,
 	}
+	redisURL, redisMode := cfg.RedisURL, cfg.RedisMode
 	if redisURL != "" {
 		cl, err := dialCluster(ctx, redisURL, redisMode)
 		if err != nil {
@@ -85,7 +110,57 @@ func newChat(ctx context.Context, log *slog.Logger, redisURL, redisMode string) 
 		return nil, err
 	}
 	c.h = h
+	c.wg.Add(1)
+	go c.presenceLoop()
 	return c, nil
+}
+
+// touchPresence asks for a presence update (without blocking).
+func (c *chat) touchPresence() {
+	select {
+	case c.presence <- struct{}{}:
+	default:
+	}
+}
+
+// presenceLoop pushes the list of users online to every page when it may
+// have changed, instead of pages polling for it.
+func (c *chat) presenceLoop() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.presence:
+		}
+		select {
+		case <-c.stop:
+			return
+		case <-time.After(presenceDelay):
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		users, partial := c.users(ctx)
+		if err := c.h.Broadcast(ctx, "presence", map[string]any{"users": users, "partial": partial}); err != nil && !errors.Is(err, helper.ErrClosed) {
+			c.log.Warn("presence", "err", err)
+		}
+		cancel()
+	}
+}
+
+// users lists the authenticated users of the cluster, sorted; partial is
+// true when some node did not answer.
+func (c *chat) users(ctx context.Context) (users []string, partial bool) {
+	list, err := c.h.ClusterClients(ctx)
+	seen := map[string]bool{}
+	users = []string{}
+	for _, ci := range list {
+		if ci.State == helper.StateAuthenticated && ci.UserID != "" && !seen[ci.UserID] {
+			seen[ci.UserID] = true
+			users = append(users, ci.UserID)
+		}
+	}
+	sort.Strings(users)
+	return users, err != nil
 }
 
 // dialCluster connects to Redis with the adapter of mode: "streams" (Redis
@@ -107,6 +182,8 @@ func dialCluster(ctx context.Context, url, mode string) (helper.Cluster, error) 
 }
 
 func (c *chat) shutdown(ctx context.Context) {
+	c.stopOnce.Do(func() { close(c.stop) })
+	c.wg.Wait()
 	if err := c.h.Shutdown(ctx); err != nil {
 		c.log.Warn("shutdown", "err", err)
 	}
@@ -189,6 +266,7 @@ type fileOut struct {
 	Name string `json:"name"`
 	Data []byte `json:"data"`
 	Node string `json:"node"`
+	Time string `json:"time"`
 }
 
 var errNotInRoom = errors.New("join the room first")
@@ -220,6 +298,12 @@ func (c *chat) clientConnected(cl *helper.Client) {
 	s := cl.Socket()
 	onErr := func(s *socketio.Socket, err error) { c.log.Debug("bad event", "id", s.ID(), "err", err) }
 	ctx := s.Context()
+	c.rl.info("connection", "client authenticated", "user", user, "id", s.ID(), "recovered", s.Recovered())
+	s.OnDisconnect(func(s *socketio.Socket, reason socketio.DisconnectReason) {
+		c.rl.info("connection", "client disconnected", "user", user, "id", s.ID(), "reason", string(reason))
+		c.touchPresence()
+	})
+	c.touchPresence()
 
 	helper.On(s, "chat", func(s *socketio.Socket, m chatIn, ack socketio.AckFunc) {
 		switch {
@@ -228,6 +312,7 @@ func (c *chat) clientConnected(cl *helper.Client) {
 		case !inRoom(s, m.Room):
 			answer(ack, errNotInRoom)
 		default:
+			c.rl.info("message", "chat", "from", user, "room", m.Room, "bytes", len(m.Text))
 			answer(ack, c.h.Send(ctx, helper.ToRoom(m.Room), "chat", chatOut{From: user, Room: m.Room, Text: m.Text, Node: c.node, Time: now()}))
 		}
 	}, onErr)
@@ -237,6 +322,7 @@ func (c *chat) clientConnected(cl *helper.Client) {
 			answer(ack, errors.New("bad direct message"))
 			return
 		}
+		c.rl.info("message", "dm", "from", user, "to", m.To, "bytes", len(m.Text))
 		out := chatOut{From: user, To: m.To, Text: m.Text, Node: c.node, Time: now()}
 		err := c.h.Send(ctx, helper.ToUser(m.To), "dm", out)
 		if err == nil && m.To != user {
@@ -250,6 +336,7 @@ func (c *chat) clientConnected(cl *helper.Client) {
 			answer(ack, errors.New("empty or too long"))
 			return
 		}
+		c.rl.info("message", "announce", "from", user, "bytes", len(m.Text))
 		answer(ack, c.h.Broadcast(ctx, "announce", chatOut{From: user, Text: m.Text, Node: c.node, Time: now()}))
 	}, onErr)
 
@@ -260,7 +347,8 @@ func (c *chat) clientConnected(cl *helper.Client) {
 		case !inRoom(s, m.Room):
 			answer(ack, errNotInRoom)
 		default:
-			answer(ack, c.h.Send(ctx, helper.ToRoom(m.Room), "file", fileOut{From: user, Room: m.Room, Name: m.Name, Data: m.Data, Node: c.node}))
+			c.rl.info("message", "file", "from", user, "room", m.Room, "bytes", len(m.Data))
+			answer(ack, c.h.Send(ctx, helper.ToRoom(m.Room), "file", fileOut{From: user, Room: m.Room, Name: m.Name, Data: m.Data, Node: c.node, Time: now()}))
 		}
 	}, onErr)
 
@@ -270,20 +358,7 @@ func (c *chat) clientConnected(cl *helper.Client) {
 		}
 		wctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 		defer cancel()
-		list, err := c.h.ClusterClients(wctx)
-		seen := map[string]bool{}
-		users := []string{}
-		for _, ci := range list {
-			if ci.State == helper.StateAuthenticated && ci.UserID != "" && !seen[ci.UserID] {
-				seen[ci.UserID] = true
-				users = append(users, ci.UserID)
-			}
-		}
-		sort.Strings(users)
-		res := map[string]any{"users": users}
-		if err != nil {
-			res["partial"] = true
-		}
-		ack(res)
+		users, partial := c.users(wctx)
+		ack(map[string]any{"users": users, "partial": partial})
 	})
 }

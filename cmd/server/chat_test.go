@@ -8,12 +8,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/corvid-io/corvid/helper"
 	"github.com/corvid-io/corvid/internal/testutil"
+	"github.com/corvid-io/corvid/socketio"
 )
 
 func TestMain(m *testing.M) { testutil.LeakCheck(m) }
@@ -22,7 +24,13 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func startChat(t *testing.T, redisURL, mode string) string {
 	t.Helper()
-	app, err := newChat(context.Background(), quiet, redisURL, mode)
+	url, _ := startChatConfig(t, chatConfig{RedisURL: redisURL, RedisMode: mode})
+	return url
+}
+
+func startChatConfig(t *testing.T, cfg chatConfig) (string, *chat) {
+	t.Helper()
+	app, err := newChat(context.Background(), quiet, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +43,7 @@ func startChat(t *testing.T, redisURL, mode string) string {
 		app.shutdown(ctx)
 		ts.Close()
 	})
-	return ts.URL
+	return ts.URL, app
 }
 
 type chatMsg struct {
@@ -164,6 +172,117 @@ func TestChat(t *testing.T) {
 			var ae *helper.AuthError
 			if !errors.As(err, &ae) || !strings.HasPrefix(ae.Message, "pick a name") {
 				t.Fatalf("bad name = %v", err)
+			}
+		})
+	}
+}
+
+// The users online are pushed to every client when they change, across
+// nodes, without the clients asking.
+func TestChatPresencePush(t *testing.T) {
+	for _, mode := range []string{"memory", "classic"} {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			var urlA, urlB string
+			if mode == "memory" {
+				urlA = startChat(t, "", "")
+				urlB = urlA
+			} else {
+				rs := testutil.StartRedis(t)
+				urlA, urlB = startChat(t, rs.URL(), mode), startChat(t, rs.URL(), mode)
+			}
+			connect := func(url, name string) (*helper.ClientHelper, chan string) {
+				c, err := helper.NewClientHelper(&helper.ClientOptions{Host: url, Logger: quiet})
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				ch := make(chan string, 64)
+				helper.Subscribe(c, "presence", func(p struct {
+					Users []string `json:"users"`
+				}) {
+					ch <- strings.Join(p.Users, ",")
+				})
+				if err := c.Connect(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.Authenticate(ctx, map[string]string{"name": name}); err != nil {
+					t.Fatal(err)
+				}
+				return c, ch
+			}
+			until := func(ch chan string, s string) {
+				t.Helper()
+				for {
+					select {
+					case got := <-ch:
+						if got == s {
+							return
+						}
+					case <-ctx.Done():
+						t.Fatalf("no presence %q pushed", s)
+					}
+				}
+			}
+			_, pa := connect(urlA, "alice")
+			until(pa, "alice")
+			bob, pb := connect(urlB, "bob")
+			until(pa, "alice,bob")
+			until(pb, "alice,bob")
+			bob.Close()
+			until(pa, "alice")
+		})
+	}
+}
+
+// -recovery: a page whose connection drops gets its session back (same
+// socket id, rooms kept) and authenticates again.
+func TestChatRecoveryFlag(t *testing.T) {
+	for _, on := range []bool{false, true} {
+		t.Run(map[bool]string{false: "off", true: "on"}[on], func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			cfg := chatConfig{}
+			if on {
+				cfg.Recovery = time.Minute
+			}
+			url, app := startChatConfig(t, cfg)
+			authed := make(chan string, 4)
+			c, err := helper.NewClientHelper(&helper.ClientOptions{
+				Host: url, Logger: quiet, Reauthenticate: true, AuthPayload: map[string]string{"name": "alice"},
+				Manager:         &socketio.ManagerOptions{ReconnectionDelay: 20 * time.Millisecond, ReconnectionDelayMax: 50 * time.Millisecond},
+				OnAuthenticated: func(ev helper.AuthenticatedEvent) { authed <- ev.ID },
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Connect(ctx); err != nil {
+				t.Fatal(err)
+			}
+			first := <-authed
+			if _, err := c.JoinRoomsAck(ctx, "lobby"); err != nil {
+				t.Fatal(err)
+			}
+			for app.h.Client(first) == nil || !slices.Contains(app.h.Client(first).Info().Rooms, "lobby") {
+				if ctx.Err() != nil {
+					t.Fatal("lobby not joined")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			app.h.Client(first).Socket().CloseConn()
+			var second string
+			select {
+			case second = <-authed:
+			case <-ctx.Done():
+				t.Fatal("not authenticated again")
+			}
+			if got := c.Socket().Recovered(); got != on || (second == first) != on {
+				t.Fatalf("recovered %v, id %s then %s; want recovery %v", got, first, second, on)
+			}
+			if on && !slices.Contains(app.h.Client(second).Info().Rooms, "lobby") {
+				t.Fatalf("rooms after recovery %v", app.h.Client(second).Info().Rooms)
 			}
 		})
 	}
