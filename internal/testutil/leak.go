@@ -88,8 +88,14 @@ func WaitGoroutines(d time.Duration) []string {
 // Use it as the body of TestMain:
 //
 //	func TestMain(m *testing.M) { testutil.LeakCheck(m) }
-func LeakCheck(m *testing.M) {
+//
+// The after functions run once the tests are done, before the check (to stop
+// what TestMain started for them).
+func LeakCheck(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if code == 0 {
 		if left := WaitGoroutines(5 * time.Second); len(left) > 0 {
 			fmt.Fprintf(os.Stderr, "leakcheck: %d goroutine(s) left after the tests:\n\n%s\n",

@@ -215,3 +215,33 @@ func StartRedisCluster(t testing.TB, n int) *RedisCluster {
 	}
 	return c
 }
+
+// LaunchRedis starts a standalone redis-server (no persistence) on a free
+// loopback port outside any test, for runnable Examples: TestMain starts it,
+// the Examples read its URL, and stop kills it at the end.
+func LaunchRedis() (url string, stop func(), err error) {
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		return "", nil, fmt.Errorf("redis-server is not on PATH (apt-get install redis-server): %w", err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning")
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	stop = func() { cmd.Process.Kill(); <-done }
+	addr := "127.0.0.1:" + strconv.Itoa(port)
+	if err := waitRedisPing(addr, 10*time.Second, done); err != nil {
+		stop()
+		return "", nil, fmt.Errorf("redis-server on %s: %w", addr, err)
+	}
+	return "redis://" + addr, stop, nil
+}
