@@ -521,10 +521,10 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 			t.Fatal(err)
 		}
 		defer s.Manager().Close()
-		if _, err := s.EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrClientAckTimeout) {
+		if _, err := s.EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrAckTimeout) {
 			t.Fatalf("AckTimeout: %v", err)
 		}
-		if _, err := s.Timeout(50*time.Millisecond).EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrClientAckTimeout) {
+		if _, err := s.Timeout(50*time.Millisecond).EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrAckTimeout) {
 			t.Fatalf("Timeout: %v", err)
 		}
 		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
@@ -534,7 +534,7 @@ func goclientSuite(t *testing.T, srv goclientServer, peer goclientPeer, transpor
 		}
 		got := make(chan error, 1)
 		s.Timeout(50*time.Millisecond).EmitAck("no-ack", func(a socketio.Args, err error) { got <- err }, 1)
-		if err := <-got; !errors.Is(err, socketio.ErrClientAckTimeout) {
+		if err := <-got; !errors.Is(err, socketio.ErrAckTimeout) {
 			t.Fatalf("EmitAck: %v", err)
 		}
 		// the socket still works (a generous timeout: an upgrade may be under way)
@@ -886,7 +886,7 @@ func TestGoClientRetries(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer s2.Manager().Close()
-					if _, err := s2.EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrClientAckTimeout) {
+					if _, err := s2.EmitWithAck(ctx, "no-ack"); !errors.Is(err, socketio.ErrAckTimeout) {
 						t.Fatalf("never acked: %v", err)
 					}
 				})

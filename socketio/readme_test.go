@@ -4,7 +4,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -34,7 +33,10 @@ func TestREADMEPrograms(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, code := range programs {
 		dir := t.TempDir()
 		mod := "module readmecheck\n\ngo 1.26\n\nrequire github.com/corvid-io/corvid v0.0.0\n\nreplace github.com/corvid-io/corvid => " + root + "\n"

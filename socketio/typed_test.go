@@ -32,7 +32,7 @@ func typedServer(t *testing.T) (*Server, string, chan error) {
 		if a.Name == "" {
 			return &ConnectError{Message: "name required"}
 		}
-		s.SetData(typedUser{a.Name})
+		s.SetData(typedUser(a))
 		return nil
 	}))
 	srv.OnConnection(func(s *Socket) {
