@@ -91,8 +91,8 @@ all)
 	go test -race -shuffle=on -count=1 -timeout=15m ./...
 	log "bench module (nested): vet, tests and the harness smoke run"
 	(cd bench && go vet ./... && go test -race -count=1 -timeout=10m ./...)
-	log "metrics exporters (nested modules metrics/prometheus, metrics/otel): vet and tests"
-	for m in metrics/prometheus metrics/otel; do (cd "$m" && go vet ./... && go test -race -count=1 -timeout=5m ./...); done
+	log "nested modules (metrics/prometheus, metrics/otel, admin/bcrypt): vet and tests"
+	for m in metrics/prometheus metrics/otel admin/bcrypt; do (cd "$m" && go vet ./... && go test -race -count=1 -timeout=5m ./...); done
 	fuzz
 	;;
 lint) lint ;;
