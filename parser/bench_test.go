@@ -113,3 +113,34 @@ func BenchmarkDecodeFull(b *testing.B) {
 		})
 	}
 }
+
+type benchMeta struct {
+	ID      int    `json:"id"`
+	Created string `json:"created,omitempty"`
+}
+
+type benchUser struct {
+	benchMeta
+	Name   string            `json:"name"`
+	Score  float64           `json:"score,string"`
+	Active bool              `json:"active"`
+	Tags   []string          `json:"tags,omitempty"`
+	Extra  map[string]string `json:"extra,omitzero"`
+	Skip   int               `json:"-"`
+}
+
+// BenchmarkAppendPacketStruct encodes an event whose argument is a struct (the
+// reflection path: fields by encoding/json's rules).
+func BenchmarkAppendPacketStruct(b *testing.B) {
+	p := &parser.Packet{Type: parser.Event, Event: "user", Args: []any{
+		benchUser{benchMeta: benchMeta{ID: 7}, Name: "user-7", Score: 8.75, Active: true, Tags: []string{"a", "b"}}}}
+	buf := make([]byte, 0, 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		out, _, err := parser.AppendPacket(buf[:0], nil, p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(len(out)))
+	}
+}

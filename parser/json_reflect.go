@@ -1,14 +1,14 @@
 package parser
 
 import (
-	"cmp"
 	"encoding"
 	"encoding/json"
 	"reflect"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
+
+	"github.com/corvid-io/corvid/internal/structfields"
 )
 
 // This file is the reflection fallback of the encoder (structs, pointers,
@@ -151,8 +151,8 @@ func appendStruct(dst []byte, atts [][]byte, rv reflect.Value, depth int) ([]byt
 	fields := structFields(rv.Type())
 	for i := range fields {
 		f := &fields[i]
-		fv, ok := fieldByIndex(rv, f.index)
-		if !ok || f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+		fv, ok := structfields.ByIndex(rv, f.Index, false)
+		if !ok || f.OmitEmpty && isEmptyValue(fv) || f.OmitZero && isZeroValue(fv) {
 			continue
 		}
 		if !first {
@@ -160,7 +160,7 @@ func appendStruct(dst []byte, atts [][]byte, rv reflect.Value, depth int) ([]byt
 		}
 		first = false
 		dst = append(dst, f.key...)
-		if f.quoted {
+		if f.Quoted {
 			switch fv.Kind() {
 			case reflect.String:
 				dst = appendQuoted(dst, string(appendQuoted(nil, fv.String())))
@@ -182,21 +182,6 @@ func appendStruct(dst []byte, atts [][]byte, rv reflect.Value, depth int) ([]byt
 		}
 	}
 	return append(dst, '}'), atts, nil
-}
-
-// fieldByIndex follows index through embedded structs; ok is false when it
-// passes through a nil embedded pointer.
-func fieldByIndex(v reflect.Value, index []int) (reflect.Value, bool) {
-	for i, x := range index {
-		if i > 0 && v.Kind() == reflect.Pointer {
-			if v.IsNil() {
-				return reflect.Value{}, false
-			}
-			v = v.Elem()
-		}
-		v = v.Field(x)
-	}
-	return v, true
 }
 
 func isEmptyValue(v reflect.Value) bool {
@@ -223,16 +208,14 @@ func isZeroValue(v reflect.Value) bool {
 
 // field is one encoded struct field.
 type field struct {
-	name      string
-	key       []byte // the quoted name and ':'
-	index     []int
-	tagged    bool
-	omitEmpty bool
-	omitZero  bool
-	quoted    bool
+	structfields.Field
+	key []byte // the quoted name and ':'
 }
 
 var fieldCache sync.Map // reflect.Type -> []field
+
+// jsonRules read the `json` tag as encoding/json does.
+var jsonRules = structfields.Rules{Tags: []string{"json"}, ValidNames: true}
 
 // structFields returns the fields encoding/json would encode for struct type
 // t, in order: exported fields and the promoted fields of embedded structs,
@@ -241,134 +224,11 @@ func structFields(t reflect.Type) []field {
 	if f, ok := fieldCache.Load(t); ok {
 		return f.([]field)
 	}
-	f, _ := fieldCache.LoadOrStore(t, computeFields(t))
+	fs := jsonRules.Fields(t)
+	fields := make([]field, len(fs))
+	for i, f := range fs {
+		fields[i] = field{Field: f, key: append(appendQuoted(nil, f.Name), ':')}
+	}
+	f, _ := fieldCache.LoadOrStore(t, fields)
 	return f.([]field)
-}
-
-func computeFields(t reflect.Type) []field {
-	type todo struct {
-		typ   reflect.Type
-		index []int
-	}
-	var fields []field
-	next := []todo{{typ: t}}
-	var count, nextCount map[reflect.Type]int
-	visited := map[reflect.Type]bool{}
-	for len(next) > 0 {
-		current := next
-		next = nil
-		count, nextCount = nextCount, map[reflect.Type]int{}
-		for _, c := range current {
-			if visited[c.typ] {
-				continue
-			}
-			visited[c.typ] = true
-			for i := range c.typ.NumField() {
-				sf := c.typ.Field(i)
-				if sf.Anonymous {
-					ft := sf.Type
-					if ft.Kind() == reflect.Pointer {
-						ft = ft.Elem()
-					}
-					if !sf.IsExported() && ft.Kind() != reflect.Struct {
-						continue
-					}
-				} else if !sf.IsExported() {
-					continue
-				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
-					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if !validTagName(name) {
-					name = ""
-				}
-				index := append(slices.Clip(c.index), i)
-				ft := sf.Type
-				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
-					ft = ft.Elem()
-				}
-				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
-					f := field{name: name, tagged: name != "", index: index}
-					if f.name == "" {
-						f.name = sf.Name
-					}
-					for opt := range strings.SplitSeq(opts, ",") {
-						switch opt {
-						case "omitempty":
-							f.omitEmpty = true
-						case "omitzero":
-							f.omitZero = true
-						case "string":
-							switch ft.Kind() {
-							case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
-								reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
-								reflect.Float32, reflect.Float64, reflect.String:
-								f.quoted = true
-							}
-						}
-					}
-					f.key = append(appendQuoted(nil, f.name), ':')
-					fields = append(fields, f)
-					if count[c.typ] > 1 {
-						// The embedding struct appears twice at this depth: its fields
-						// annihilate each other below.
-						fields = append(fields, fields[len(fields)-1])
-					}
-					continue
-				}
-				nextCount[ft]++
-				if nextCount[ft] == 1 {
-					next = append(next, todo{typ: ft, index: index})
-				}
-			}
-		}
-	}
-	// Keep, for each name, the dominant field: the shallowest, then the tagged
-	// one; an unresolved tie drops the name.
-	slices.SortStableFunc(fields, func(a, b field) int {
-		if c := cmp.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(len(a.index), len(b.index)); c != 0 {
-			return c
-		}
-		if a.tagged != b.tagged {
-			if a.tagged {
-				return -1
-			}
-			return 1
-		}
-		return slices.Compare(a.index, b.index)
-	})
-	out := fields[:0]
-	for i := 0; i < len(fields); {
-		j := i + 1
-		for j < len(fields) && fields[j].name == fields[i].name {
-			j++
-		}
-		group := fields[i:j]
-		if len(group) == 1 || len(group[0].index) < len(group[1].index) || group[0].tagged && !group[1].tagged {
-			out = append(out, group[0])
-		}
-		i = j
-	}
-	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
-	return out
-}
-
-func validTagName(s string) bool {
-	if s == "" {
-		return false
-	}
-	for _, c := range s {
-		switch {
-		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c > 0x7f:
-		default:
-			return false
-		}
-	}
-	return true
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"unicode/utf8"
+
+	"github.com/corvid-io/corvid/internal/structfields"
 )
 
 // jsonValue is a Value received by the JSON parser: the raw JSON of one element
@@ -375,7 +377,7 @@ func (v *jsonValue) fixInterfaces(raw []byte, rv reflect.Value, depth int) {
 			if f == nil {
 				return
 			}
-			if fv, ok := fieldByIndex(rv, f.index); ok && fv.CanSet() {
+			if fv, ok := structfields.ByIndex(rv, f.Index, false); ok && fv.CanSet() {
 				v.fixInterfaces(elem, fv, depth+1)
 			}
 		})
@@ -386,12 +388,12 @@ func (v *jsonValue) fixInterfaces(raw []byte, rv reflect.Value, depth int) {
 // match first, then a case-insensitive one.
 func lookupField(fields []field, key string) *field {
 	for i := range fields {
-		if fields[i].name == key {
+		if fields[i].Name == key {
 			return &fields[i]
 		}
 	}
 	for i := range fields {
-		if strings.EqualFold(fields[i].name, key) {
+		if strings.EqualFold(fields[i].Name, key) {
 			return &fields[i]
 		}
 	}

@@ -34,9 +34,10 @@ type layer struct {
 }
 
 var layers = []layer{
-	{pkg: "internal/msgpack", core: true},
+	{pkg: "internal/structfields", core: true},
+	{pkg: "internal/msgpack", mayImport: []string{"internal/structfields"}, core: true},
 	{pkg: "internal/lograte", core: true},
-	{pkg: "parser", mayImport: []string{"internal/msgpack"}, core: true},
+	{pkg: "parser", mayImport: []string{"internal/msgpack", "internal/structfields"}, core: true},
 	{pkg: "engineio", core: true},
 	{pkg: "adapter", mayImport: []string{"parser"}, core: true},
 	{pkg: "adapter/redis/wire", mayImport: []string{"internal/msgpack", "parser"}, core: true},

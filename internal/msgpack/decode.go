@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/corvid-io/corvid/internal/structfields"
 )
 
 // DecodeOptions configures a decode. The zero value (and nil) means the defaults.
@@ -614,14 +616,14 @@ func (s *scanner) decodeStruct(rv reflect.Value, t *token) error {
 			}
 			continue
 		}
-		fv, ok := fieldByIndex(rv, f.index, true)
+		fv, ok := structfields.ByIndex(rv, f.Index, true)
 		if !ok { // behind a nil pointer to an unexported struct
 			if err := s.skip(); err != nil {
 				return err
 			}
 			continue
 		}
-		if f.quoted && PeekKind(s.b[s.off:]) == KindString {
+		if f.Quoted && PeekKind(s.b[s.off:]) == KindString {
 			// ",string": the JSON of the value, in a string
 			off := s.off
 			t, err := s.next()

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/structfields"
 )
 
 var (
@@ -197,7 +199,7 @@ func (e *encoder) appendStruct(dst []byte, rv reflect.Value) ([]byte, error) {
 			continue
 		}
 		dst = append(dst, f.key...)
-		if f.quoted {
+		if f.Quoted {
 			dst, err = appendQuoted(dst, fv)
 		} else {
 			dst, err = e.appendReflect(dst, fv)
@@ -213,8 +215,8 @@ func (e *encoder) appendStruct(dst []byte, rv reflect.Value) ([]byte, error) {
 // fieldValue returns the value of f in struct rv; ok is false when the field
 // is not written (behind a nil embedded pointer, or omitted as empty or zero).
 func fieldValue(rv reflect.Value, f *field) (reflect.Value, bool) {
-	fv, ok := fieldByIndex(rv, f.index, false)
-	if !ok || f.omitEmpty && isEmptyValue(fv) || f.omitZero && isZeroValue(fv) {
+	fv, ok := structfields.ByIndex(rv, f.Index, false)
+	if !ok || f.OmitEmpty && isEmptyValue(fv) || f.OmitZero && isZeroValue(fv) {
 		return fv, false
 	}
 	return fv, true
