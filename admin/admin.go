@@ -48,6 +48,13 @@ type Options struct {
 	// room_left; development mode): the server must have been made with
 	// Rooms.Wrap as its adapter factory. See RoomEvents.
 	Rooms *RoomEvents
+	// Engine, when set, counts the Engine.IO connections, messages and
+	// bytes as the reference does (rawConnection, rawDisconnection with the
+	// Engine.IO reason, packetsIn, packetsOut, bytesIn, bytesOut): it must
+	// also be the server's engineio.ServerOptions.Observer (through
+	// socketio.ServerOptions.Engine), set before the server is created. See
+	// EngineObserver.
+	Engine *EngineObserver
 }
 
 // Defaults and limits.

@@ -37,12 +37,18 @@
 //
 // # Differences from the reference
 //
-//   - aggregatedEvents holds rawConnection and rawDisconnection only: the
+//   - aggregatedEvents counts the Engine.IO traffic as the reference does
+//     (rawConnection, rawDisconnection with the Engine.IO close reason,
+//     packetsIn, packetsOut, bytesIn, bytesOut: the messages and the bytes
+//     of their data) only with Options.Engine, an EngineObserver that is
+//     also the server's engineio.ServerOptions.Observer, set before the
+//     server is created (engineio.Observers combines it with another, such
+//     as metrics.Counters). Its counts are folded in under the second each
+//     server_stats is built, not the second they happened. Without it,
+//     aggregatedEvents holds rawConnection and rawDisconnection only: the
 //     first socket of an Engine.IO connection seen connecting, and its last
 //     one leaving (subType is that socket's disconnect reason, e.g. "client
 //     namespace disconnect" where the reference has the Engine.IO reason).
-//     packetsIn, packetsOut, bytesIn and bytesOut are not reported: the
-//     public API has no hook on Engine.IO packets.
 //   - clientsCount and pollingClientsCount count the Engine.IO connections
 //     that have a socket in some namespace; a connection that joined none
 //     yet is not counted.

@@ -8,14 +8,20 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/admin"
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/socketio"
 )
 
 // A server instrumented for the admin UI, and a Go client acting as the UI:
 // it logs in, reads its session id and the configuration.
 func Example() {
-	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quiet})
+	// The Engine.IO traffic (packetsIn, bytesOut...) is counted by an
+	// observer set on the server before it is created.
+	engine := admin.NewEngineObserver()
+	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quiet,
+		Engine: &engineio.ServerOptions{Observer: engine}})
 	adm, err := admin.Instrument(srv, &admin.Options{
+		Engine: engine,
 		Auth: func(user, password string) bool {
 			// Compare with a bcrypt hash in real code.
 			return user == "admin" && subtle.ConstantTimeCompare([]byte(password), []byte("changeit")) == 1

@@ -56,10 +56,12 @@ type ServerStats struct {
 
 // AggregatedEvent counts the events of one type in one second.
 type AggregatedEvent struct {
-	Timestamp int64  `json:"timestamp"` // ms, whole seconds
-	Type      string `json:"type"`      // rawConnection, rawDisconnection
-	SubType   string `json:"subType,omitempty"`
-	Count     int    `json:"count"`
+	Timestamp int64 `json:"timestamp"` // ms, whole seconds
+	// Type is rawConnection or rawDisconnection, and with Options.Engine
+	// also packetsIn, packetsOut, bytesIn or bytesOut.
+	Type    string `json:"type"`
+	SubType string `json:"subType,omitempty"`
+	Count   int    `json:"count"`
 }
 
 // NamespaceStats is one namespace in ServerStats.
@@ -158,9 +160,12 @@ func (a *Admin) onSocket(n *socketio.Namespace, s *socketio.Socket) {
 		a.mu.Unlock()
 		return
 	}
-	a.clients[eid]++
-	if a.clients[eid] == 1 {
-		a.countLocked("rawConnection", "")
+	// With Options.Engine, the Engine.IO connections are counted there.
+	if a.opts.Engine == nil {
+		a.clients[eid]++
+		if a.clients[eid] == 1 {
+			a.countLocked("rawConnection", "")
+		}
 	}
 	a.mu.Unlock()
 	dev := !a.opts.Production
@@ -203,16 +208,24 @@ func (a *Admin) onSocket(n *socketio.Namespace, s *socketio.Socket) {
 
 // countLocked adds one to the aggregated event of this second.
 func (a *Admin) countLocked(typ, subType string) {
-	ts := time.Now().Truncate(time.Second).UnixMilli()
+	a.addLocked(time.Now().Truncate(time.Second).UnixMilli(), typ, subType, 1)
+}
+
+// addLocked adds n to the aggregated event of the second ts (Unix
+// milliseconds); nothing when n is 0.
+func (a *Admin) addLocked(ts int64, typ, subType string, n int64) {
+	if n == 0 {
+		return
+	}
 	k := aggKey{ts, typ, subType}
 	if e := a.agg[k]; e != nil {
-		e.Count++
+		e.Count += int(n)
 		return
 	}
 	if len(a.agg) >= maxAggregated {
 		return
 	}
-	a.agg[k] = &AggregatedEvent{Timestamp: ts, Type: typ, SubType: subType, Count: 1}
+	a.agg[k] = &AggregatedEvent{Timestamp: ts, Type: typ, SubType: subType, Count: int(n)}
 }
 
 // stats builds server_stats; the aggregated events are those counted since
@@ -236,6 +249,9 @@ func (a *Admin) stats() ServerStats {
 		}
 	}
 	a.mu.Lock()
+	if obs := a.opts.Engine; obs != nil {
+		obs.foldLocked(a, time.Now().Truncate(time.Second).UnixMilli())
+	}
 	for k, e := range a.agg {
 		st.AggregatedEvents = append(st.AggregatedEvents, e)
 		delete(a.agg, k)

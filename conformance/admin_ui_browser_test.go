@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/admin"
+	"github.com/corvid-io/corvid/engineio"
 	"github.com/corvid-io/corvid/internal/testutil"
 	"github.com/corvid-io/corvid/socketio"
 )
@@ -35,13 +36,15 @@ func TestAdminUIChromium(t *testing.T) {
 	}
 	quietLog := slog.New(slog.NewTextHandler(io.Discard, nil))
 	rooms := admin.NewRoomEvents()
-	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quietLog, Adapter: rooms.Wrap(nil)})
+	engine := admin.NewEngineObserver()
+	srv := socketio.NewServer(&socketio.ServerOptions{Logger: quietLog, Adapter: rooms.Wrap(nil),
+		Engine: &engineio.ServerOptions{Observer: engine}})
 	srv.OnConnection(func(s *socketio.Socket) {
 		if room := s.Handshake().Query.Get("room"); room != "" {
 			_ = s.Join(room)
 		}
 	})
-	adm, err := admin.Instrument(srv, &admin.Options{Rooms: rooms, Auth: func(u, p string) bool { return u == "admin" && p == "pw-for-test" }})
+	adm, err := admin.Instrument(srv, &admin.Options{Rooms: rooms, Engine: engine, Auth: func(u, p string) bool { return u == "admin" && p == "pw-for-test" }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,6 +151,9 @@ func TestAdminUIChromium(t *testing.T) {
 		}
 	}
 	waitText("sockets page", alphaID, betaID, "HTTP long-polling", "WebSocket")
+	// The UI takes in the Engine.IO counts of server_stats (its dashboard's
+	// bytes histogram).
+	p.waitTrue(ctx, `["bytesIn", "bytesOut", "packetsIn", "packetsOut"].every((t) => document.querySelector("#app").__vue__.$store.state.main.aggregatedEvents.some((e) => e.type === t && e.count > 0))`)
 
 	// The screenshot of the sockets page: a PNG of the viewport's size, not
 	// blank, taken while the page lists both sockets.

@@ -8,7 +8,8 @@ import "net/http"
 // concurrent use, return quickly and never block nor call back into the
 // Server or its Sessions (count with atomics; hand anything slower to a
 // goroutine of your own). The transport arguments are "polling" or
-// "websocket". An unset Observer costs a nil check.
+// "websocket". An unset Observer costs a nil check; Observers combines
+// several.
 type Observer interface {
 	// SessionOpened: a handshake created a session on transport.
 	SessionOpened(transport string)

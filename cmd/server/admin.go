@@ -28,13 +28,24 @@ var (
 	adminUIDir  = flag.String("admin-ui", "", "directory of the admin UI's files (default: conformance/node_modules/@socket.io/admin-ui/ui/dist when present)")
 )
 
-// mountAdmin instruments srv for the admin UI when -admin is set; the
+// adminEngineObserver returns the observer that counts the Engine.IO
+// traffic for the admin UI when -admin is set (to set on the server before
+// it is created, and to pass to mountAdmin), else nil.
+func adminEngineObserver() *admin.EngineObserver {
+	if !*adminOn {
+		return nil
+	}
+	return admin.NewEngineObserver()
+}
+
+// mountAdmin instruments srv for the admin UI when -admin is set, with
+// engine (adminEngineObserver) the server's Engine.IO observer; the
 // returned func stops it.
-func mountAdmin(mux *http.ServeMux, srv *socketio.Server, log *slog.Logger) (func(), error) {
+func mountAdmin(mux *http.ServeMux, srv *socketio.Server, engine *admin.EngineObserver, log *slog.Logger) (func(), error) {
 	if !*adminOn {
 		return func() {}, nil
 	}
-	opts := &admin.Options{NoAuth: *adminNoAuth}
+	opts := &admin.Options{NoAuth: *adminNoAuth, Engine: engine}
 	if pw := os.Getenv("CORVID_ADMIN_PASSWORD"); pw != "" {
 		// Compare digests in constant time.
 		want := sha256.Sum256([]byte(*adminUser + "\x00" + pw))

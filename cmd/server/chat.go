@@ -71,6 +71,9 @@ type chatConfig struct {
 	RedisMode string
 	// Recovery is the connection state recovery window; 0 turns it off.
 	Recovery time.Duration
+	// Engine observes the server's Engine.IO sessions (the admin UI's
+	// counts with -admin); nil for none.
+	Engine engineio.Observer
 }
 
 func newChat(ctx context.Context, log *slog.Logger, cfg chatConfig) (*chat, error) {
@@ -80,7 +83,7 @@ func newChat(ctx context.Context, log *slog.Logger, cfg chatConfig) (*chat, erro
 	sopts := &socketio.ServerOptions{
 		Logger:            log,
 		MaxRoomsPerSocket: maxRooms + 4,
-		Engine:            &engineio.ServerOptions{MaxHTTPBufferSize: maxMessage, MaxSessions: maxSessions},
+		Engine:            &engineio.ServerOptions{MaxHTTPBufferSize: maxMessage, MaxSessions: maxSessions, Observer: cfg.Engine},
 	}
 	if cfg.Recovery > 0 {
 		sopts.ConnectionStateRecovery = &socketio.RecoveryOptions{MaxDisconnectionDuration: cfg.Recovery}

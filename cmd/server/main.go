@@ -64,13 +64,20 @@ func run(ctx context.Context, log *slog.Logger, addr string, cfg chatConfig, cli
 	if cfg.Recovery > 0 && cfg.RedisURL != "" && cfg.RedisMode != "streams" {
 		log.Warn("-recovery needs -redis-mode streams with -redis: the pub/sub adapters keep no sessions, clients will not be recovered")
 	}
+	// The admin UI counts the Engine.IO traffic through an observer the
+	// server is created with (set only when not nil: a nil pointer would be a
+	// non-nil Observer).
+	engine := adminEngineObserver()
+	if engine != nil {
+		cfg.Engine = engine
+	}
 	app, err := newChat(ctx, log, cfg)
 	if err != nil {
 		return err
 	}
 	mux := http.NewServeMux()
 	app.routes(mux, js)
-	closeAdmin, err := mountAdmin(mux, app.h.Server(), log)
+	closeAdmin, err := mountAdmin(mux, app.h.Server(), engine, log)
 	if err != nil {
 		app.shutdown(context.Background())
 		return err
