@@ -247,7 +247,12 @@ func (a *Adapter) AddAll(ctx context.Context, id string, rooms []string) error {
 	if err := a.mem.AddAll(ctx, id, rooms); err != nil {
 		return err
 	}
-	a.syncRooms(rooms)
+	// Once AddAll returns, what other servers broadcast to these rooms
+	// reaches the socket: the room channels are subscribed (waiting at most
+	// PublishTimeout, and not while the subscriber connection is lost).
+	if g := a.syncRooms(rooms); g != 0 {
+		a.rsub.wait(ctx, g, a.opts.PublishTimeout)
+	}
 	return nil
 }
 
@@ -629,20 +634,23 @@ func (a *Adapter) separate(room string) bool {
 }
 
 // syncRooms subscribes the channels of the rooms that have their own channel
-// and a local socket, and unsubscribes the others; O(1) per room.
-func (a *Adapter) syncRooms(rooms []string) {
+// and a local socket, and unsubscribes the others; O(1) per room. With the
+// shared room connection it returns the generation that a wait for the
+// subscriptions needs (roomSubscriber.wait), 0 when there is nothing to wait
+// for.
+func (a *Adapter) syncRooms(rooms []string) (gen uint64) {
 	if !a.dynamic() || len(rooms) == 0 {
-		return
+		return 0
 	}
 	a.syncMu.Lock()
 	defer a.syncMu.Unlock()
 	if a.isClosed() {
-		return
+		return 0
 	}
 	for _, room := range rooms {
 		want := a.mem.HasRoom(room) && a.separate(room)
 		if a.rsub != nil {
-			a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want)
+			gen = max(gen, a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want))
 			continue
 		}
 		cancel, have := a.roomSubs[room]
@@ -661,6 +669,7 @@ func (a *Adapter) syncRooms(rooms []string) {
 			delete(a.roomSubs, room)
 		}
 	}
+	return gen
 }
 
 // publishAsync queues an answer to another server's request (op) for the

@@ -41,22 +41,40 @@ type roomSubscriber struct {
 	want  map[string]struct{} // channels to be subscribed
 	dirty map[string]struct{} // channels changed since the last flush
 	peak  int                 // len(want) when it was last allocated
+	// gen counts the changes to want; done is the last gen that Redis
+	// confirmed (its flush succeeded), and doneCh is closed, then replaced,
+	// whenever done moves. down: the connection is lost (reconnecting).
+	gen, done uint64
+	doneCh    chan struct{}
+	down      bool
 }
 
 func newRoomSubscriber(a *Adapter) *roomSubscriber {
 	return &roomSubscriber{a: a, kick: make(chan struct{}, 1),
-		want: make(map[string]struct{}), dirty: make(map[string]struct{})}
+		want: make(map[string]struct{}), dirty: make(map[string]struct{}), doneCh: make(chan struct{})}
 }
 
 // set records whether channel ch is wanted; the change is sent later, in a
-// batch. It never blocks.
-func (r *roomSubscriber) set(ch string, on bool) {
+// batch. It never blocks. It returns the generation to wait for (see wait)
+// before a broadcast to ch from another server can arrive: that of the
+// latest change when ch is wanted, 0 when it is not.
+func (r *roomSubscriber) set(ch string, on bool) uint64 {
 	r.mu.Lock()
+	if r.want == nil { // closed
+		r.mu.Unlock()
+		return 0
+	}
 	_, have := r.want[ch]
 	if on == have {
+		g := r.gen
 		r.mu.Unlock()
-		return
+		if !on {
+			return 0
+		}
+		return g
 	}
+	r.gen++
+	g := r.gen
 	if on {
 		r.want[ch] = struct{}{}
 		r.peak = max(r.peak, len(r.want))
@@ -72,6 +90,55 @@ func (r *roomSubscriber) set(ch string, on bool) {
 	case r.kick <- struct{}{}:
 	default:
 	}
+	if !on {
+		return 0
+	}
+	return g
+}
+
+// wait returns once Redis confirmed the subscriptions of generation g (so
+// that a socket that joined a room gets what other servers broadcast to it
+// from then on), or at once while the connection is lost, or when ctx ends
+// or d has passed: a join never waits on Redis longer than that.
+func (r *roomSubscriber) wait(ctx context.Context, g uint64, d time.Duration) {
+	if g == 0 {
+		return
+	}
+	var timeout <-chan time.Time
+	for {
+		r.mu.Lock()
+		if r.done >= g || r.down || r.want == nil {
+			r.mu.Unlock()
+			return
+		}
+		ch := r.doneCh
+		r.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(d)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		case <-timeout:
+			return
+		}
+	}
+}
+
+// confirmed records that Redis applied the changes up to generation g, or
+// that the connection is lost (down), and wakes the waiters.
+func (r *roomSubscriber) confirmed(g uint64, down bool) {
+	r.mu.Lock()
+	if g > r.done {
+		r.done = g
+	}
+	r.down = down
+	close(r.doneCh)
+	r.doneCh = make(chan struct{})
+	r.mu.Unlock()
 }
 
 // close forgets the wanted channels (their count leaves Stats).
@@ -79,6 +146,8 @@ func (r *roomSubscriber) close() {
 	r.mu.Lock()
 	r.a.c.mon.subscriptionsN.Add(-int64(len(r.want)))
 	r.want, r.dirty = nil, nil
+	close(r.doneCh) // the waiters see want == nil
+	r.doneCh = make(chan struct{})
 	r.mu.Unlock()
 }
 
@@ -125,6 +194,7 @@ func (r *roomSubscriber) run(ctx context.Context) {
 		if err == errIdle {
 			continue
 		}
+		r.confirmed(0, true) // joins do not wait while it is lost
 		if !lost {
 			lost = true
 			r.a.c.mon.emit(Event{Kind: EventSubscriberDropped, Nsp: r.a.nsp, Channel: "rooms", Err: err})
@@ -184,7 +254,7 @@ func (r *roomSubscriber) serve(ctx context.Context, dc rueidis.DedicatedClient, 
 // last flush, in batches (each bounded by RequestsTimeout).
 func (r *roomSubscriber) flush(ctx context.Context, dc rueidis.DedicatedClient, subscribed map[string]struct{}) error {
 	r.mu.Lock()
-	dirty := r.dirty
+	dirty, g := r.dirty, r.gen
 	r.dirty = make(map[string]struct{})
 	var sub, unsub []string
 	for ch := range dirty {
@@ -227,5 +297,9 @@ func (r *roomSubscriber) flush(ctx context.Context, dc rueidis.DedicatedClient, 
 	if err := send(unsub, false); err != nil {
 		return err
 	}
-	return send(sub, true)
+	if err := send(sub, true); err != nil {
+		return err
+	}
+	r.confirmed(g, false)
+	return nil
 }
