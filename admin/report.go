@@ -310,26 +310,21 @@ func (a *Admin) registerCommands(s *socketio.Socket) {
 		defer cancel()
 		_ = op.EmitContext(c, ev, args[3:]...)
 	})
-	s.On("join", func(s *socketio.Socket, args socketio.Args, _ socketio.AckFunc) {
-		_, op, ok := target(args, 0, 2)
-		var room string
-		if !ok || args.Decode(1, &room) != nil || room == "" {
-			return
+	// join and leave: (nsp, room, filter?) -> the targets join or leave room.
+	roomCommand := func(apply func(op socketio.BroadcastOperator, ctx context.Context, rooms ...string) error) socketio.EventHandler {
+		return func(s *socketio.Socket, args socketio.Args, _ socketio.AckFunc) {
+			_, op, ok := target(args, 0, 2)
+			var room string
+			if !ok || args.Decode(1, &room) != nil || room == "" {
+				return
+			}
+			c, cancel := ctx()
+			defer cancel()
+			_ = apply(op, c, room)
 		}
-		c, cancel := ctx()
-		defer cancel()
-		_ = op.SocketsJoin(c, room)
-	})
-	s.On("leave", func(s *socketio.Socket, args socketio.Args, _ socketio.AckFunc) {
-		_, op, ok := target(args, 0, 2)
-		var room string
-		if !ok || args.Decode(1, &room) != nil || room == "" {
-			return
-		}
-		c, cancel := ctx()
-		defer cancel()
-		_ = op.SocketsLeave(c, room)
-	})
+	}
+	s.On("join", roomCommand(socketio.BroadcastOperator.SocketsJoin))
+	s.On("leave", roomCommand(socketio.BroadcastOperator.SocketsLeave))
 	s.On("_disconnect", func(s *socketio.Socket, args socketio.Args, _ socketio.AckFunc) {
 		_, op, ok := target(args, 0, 2)
 		var closeConn bool
