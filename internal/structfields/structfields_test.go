@@ -40,15 +40,15 @@ type sample struct {
 	twiceB           // twice's E reached twice at one depth: annihilated
 	hidden           // unexported embedded struct: its exported fields promote
 	B      int       // not inner's "b": names are case-sensitive
-	Dash   int       `json:"-,"`
+	Dash   int       `json:"-,"` //lint:ignore SA5008 "-," names the field "-", as encoding/json does
 	Skip   int       `json:"-"`
-	Bad    int       `json:"a\"b"` // an invalid name: the Go name with ValidNames
+	Bad    int       `json:"a\"b"` //lint:ignore SA5008 an invalid name on purpose: the Go name with ValidNames
 	Opts   int       `json:"opts,omitempty,omitzero,string"`
-	Slice  []int     `json:",string"` // not quotable
+	Slice  []int     `json:",string"` //lint:ignore SA5008 not quotable, on purpose: the option is ignored
 	Ptr    *string   `json:",string"`
 	Pack   int       `msgpack:"packed" json:"jsonName"`
 	Iface  any       `json:"iface,omitempty"`
-	named  int       // unexported: skipped
+	named  int       //lint:ignore U1000 unexported: the resolution must skip it
 	Nested *struct{} `json:"nested"`
 }
 
