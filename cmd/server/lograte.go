@@ -1,10 +1,10 @@
 package main
 
 import (
-	"context"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/lograte"
 )
 
 // logPerSecond is how many lines of one kind (connection, message) the demo
@@ -12,52 +12,28 @@ import (
 // with the next line of that kind that is let through.
 const logPerSecond = 20
 
-// rateLog logs through log at most logPerSecond lines per kind and second.
-// The kinds are the demo's few constants, so its map stays that small.
+// rateLog logs the demo's connections and messages, each kind through its
+// own limiter (internal/lograte: logPerSecond at once, then one every
+// 1/logPerSecond s).
 type rateLog struct {
-	log *slog.Logger
-	now func() time.Time // time.Now; tests set their own clock
-
-	mu    sync.Mutex
-	kinds map[string]*logWindow
-}
-
-type logWindow struct {
-	start      time.Time
-	n          int
-	suppressed int
+	log       *slog.Logger
+	conn, msg lograte.Limiter
 }
 
 func newRateLog(log *slog.Logger) *rateLog {
-	return &rateLog{log: log, now: time.Now, kinds: map[string]*logWindow{}}
+	r := &rateLog{log: log}
+	for _, l := range []*lograte.Limiter{&r.conn, &r.msg} {
+		l.Burst, l.Interval = logPerSecond, time.Second/logPerSecond
+	}
+	return r
 }
 
-// info logs msg with args as kind, unless kind is over its rate.
+// info logs msg with args as kind ("connection" or "message"), unless kind
+// is over its rate.
 func (r *rateLog) info(kind, msg string, args ...any) {
-	if !r.log.Enabled(context.Background(), slog.LevelInfo) {
-		return
+	l := &r.msg
+	if kind == "connection" {
+		l = &r.conn
 	}
-	r.mu.Lock()
-	now := r.now()
-	w := r.kinds[kind]
-	if w == nil {
-		w = &logWindow{start: now}
-		r.kinds[kind] = w
-	}
-	if now.Sub(w.start) >= time.Second {
-		w.start, w.n = now, 0
-	}
-	if w.n >= logPerSecond {
-		w.suppressed++
-		r.mu.Unlock()
-		return
-	}
-	w.n++
-	suppressed := w.suppressed
-	w.suppressed = 0
-	r.mu.Unlock()
-	if suppressed > 0 {
-		args = append(args, "suppressed_before", suppressed)
-	}
-	r.log.Info(msg, append([]any{"kind", kind}, args...)...)
+	lograte.Log(r.log, l, slog.LevelInfo, msg, append([]any{"kind", kind}, args...)...)
 }
