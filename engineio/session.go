@@ -60,7 +60,9 @@ type Handshake struct {
 //   - timer, deadline, hb: the heartbeat, armed under mu; its function runs
 //     on the runtime's timer goroutine.
 //
-// Lock order: Server.mu and Session.mu are never held together. Under
+// Lock order: Server.mu and Session.mu are never held together
+// (Server.trackMu, which counts a goroutine about to start, may be taken
+// under Session.mu, and is never held while taking anything). Under
 // Session.mu nothing of the connection (ws.Conn) is called that may block or
 // take the connection's reader lock: Resume and the writes come after
 // unlocking. The connection's own locks (its reader lock, then its writer's

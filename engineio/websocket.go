@@ -73,14 +73,16 @@ func (s *Session) writeLoop(conn ws.Conn) {
 			return
 		}
 		s.mu.Unlock()
+		// The frames take over the packets' data: the connection lets go
+		// of each once written.
 		fs := (*fp)[:0]
 		for _, p := range batch {
 			fs = append(fs, frameOf(p))
 		}
-		err := conn.WriteFrames(fs)
-		clear(fs)
-		*fp = fs[:0]
 		clear(batch)
+		err := conn.WriteFrames(fs)
+		clear(fs) // after an error, the frames not written
+		*fp = fs[:0]
 		if cap(batch) <= maxSpareQueue {
 			spare = batch[:0]
 		}

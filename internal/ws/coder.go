@@ -167,6 +167,7 @@ func (c *coderConn) WriteFrames(fs []Frame) error {
 			*bufp = append(append((*bufp)[:0], f.Prefix), f.Data...)
 			err = c.c.Write(context.Background(), websocket.MessageText, *bufp)
 		}
+		*f = Frame{}
 		if err != nil {
 			break
 		}

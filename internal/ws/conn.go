@@ -32,7 +32,9 @@ type Conn interface {
 	WriteMessage(binary bool, data []byte) error
 	// WriteFrames writes fs in order, gathered into as few writes as it
 	// can; an empty fs writes what an inline write left. It blocks while the
-	// peer does not read. One goroutine at a time (the session's writer).
+	// peer does not read. Each frame of fs is cleared once written, so that
+	// its data can be collected while the rest waits on a slow peer. One
+	// goroutine at a time (the session's writer).
 	WriteFrames(fs []Frame) error
 	// InlineWrites reports whether WriteInline is available.
 	InlineWrites() bool

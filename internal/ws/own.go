@@ -122,7 +122,6 @@ func acceptOwn(w http.ResponseWriter, r *http.Request, o *Options) (Conn, error)
 		cork:  &corkWriter{conn: conn},
 		limit: o.Limit,
 		spawn: o.Spawn,
-		flow:  flow{wake: make(chan struct{}, 1)},
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -662,6 +661,7 @@ func (c *ownConn) Start(h Handler) {
 	if c.rc != nil && c.startParked() == nil {
 		return
 	}
+	c.flow.wake = make(chan struct{}, 1)
 	c.mu.Lock()
 	c.done = make(chan struct{})
 	if c.closed {
@@ -771,6 +771,7 @@ func (c *ownConn) WriteFrames(fs []Frame) error {
 			buf = append(buf, f.Data...)
 			_, err = w.Write(frameInPlace(buf, opText))
 		}
+		*f = Frame{}
 		if err != nil {
 			break
 		}
