@@ -165,7 +165,15 @@ func (c *ownConn) startParked() error {
 		return err
 	}
 	pk := &c.park
+	// Under mu: a CloseNow meanwhile (the session may close before its
+	// reading starts) reads set to leave the poller.
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	pk.set = ps
+	c.mu.Unlock()
 	pk.readFn = func(fd uintptr) bool {
 		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
 		return true // never wait: the poller does
@@ -201,6 +209,12 @@ func (c *ownConn) register() error {
 		go ps.loop()
 	}
 	ps.mu.Unlock()
+	if c.isClosed() {
+		// Closed meanwhile: its CloseNow may have left the poller before
+		// the token was set.
+		c.unpark()
+		return ErrClosed
+	}
 	// The token, not the fd (which may be reused after a close), finds the
 	// connection. A close meanwhile makes Control fail, or leaves an entry
 	// that no longer finds the connection and that the close of the fd
@@ -287,7 +301,9 @@ func (c *ownConn) readBlocking() {
 
 // unpark removes c from its poller; the last one wakes the poller to end.
 func (c *ownConn) unpark() {
+	c.mu.Lock()
 	ps := c.park.set
+	c.mu.Unlock()
 	if c.rc == nil || ps == nil {
 		return
 	}
