@@ -475,17 +475,19 @@ func (s *Session) closeWith(r Reason) {
 			s.startWriterLocked()
 		}
 	}
+	if s.cancel != nil {
+		// Under mu: whoever sees the session closed (a Read that returns)
+		// finds its context's cause set. Cancelling runs no user code
+		// (context.AfterFunc's functions run on goroutines of their own).
+		s.cancel(r)
+	}
 	signal(s.notify)
 	signal(s.drained)
-	cancel := s.cancel
 	onWS := s.conn != nil
 	paused := s.paused
 	s.mu.Unlock()
 	if obs := s.srv.opts.Observer; obs != nil {
 		obs.SessionClosed(transportName(onWS), r)
-	}
-	if cancel != nil {
-		cancel(r)
 	}
 	if next == stateClosed {
 		s.srv.remove(s)
