@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/corvid-io/corvid/internal/ws"
 	"io"
 	"net"
 	"net/url"
@@ -132,7 +133,7 @@ func TestIdleWebSocketFootprint(t *testing.T) {
 	t.Run("read", func(t *testing.T) { idleFootprint(t, n, stEcho, 1) })
 	t.Run("push", func(t *testing.T) {
 		perSession := 1.0
-		if parkSupported {
+		if ws.Pollers {
 			perSession = 0
 		}
 		idleFootprint(t, n, func(s *Session) {

@@ -46,13 +46,18 @@
 // TrySend drops instead). A WebSocket session's queue is written by a goroutine
 // started when the queue becomes non-empty and ending once it is drained (on
 // linux a Send that finds nothing queued first tries one non-blocking write on
-// the caller's goroutine). Its reads are done by the handler's own Read call, or
-// in push mode by the server: on linux the connection is registered in one of
-// a few epoll sets shared by the process (one per P, edge-triggered), and the
-// set's goroutine reads the connections the kernel reports readable, in the
-// order it reports them, and hands their messages to Receive's callback;
-// elsewhere one goroutine per session reads. A WebSocket session in push mode
-// on linux thus holds no goroutine of its own, no read or write buffer while
+// the caller's goroutine). Every message a client sends takes one path,
+// whichever the transport: the transport's reader hands it to the session,
+// which gives it at once to a free push receiver (Receive's callback) or
+// queues it for Read and for the next push delivery; the queue is what the
+// inbound limit counts. A WebSocket is read by the server from the session's
+// start, whether the handler reads with Read or Receive: on linux the
+// connection is registered in one of a few epoll sets shared by the process
+// (one per P, edge-triggered), and the set's goroutine reads the connections
+// the kernel reports readable, in the order it reports them; elsewhere (and
+// over TLS or coder/websocket) one goroutine per connection reads. Heartbeats
+// are thus answered while the handler is busy. A WebSocket session in push
+// mode on linux holds no goroutine of its own, no read or write buffer while
 // idle (a pooled buffer is held only while a frame is incomplete), and a
 // runtime timer for the heartbeat. What may wait on a peer (answering its ping
 // or close frame, failing it after a protocol error) is never done by the
@@ -63,14 +68,19 @@
 // down behind the close frame, the session closes, and what the peer still
 // sends is discarded by a goroutine of that connection until the peer ends
 // its side, at most 5 s. A session's state is guarded by one mutex that is
-// never held across I/O or user code.
+// never held across I/O or user code; its life is a typed state machine
+// (polling, upgrading, websocket, lingering, closed: see Session's
+// documentation in session.go for which goroutine touches what). The
+// WebSocket connections themselves (our RFC 6455 framing, the pollers,
+// coder/websocket for the rest) live in an internal package behind one
+// interface.
 //
 // What a client can make the server hold is bounded, and proportional to
 // what it sent: inbound by MaxHTTPBufferSize (every queued message counts
 // its data and its place in the queue; a POST waits, even in the middle of
-// its body, while a buffer's worth of messages is unread; a WebSocket frame
-// is read only when the handler asks, or in push mode while the receiver has
-// not paused the session: Session.Pause). Read buffers grow with the bytes
+// its body, while a buffer's worth of messages is unread; a WebSocket is not
+// read while that is so, nor while the receiver has paused the session:
+// Session.Pause). Read buffers grow with the bytes
 // that arrive, never to what a frame header or a Content-Length declares; a
 // declared length over MaxHTTPBufferSize is refused at once (1009, 413), and
 // a POST body must arrive within PingInterval+PingTimeout. Outbound is

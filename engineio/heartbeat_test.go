@@ -13,7 +13,7 @@ import (
 func hbSession(t *testing.T, srv *Server) *Session {
 	t.Helper()
 	r := httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling", nil)
-	s, _ := srv.newSession(r, false)
+	s, _ := srv.newSession(r, nil)
 	s.start()
 	return s
 }
@@ -136,7 +136,7 @@ func TestPongOverdueAtRequest(t *testing.T) {
 	s := sessions.next(t)
 	s.mu.Lock()
 	s.timer.Stop() // as if it ran late
-	s.awaitingPong = true
+	s.hb = hbAwaitPong
 	s.deadline = time.Since(clockBase) - time.Millisecond
 	s.mu.Unlock()
 	// A POST: on a session still open it is answered at once.

@@ -285,36 +285,6 @@ func TestPollingPostSilentBodyTimesOut(t *testing.T) {
 	}
 }
 
-// TestGrowRead: a read buffer filled byte run after byte run never holds
-// more than 8 times what it received (or 2*readGrowMin), ends at the
-// declared size exactly, and copies O(1) bytes per byte received.
-func TestGrowRead(t *testing.T) {
-	for _, need := range []int{1, 100, 2 * readGrowMin, 2*readGrowMin + 1, 5000, 65550, 999_014} {
-		var b []byte
-		copied := 0
-		for len(b) < need {
-			old := cap(b)
-			b = growRead(b, need)
-			if cap(b) != old {
-				copied += len(b)
-			}
-			if len(b) == cap(b) {
-				t.Fatalf("need %d: no room at %d", need, len(b))
-			}
-			if c := cap(b); c > need || c > max(8*len(b), 2*readGrowMin) {
-				t.Fatalf("need %d: capacity %d holding %d bytes", need, c, len(b))
-			}
-			b = b[:cap(b)] // the read fills the room
-		}
-		if cap(b) != need {
-			t.Fatalf("need %d: ended at capacity %d", need, cap(b))
-		}
-		if copied > need {
-			t.Fatalf("need %d: copied %d bytes", need, copied)
-		}
-	}
-}
-
 // TestPollingChunkedPostLimit: a POST without a Content-Length (chunked) is
 // refused with 413 once it passes MaxHTTPBufferSize, even when its last
 // bytes come together with the end of the body (one write: net/http's
@@ -393,7 +363,7 @@ func TestWSPushQueueBounded(t *testing.T) {
 	s := <-sessions
 	// A message held back by the pause (one read as the receiver paused).
 	s.mu.Lock()
-	s.deliverLocked(Message{Data: []byte("held")})
+	s.in.push(Message{Data: []byte("held")})
 	s.mu.Unlock()
 	s.Resume()
 	time.Sleep(100 * time.Millisecond) // its delivery has begun

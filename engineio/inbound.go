@@ -6,34 +6,12 @@ import "unsafe"
 // make the server hold, computed in one place for every read path (WebSocket
 // frames, polling POST bodies, the queue of messages not yet read).
 //
-//   - Read buffers grow with the bytes that arrive (growRead), never to the
+//   - Read buffers grow with the bytes that arrive (ws.Grow), never to the
 //     length a frame header or a Content-Length declares: a peer that
 //     declares a megabyte and sends one byte holds a small buffer.
 //   - Every queued inbound message is charged its data plus inMsgOverhead
 //     (inboundCharge), so that a flood of empty or tiny messages costs what it
 //     costs in memory; the session's charge is kept by inbound.
-
-// readGrowMin is the smallest read buffer growRead makes.
-const readGrowMin = 1024
-
-// growRead returns b, or a copy of b with more room when b is full: its
-// capacity is multiplied by four, or set to need (the size that the frame or
-// body being read is declared to take, counted from b's start) once that is
-// at most twice the next step. A buffer thus holds at most eight times the
-// bytes it has received (or readGrowMin), and the copying amortizes to O(1)
-// per byte received. need must be larger than len(b) for b to grow.
-func growRead(b []byte, need int) []byte {
-	if len(b) < cap(b) {
-		return b
-	}
-	n := max(4*cap(b), readGrowMin)
-	if need <= 2*n {
-		n = max(need, len(b)+1)
-	}
-	nb := make([]byte, len(b), n)
-	copy(nb, b)
-	return nb
-}
 
 // inMsgOverhead is what one queued inbound message is charged beyond its
 // data: its place in the queue.
@@ -45,12 +23,10 @@ func inboundCharge(m Message) int { return len(m.Data) + inMsgOverhead }
 
 // inbound is the queue of the messages a session holds for its receiver
 // (received, not yet read or delivered) and their charge; guarded by the
-// session's mu. Every read path queues through it, and none reads more from
-// the peer while it is full: polling POSTs wait (even in the middle of a
-// body); a WebSocket is read a message at a time when the receiver asks
-// (Read), or in push mode while the receiver has not paused the session and
-// the queue has room (its reader queues only behind another goroutine's
-// deliveries, after Resume, and then waits: awaitInRoom).
+// session's mu. Every transport queues through Session.receive, and none
+// reads more from the peer while it is full: polling POSTs wait (even in the
+// middle of a body); a WebSocket reader stops until a message taken from the
+// queue makes room (see receive.go).
 type inbound struct {
 	q       []Message
 	charged int

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/ws"
 )
 
 // errStop ends ParsePayload once the session is closed.
@@ -28,7 +30,7 @@ func (s *Session) servePolling(w http.ResponseWriter, r *http.Request) {
 
 // pollReadyLocked reports whether a GET can be answered at once.
 func (s *Session) pollReadyLocked() bool {
-	return len(s.out) > 0 || s.noop || s.closed || s.websocket
+	return len(s.out) > 0 || s.state == stateProbed || s.state.closed() || s.conn != nil
 }
 
 // upgradePollHold is how long a GET that arrives during an upgrade waits for it.
@@ -44,7 +46,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if s.upgrading {
+	if s.state.upgrading() {
 		// A GET that arrives during an upgrade may race the client's
 		// "5" on the WebSocket. As the reference (which answers such GETs on a
 		// 100 ms tick) it is held briefly: if the upgrade completes meanwhile it
@@ -52,7 +54,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		wake := make(chan struct{}, 1)
 		t := time.NewTimer(upgradePollHold)
 	hold:
-		for s.upgrading && !s.closed {
+		for s.state.upgrading() {
 			s.poll = wake
 			s.mu.Unlock()
 			select {
@@ -70,7 +72,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		if s.poll == wake {
 			s.poll = nil
 		}
-		if s.websocket {
+		if s.conn != nil {
 			s.mu.Unlock()
 			writeError(w, false, codeBadRequest, "")
 			return
@@ -85,7 +87,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			s.mu.Lock()
 			s.poll = nil
-			upgraded := s.websocket
+			upgraded := s.conn != nil
 			s.mu.Unlock()
 			if !upgraded {
 				s.closeWith(ReasonTransportError)
@@ -101,25 +103,21 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 	tail, hasTail := PacketNoop, false // a packet after the queue
 	last := false
 	switch {
-	case s.websocket:
+	case s.conn != nil:
 		// Upgraded: the queue belongs to the WebSocket now.
 		hasTail = true
-	case s.closed:
-		queue, tail, hasTail = s.out, s.final, true
+	case s.state.closed():
+		queue, tail, hasTail = s.out, s.finalPacketLocked(), true
 		s.out, s.outBytes = nil, 0
-		last = s.lingering
-		s.lingering = false
+		last = s.forgetLocked()
 	case len(s.out) > 0:
 		queue = s.out
 		s.out, s.outBytes = nil, 0
 	default:
+		// Nothing to send: the poll was released for the upgrade (while
+		// it runs every poll is, as the reference sends a noop every
+		// 100 ms).
 		hasTail = true
-	}
-	if !s.upgrading {
-		// While the upgrade runs every poll is released (the reference sends
-		// a noop every 100 ms): a noop absorbed by a poll that carried data
-		// must not leave the client's next poll waiting for the ping.
-		s.noop = false
 	}
 	s.mu.Unlock()
 	if last {
@@ -138,7 +136,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request) {
 		clear(queue)
 		if cap(queue) <= maxPollSpareQueue {
 			s.mu.Lock()
-			if s.out == nil && !s.closed {
+			if s.out == nil && !s.state.closed() {
 				s.out = queue[:0] // kept for the next Send
 			}
 			s.mu.Unlock()
@@ -304,17 +302,9 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 		}
 		if ok {
 			s.srv.observeIn(pollingName, m)
-			s.mu.Lock()
-			if s.closed {
-				s.mu.Unlock()
-				return errStop
-			}
-			s.deliverLocked(m)
-			full := s.in.full(max)
-			s.mu.Unlock()
 			// Backpressure within the body too: a payload of many tiny
 			// messages is taken only as fast as they are read.
-			if full && !s.awaitRoom(r, drained) {
+			if !s.receive(m, false) && !s.awaitRoom(r, drained) {
 				aborted = true
 				return errStop
 			}
@@ -346,14 +336,12 @@ func (s *Session) servePost(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok")
 }
 
-// awaitRoom delivers the queued messages (push mode) and holds the POST r
-// while the session's inbound queue is full; false when the request ended
-// first.
+// awaitRoom holds the POST r while the session's inbound queue is full;
+// false when the request ended first.
 func (s *Session) awaitRoom(r *http.Request, drained chan struct{}) bool {
-	s.pump(true)
 	for {
 		s.mu.Lock()
-		wait := !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize)
+		wait := !s.state.closed() && s.in.full(s.srv.opts.MaxHTTPBufferSize)
 		s.mu.Unlock()
 		if !wait {
 			return true
@@ -368,7 +356,7 @@ func (s *Session) awaitRoom(r *http.Request, drained chan struct{}) bool {
 
 // readPostBody reads the body of a POST of at most max bytes (a declared
 // Content-Length has been checked against max by the caller). Its buffer
-// grows with the bytes that arrive (growRead), never at once to the declared
+// grows with the bytes that arrive (ws.Grow), never at once to the declared
 // length: a body of up to 2 KiB gets one slice of its size, a larger one
 // grows in steps. The packets parsed from it keep referring to it.
 //
@@ -417,7 +405,7 @@ func (s *Session) readPostBody(w http.ResponseWriter, r *http.Request, max int) 
 				}
 				break
 			}
-			body = growRead(body, need)
+			body = ws.Grow(body, need)
 		}
 		n, err := r.Body.Read(body[len(body):cap(body)])
 		body = body[:len(body)+n]
@@ -454,7 +442,7 @@ func (s *Session) endLinger(r *http.Request) {
 	deadline := time.Now().Add(clientCloseGrace)
 	for {
 		s.mu.Lock()
-		linger := s.lingering && s.reason == ReasonTransportClose
+		linger := s.state == stateLingering && s.reason == ReasonTransportClose
 		s.mu.Unlock()
 		if !linger {
 			return
@@ -465,8 +453,7 @@ func (s *Session) endLinger(r *http.Request) {
 		time.Sleep(2 * time.Millisecond)
 	}
 	s.mu.Lock()
-	end := s.lingering
-	s.lingering = false
+	end := s.forgetLocked()
 	s.mu.Unlock()
 	if end {
 		s.srv.remove(s)

@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"compress/gzip"
+	"github.com/corvid-io/corvid/internal/ws"
 	"io"
 	"net/http"
 	"net/url"
@@ -75,14 +76,14 @@ func lettersN(n int) string {
 }
 
 // TestPollingPostSizes posts single messages around the steps in which a
-// body's buffer grows (growRead: one slice up to 2*readGrowMin, then fourfold
+// body's buffer grows (growRead: one slice up to 2*ws.GrowMin, then fourfold
 // steps) and up to MaxHTTPBufferSize, and checks that each arrives whole and
 // that the keep-alive connection carries on.
 func TestPollingPostSizes(t *testing.T) {
 	d := stStart(t, stEcho, &ServerOptions{PingInterval: time.Minute, PingTimeout: time.Minute, MaxHTTPBufferSize: 1 << 20})
 	u, _ := url.Parse(d.hs.URL)
 	p := dialRawPoller(t, u.Host, d.srv.opts.Path, false)
-	for _, n := range []int{1, 100, 2 * readGrowMin, 2*readGrowMin + 1, 4 * readGrowMin, 4*readGrowMin + 1, 64 << 10, 300000, 1 << 20} {
+	for _, n := range []int{1, 100, 2 * ws.GrowMin, 2*ws.GrowMin + 1, 4 * ws.GrowMin, 4*ws.GrowMin + 1, 64 << 10, 300000, 1 << 20} {
 		payload := []byte("4" + lettersN(n-1))
 		body, err := p.roundTrip(payload)
 		if err != nil {

@@ -1,6 +1,60 @@
 package engineio
 
-import "context"
+import (
+	"context"
+	"errors"
+
+	"github.com/corvid-io/corvid/internal/ws"
+)
+
+// This file is the receiving side of a session: the one path by which every
+// message the peer sends reaches the receiver, whichever transport read it.
+//
+//	transport reader ──receive──▶ in (inbound queue, charged) ──▶ Read
+//	                      │                                  └──▶ pump ──▶ onMessage (push mode)
+//	                      └── a free push receiver gets it at once, without the queue
+//
+// The transport reads while the queue has room: a WebSocket reader stops
+// (its handler returns false, stopped) when the queue is full or the session
+// paused, and is resumed (ws.Conn.Resume) when a message taken from the
+// queue makes room, or by Resume; a POST waits in the middle of its body
+// until a message is taken (drained).
+
+// Read returns the next message from the client. It blocks until one arrives, the
+// session closes (the error then wraps the close Reason), or ctx is done.
+// Read is meant for one goroutine at a time, and not after Receive.
+func (s *Session) Read(ctx context.Context) (Message, error) {
+	for {
+		s.mu.Lock()
+		if s.in.len() > 0 {
+			m, c := s.popInLocked()
+			s.mu.Unlock()
+			if c != nil {
+				c.Resume()
+			}
+			return m, nil
+		}
+		if s.state.closed() {
+			err := s.closedErrLocked()
+			s.mu.Unlock()
+			return Message{}, err
+		}
+		if err := ctx.Err(); err != nil {
+			s.mu.Unlock()
+			return Message{}, err
+		}
+		if s.notify == nil {
+			s.notify = make(chan struct{}, 1) // push mode never needs it
+		}
+		ch := s.notify
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Message{}, ctx.Err()
+		}
+	}
+}
 
 // Receive switches the session to push mode: instead of a goroutine blocked
 // in Read, the server's own goroutines hand each message to onMessage (the
@@ -16,25 +70,19 @@ import "context"
 //
 // Receive is called at most once, typically by the handler given to
 // NewServer, which may then return at once: in push mode the session is not
-// closed when the handler returns. Read must not be used after Receive. On
-// linux a WebSocket session in push mode holds no goroutine of its own: its
-// connection waits in an epoll set until bytes arrive.
+// closed when the handler returns. Read must not be used after Receive.
+// Messages that arrived before Receive are delivered first. On linux a
+// WebSocket session holds no goroutine of its own: its connection waits in
+// an epoll set until bytes arrive.
 func (s *Session) Receive(onMessage func(Message), onClose func(error)) {
 	s.mu.Lock()
-	if s.push {
+	if s.recv != recvQueue {
 		s.mu.Unlock()
 		return
 	}
-	s.push = true
+	s.recv = recvPush
 	s.onMsg, s.onEnd = onMessage, onClose
-	var conn wsTransport
-	if s.websocket && !s.closed {
-		conn = s.ws
-	}
 	s.mu.Unlock()
-	if conn != nil {
-		s.receiveWebSocket(conn)
-	}
 	s.pump(true)
 }
 
@@ -46,10 +94,7 @@ func (s *Session) Receive(onMessage func(Message), onClose func(error)) {
 // still arrive after the session closes, so that onClose is always reached.
 func (s *Session) Pause() {
 	s.mu.Lock()
-	if !s.paused.Load() {
-		s.paused.Store(true)
-		s.resumed = make(chan struct{})
-	}
+	s.paused = true
 	s.mu.Unlock()
 }
 
@@ -57,166 +102,164 @@ func (s *Session) Pause() {
 // of the server's, and reading goes on.
 func (s *Session) Resume() {
 	s.mu.Lock()
-	if !s.paused.Load() {
+	if !s.paused {
 		s.mu.Unlock()
 		return
 	}
-	s.paused.Store(false)
-	close(s.resumed)
-	s.resumed = nil
-	c := s.parkedConn
+	s.paused = false
 	s.mu.Unlock()
 	s.srv.spawn(func() {
 		s.pump(true)
+		s.mu.Lock()
+		c := s.resumeReaderLocked()
+		s.mu.Unlock()
 		if c != nil {
-			c.kick()
+			c.Resume()
 		}
 	})
 }
 
-// pump delivers the queued messages (deliver) and, once the session is closed
-// and nothing is left to deliver, the close. A goroutine that finds another
-// one delivering leaves the work to it.
-func (s *Session) pump(deliver bool) {
+// receive takes a message the peer sent, whichever transport read it: a
+// free push receiver gets it at once, else it is queued (and Read or pump
+// takes it). It reports whether the transport may read more now: false once
+// the session is closed or its queue is full, and for the WebSocket
+// (fromWS) also while the session is paused; the WebSocket reader is then
+// stopped until resumed (resumeReaderLocked).
+func (s *Session) receive(m Message, fromWS bool) bool {
 	s.mu.Lock()
-	if !s.push || s.pushing || s.ended {
+	if s.state.closed() {
 		s.mu.Unlock()
-		return
+		return false
 	}
-	for deliver && s.in.len() > 0 && (!s.paused.Load() || s.closed) {
-		m := s.popInLocked()
-		s.pushing = true
+	if s.recv == recvPush && !s.paused && s.in.len() == 0 {
+		// The common case: delivered at once, without the queue.
+		s.recv = recvBusy
 		s.mu.Unlock()
 		s.onMsg(m)
 		s.mu.Lock()
-		s.pushing = false
+		s.recv = recvPush
+		if s.in.len() == 0 && !s.state.closed() {
+			more := s.moreLocked(fromWS)
+			s.mu.Unlock()
+			return more
+		}
+		s.mu.Unlock()
+		s.pump(true)
+	} else {
+		s.in.push(m)
+		signal(s.notify)
+		push := s.recv == recvPush
+		s.mu.Unlock()
+		if push {
+			s.pump(true)
+		}
 	}
-	if !s.closed || s.in.len() > 0 {
+	s.mu.Lock()
+	more := s.moreLocked(fromWS)
+	s.mu.Unlock()
+	return more
+}
+
+// moreLocked reports whether the transport may read more (see receive),
+// and records that the WebSocket reader stops when it may not.
+func (s *Session) moreLocked(fromWS bool) bool {
+	if s.state.closed() {
+		return false
+	}
+	if !s.in.full(s.srv.opts.MaxHTTPBufferSize) && !(fromWS && s.paused) {
+		return true
+	}
+	if fromWS {
+		s.stopped = true
+	}
+	return false
+}
+
+// popInLocked takes the oldest queued message and wakes a POST waiting for
+// room. When that leaves room for a WebSocket reader that stopped, the
+// connection is returned: the caller resumes it once s.mu is released.
+func (s *Session) popInLocked() (Message, ws.Conn) {
+	m := s.in.pop()
+	signal(s.drained)
+	return m, s.resumeReaderLocked()
+}
+
+// resumeReaderLocked returns the connection whose reader stopped, when it
+// may read again (the queue has room and the session is not paused); the
+// caller resumes it once s.mu is released.
+func (s *Session) resumeReaderLocked() ws.Conn {
+	if !s.stopped || s.paused || s.in.full(s.srv.opts.MaxHTTPBufferSize) {
+		return nil
+	}
+	s.stopped = false
+	return s.conn
+}
+
+// pump delivers the queued messages in push mode (deliver; also when paused
+// once the session is closed) and, once the session is closed and nothing is
+// left to deliver, the close. A goroutine that finds another one delivering
+// leaves the work to it.
+func (s *Session) pump(deliver bool) {
+	s.mu.Lock()
+	if s.recv != recvPush {
 		s.mu.Unlock()
 		return
 	}
-	s.ended = true
+	for deliver && s.in.len() > 0 && (!s.paused || s.state.closed()) {
+		m, c := s.popInLocked()
+		s.recv = recvBusy
+		s.mu.Unlock()
+		if c != nil {
+			c.Resume()
+		}
+		s.onMsg(m)
+		s.mu.Lock()
+		s.recv = recvPush
+	}
+	if !s.state.closed() || s.in.len() > 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.recv = recvEnded
 	err := s.closedErrLocked()
 	s.mu.Unlock()
 	s.onEnd(err)
 }
 
-// deliverPushed delivers a message read from the WebSocket, or queues it
-// behind the ones not delivered yet. It reports whether reading goes on:
-// false once the session has closed (the message is dropped, as the close has
-// been or will be reported after the messages before it) or is paused; and
-// whether it must first wait for room (awaitInRoom): the message was queued
-// behind another goroutine's deliveries, which the reader outruns, and the
-// queue is full.
-func (s *Session) deliverPushed(m Message) (more, full bool) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return false, false
-	}
-	if s.pushing || s.in.len() > 0 || s.paused.Load() {
-		s.deliverLocked(m)
-		s.mu.Unlock()
-		s.pump(true)
-		return !s.paused.Load(), s.inFull()
-	}
-	// The common case: delivered at once, without the queue.
-	s.pushing = true
-	s.mu.Unlock()
-	s.onMsg(m)
-	s.mu.Lock()
-	s.pushing = false
-	if s.in.len() > 0 || s.closed {
-		s.mu.Unlock()
-		s.pump(true)
-		return !s.closedNow() && !s.paused.Load(), false
-	}
-	paused := s.paused.Load()
-	s.mu.Unlock()
-	return !paused, false
-}
+// wsReceiver is the session as the handler of its WebSocket (ws.Handler).
+type wsReceiver Session
 
-// inFull reports whether the messages queued for the receiver fill the
-// session's inbound limit.
-func (s *Session) inFull() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize)
-}
-
-// awaitInRoom waits while the inbound queue is full; false once the session
-// has closed.
-func (s *Session) awaitInRoom() bool {
-	s.mu.Lock()
-	for !s.closed && s.in.full(s.srv.opts.MaxHTTPBufferSize) {
-		if s.roomed == nil {
-			s.roomed = make(chan struct{}, 1)
+// Message parses a data message read from the WebSocket and receives it;
+// false stops the reader (the session closed, its queue is full, or it is
+// paused) until the session resumes it.
+func (h *wsReceiver) Message(binary bool, data []byte) bool {
+	s := (*Session)(h)
+	var p Packet
+	if binary {
+		p = Packet{Type: PacketMessage, Binary: true, Data: data}
+	} else {
+		var err error
+		if p, err = ParsePacket(data); err != nil {
+			s.closeWith(ReasonParseError)
+			return false
 		}
-		ch := s.roomed
-		s.mu.Unlock()
-		<-ch // signalled by every pop, and by the close
-		s.mu.Lock()
 	}
-	open := !s.closed
-	s.mu.Unlock()
-	return open
+	m, ok, open := s.handlePacket(p)
+	if !open {
+		return false
+	}
+	if !ok {
+		return true
+	}
+	s.srv.observeIn(websocketName, m)
+	return s.receive(m, true)
 }
 
-func (s *Session) closedNow() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
-}
-
-// awaitResume waits while the session is paused; false once it has closed.
-func (s *Session) awaitResume() bool {
-	done := s.Context().Done()
-	s.mu.Lock()
-	for s.paused.Load() && !s.closed {
-		ch := s.resumed
-		s.mu.Unlock()
-		select {
-		case <-ch:
-		case <-done:
-		}
-		s.mu.Lock()
+// Closed ends the session when its WebSocket ends.
+func (h *wsReceiver) Closed(err error) {
+	r := ReasonTransportClose
+	if errors.Is(err, ws.ErrFailed) {
+		r = ReasonTransportError
 	}
-	open := !s.closed
-	s.mu.Unlock()
-	return open
-}
-
-// receiveWebSocket starts reading conn for a session in push mode: by a
-// poller when the platform and the connection allow it, else with a goroutine
-// that reads until the connection ends.
-func (s *Session) receiveWebSocket(conn wsTransport) {
-	if c, ok := conn.(*wsConn); ok && c.rc != nil && parkSupported {
-		s.mu.Lock()
-		s.parkedConn = c
-		s.mu.Unlock()
-		if c.parkFor(s) == nil {
-			return
-		}
-		s.mu.Lock()
-		s.parkedConn = nil
-		s.mu.Unlock()
-	}
-	s.srv.wg.Add(1)
-	go func() {
-		defer s.srv.wg.Done()
-		for {
-			binary, data, err := conn.readMessage(context.Background())
-			m, ok, open := s.receivedWS(binary, data, err)
-			if !open {
-				return
-			}
-			if !ok {
-				continue
-			}
-			more, full := s.deliverPushed(m)
-			if !more && !s.awaitResume() || full && !s.awaitInRoom() {
-				return
-			}
-		}
-	}()
+	(*Session)(h).closeWith(r)
 }

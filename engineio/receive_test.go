@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"errors"
+	"github.com/corvid-io/corvid/internal/ws"
 	"runtime"
 	"strconv"
 	"sync"
@@ -156,7 +157,7 @@ func TestIdlePushSessionsHoldNoGoroutine(t *testing.T) {
 	// The clients' own goroutines: coder/websocket starts none per idle
 	// connection, so what remains above g0 is the server's.
 	want := 0
-	if !parkSupported {
+	if !ws.Pollers {
 		want = n
 	}
 	var g int

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/corvid-io/corvid/internal/ws"
 )
 
 // Server is an Engine.IO v4 server: an http.Handler serving the polling and
@@ -28,9 +30,9 @@ import (
 // PingInterval, so an http.Server's WriteTimeout (and any proxy timeout) must be
 // longer than that.
 type Server struct {
-	opts       *options
-	handler    func(*Session)
-	acceptOpts *websocket.AcceptOptions
+	opts    *options
+	handler func(*Session)
+	wsOpts  *ws.Options // of ws.Accept
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -71,7 +73,7 @@ func NewServer(handler func(*Session), opts *ServerOptions) *Server {
 		ao.CompressionMode = websocket.CompressionNoContextTakeover
 		ao.CompressionThreshold = 1024
 	}
-	srv.acceptOpts = ao
+	srv.wsOpts = &ws.Options{Limit: o.MaxHTTPBufferSize, Deflate: o.PerMessageDeflate, Accept: ao, Spawn: srv.spawn}
 	return srv
 }
 
@@ -123,7 +125,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	for _, s := range list {
 		s.closeWith(ReasonServerClose)
 		s.mu.Lock()
-		s.lingering = false
+		s.forgetLocked()
 		if s.timer != nil {
 			s.timer.Stop()
 		}
@@ -137,7 +139,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	go func() {
 		srv.wg.Wait()
 		// A poller may be delivering a message of a session closed above.
-		quiescePollers()
+		ws.Quiesce()
 		close(done)
 	}()
 	select {
@@ -282,16 +284,7 @@ func isWebSocketUpgrade(r *http.Request) bool {
 	return headerHasToken(r.Header, "Upgrade", "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
-func headerHasToken(h http.Header, key, token string) bool {
-	for _, v := range h[key] {
-		for t := range strings.SplitSeq(v, ",") {
-			if strings.EqualFold(strings.TrimSpace(t), token) {
-				return true
-			}
-		}
-	}
-	return false
-}
+func headerHasToken(h http.Header, key, token string) bool { return ws.HeaderHasToken(h, key, token) }
 
 func (srv *Server) lookup(sid string) *Session {
 	srv.mu.Lock()
@@ -317,13 +310,14 @@ func newSessionID() string {
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
-// newSession creates and registers a session for the handshake request r; nil
-// when the server is shutting down or holds MaxSessions sessions (full).
-func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) {
+// newSession creates and registers a session for the handshake request r,
+// on conn when it opens on a WebSocket; nil when the server is shutting down
+// or holds MaxSessions sessions (full).
+func (srv *Server) newSession(r *http.Request, conn ws.Conn) (s *Session, full bool) {
 	su := srv.shared.url(r.URL)
 	s = &Session{
-		srv:       srv,
-		websocket: ws,
+		srv:  srv,
+		conn: conn,
 		handshake: &Handshake{
 			Header:     srv.shared.header(r.Header, r.Host),
 			Query:      su.q,
@@ -334,6 +328,10 @@ func (srv *Server) newSession(r *http.Request, ws bool) (s *Session, full bool) 
 			Secure:     r.TLS != nil,
 			Time:       time.Now(),
 		},
+	}
+	if conn != nil {
+		s.state = stateWebSocket
+		s.inline = conn.InlineWrites()
 	}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()
@@ -486,30 +484,34 @@ func (srv *Server) openPacket(s *Session, ws bool) []byte {
 	return append(b, '}')
 }
 
-// start arms the heartbeat and runs the handler in its own goroutine.
+// start arms the heartbeat, starts reading the WebSocket (a session on
+// polling is read by its POSTs) and runs the handler in its own goroutine.
 func (s *Session) start() {
 	s.mu.Lock()
 	s.setTimerLocked(s.srv.opts.PingInterval)
 	s.srv.wg.Add(1)
-	ws := s.websocket
+	conn := s.conn
 	s.mu.Unlock()
 	if obs := s.srv.opts.Observer; obs != nil {
-		obs.SessionOpened(transportName(ws))
+		obs.SessionOpened(transportName(conn != nil))
 	}
 	go func() {
 		defer s.srv.wg.Done()
 		s.srv.handler(s)
 		s.mu.Lock()
-		push := s.push
+		push := s.recv != recvQueue
 		s.mu.Unlock()
 		if !push {
 			s.closeWith(ReasonForcedClose)
 		}
 	}()
+	if conn != nil {
+		conn.Start((*wsReceiver)(s))
+	}
 }
 
 func (srv *Server) openPolling(w http.ResponseWriter, r *http.Request) {
-	s, full := srv.newSession(r, false)
+	s, full := srv.newSession(r, nil)
 	if full {
 		srv.refuse(w, false, codeForbidden, msgTooManySessions, RefusedTooManySessions)
 		return
@@ -543,23 +545,21 @@ func (srv *Server) openWebSocket(w http.ResponseWriter, r *http.Request) {
 	if !srv.originAllowed(w, r) {
 		return
 	}
-	conn, err := srv.accept(w, r)
+	conn, err := ws.Accept(w, r, srv.wsOpts)
 	if err != nil {
-		return // accept answered the request
+		return // Accept answered the request
 	}
-	s, full := srv.newSession(r, true)
+	s, full := srv.newSession(r, conn)
 	if full {
 		srv.observeRefused(RefusedTooManySessions)
-		conn.close(websocket.StatusTryAgainLater, msgTooManySessions)
+		conn.Close(websocket.StatusTryAgainLater, msgTooManySessions)
 		return
 	}
 	if s == nil {
-		conn.close(websocket.StatusGoingAway, "")
+		conn.Close(websocket.StatusGoingAway, "")
 		return
 	}
 	s.mu.Lock()
-	s.ws = conn
-	s.cork = conn.corkWriter()
 	s.out = append(s.out, Packet{Type: PacketOpen, Data: srv.openPacket(s, true)[1:]})
 	s.startWriterLocked()
 	s.mu.Unlock()

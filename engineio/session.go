@@ -5,10 +5,11 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/corvid-io/corvid/internal/ws"
 )
 
 // Handshake describes the request that opened a session. The server keeps this
@@ -32,69 +33,144 @@ type Handshake struct {
 
 // Session is one Engine.IO session on the server.
 //
-// The handler given to NewServer owns reading: either it calls Read in a loop
-// (a WebSocket session is read directly by that call, so heartbeats are
-// processed only while someone reads), or it calls Receive once and the
-// server's goroutines push each message to it (push mode: no goroutine waits
-// for an idle session). Send, TrySend, Close, ID, Transport, Handshake and
-// Context are safe for concurrent use.
+// The handler given to NewServer owns the receiving side: either it calls
+// Read in a loop, or it calls Receive once and the server's goroutines push
+// each message to it (push mode: no goroutine waits for an idle session).
+// Either way the transport is read by the same path (receive): a WebSocket
+// by a poller or a reader goroutine of its connection, polling by the POSTs;
+// Read takes messages from the queue that path fills. Send, TrySend, Close,
+// ID, Transport, Handshake and Context are safe for concurrent use.
 //
-// The session's state is guarded by one mutex; no call holds it while doing I/O or
-// running user code. Timers are runtime timers (one per session).
+// # State and ownership
+//
+// A session's lifecycle is state (sessionState), changed only by
+// setStateLocked along the transitions it allows. Every field below mu is
+// guarded by mu; no call holds mu while doing I/O or running user code.
+// Which goroutines touch what:
+//
+//   - state, reason, conn, probe: the request handlers (handshake, upgrade,
+//     polling), the timer, closeWith (any goroutine), under mu.
+//   - out, outBytes, writing: Send (any goroutine) queues; the one writer
+//     (the goroutine that set writing: writeLoop, or Send's inline write)
+//     takes the queue and writes it to conn; a held poll takes it (polling).
+//   - in, recv, paused, stopped: the one reader of the transport (the
+//     connection's poller or reader goroutine, or the POST being read)
+//     queues through receive; the receiver (Read, or pump in push mode,
+//     run by one goroutine at a time: recvBusy) takes from the queue.
+//   - timer, deadline, hb: the heartbeat, armed under mu; its function runs
+//     on the runtime's timer goroutine.
+//
+// Lock order: Server.mu and Session.mu are never held together
+// (Server.trackMu, which counts a goroutine about to start, may be taken
+// under Session.mu, and is never held while taking anything). Under
+// Session.mu nothing of the connection (ws.Conn) is called that may block or
+// take the connection's reader lock: Resume and the writes come after
+// unlocking. The connection's own locks (its reader lock, then its writer's
+// cork lock, then its closed flag) are internal/ws's.
 type Session struct {
 	srv       *Server
 	id        string
 	handshake *Handshake
-	ctx       context.Context // made by the first Context call (mu)
-	cancel    context.CancelCauseFunc
 
-	mu        sync.Mutex
-	closed    bool
-	reason    Reason
-	websocket bool        // the current transport is websocket
-	ws        wsTransport // when websocket
-	cork      *corkWriter // under ws: gathers a batch's frames into one write
-	probe     wsTransport // the WebSocket of an upgrade in progress
-	upgrading bool
+	mu     sync.Mutex
+	state  sessionState
+	reason Reason                  // why it closed (state.closed())
+	ctx    context.Context         // made by the first Context call
+	cancel context.CancelCauseFunc // of ctx
+
+	conn   ws.Conn // the WebSocket: set when the session opens on it or upgrades to it
+	probe  ws.Conn // the WebSocket of an upgrade in progress
+	inline bool    // conn takes inline writes (Send writes on its caller's goroutine)
 
 	// outgoing packets not yet written
 	out      []Packet
 	outBytes int
-	writing  bool // a websocket writer goroutine is running
+	writing  bool // a writer owns conn's writing side (writeLoop or an inline write)
 
 	// polling
-	poll      chan struct{} // wakes the held GET
-	posting   bool
-	noop      bool       // the next poll is released with a noop (upgrade probe)
-	final     PacketType // close or noop: ends the polling transport once closed
-	lingering bool       // closed, waiting for a last GET to deliver the close packet
+	poll    chan struct{} // wakes the held GET
+	posting bool          // a POST is being read
 
-	// incoming messages not yet read, and their charge
-	in        inbound
-	notify    chan struct{} // cap 1: wakes Read; made by the first Read that waits
-	drained   chan struct{} // cap 1: wakes a POST waiting for room
-	roomed    chan struct{} // cap 1: wakes a WebSocket reader waiting for room
-	reading   bool
-	bgReading bool
-
-	// push mode (Receive)
-	push    bool
-	onMsg   func(Message)
+	// incoming messages not yet taken by the receiver, and their charge
+	in      inbound
+	recv    recvState
+	onMsg   func(Message) // push mode (Receive)
 	onEnd   func(error)
-	pushing bool // a goroutine is running onMsg
-	ended   bool // onEnd has been called
-	// paused (Pause): written under mu, read without it by the connection's
-	// reader; resumed is closed by Resume.
-	paused     atomic.Bool
-	resumed    chan struct{}
-	parkedConn *wsConn // the WebSocket read by a poller, if any
+	paused  bool          // Pause: push delivery is held back, the WebSocket is not read
+	stopped bool          // the WebSocket reader waits for Resume (its handler returned false)
+	notify  chan struct{} // cap 1: wakes Read; made by the first Read that waits
+	drained chan struct{} // cap 1: wakes a POST waiting for room
 
-	// heartbeat
-	timer        *time.Timer
-	deadline     time.Duration // of the timer, since clockBase (monotonic)
-	awaitingPong bool
-	refreshed    bool
+	// heartbeat: one runtime timer per session
+	timer    *time.Timer
+	deadline time.Duration // of the timer, since clockBase (monotonic)
+	hb       heartbeat
 }
+
+// sessionState is where a session is in its life. The transitions allowed
+// are those of sessionTransitions.
+type sessionState uint8
+
+const (
+	statePolling   sessionState = iota // open on polling
+	stateUpgrading                     // open on polling; a WebSocket probe is connected (probe)
+	stateProbed                        // upgrading, and the probe was answered: polls are released with a noop
+	stateWebSocket                     // open on the WebSocket (conn)
+	// stateLingering: closed on polling, kept until the client's next poll
+	// takes what was queued and the last packet (close, or noop when the
+	// client closed), or a timer ends the wait.
+	stateLingering
+	stateClosed // closed, forgotten by the server
+)
+
+// closed reports whether the session is closed (lingering or gone).
+func (st sessionState) closed() bool { return st >= stateLingering }
+
+// upgrading reports whether a WebSocket probe is in progress.
+func (st sessionState) upgrading() bool { return st == stateUpgrading || st == stateProbed }
+
+var sessionStateNames = [...]string{"polling", "upgrading", "probed", "websocket", "lingering", "closed"}
+
+func (st sessionState) String() string { return sessionStateNames[st] }
+
+// sessionTransitions[from] is the set of states a session may go to from
+// state from (bit i: state i).
+var sessionTransitions = [...]uint8{
+	statePolling:   1<<stateUpgrading | 1<<stateLingering | 1<<stateClosed,
+	stateUpgrading: 1<<statePolling | 1<<stateProbed | 1<<stateWebSocket | 1<<stateLingering | 1<<stateClosed,
+	stateProbed:    1<<statePolling | 1<<stateWebSocket | 1<<stateLingering | 1<<stateClosed,
+	stateWebSocket: 1 << stateClosed,
+	stateLingering: 1 << stateClosed,
+	stateClosed:    0,
+}
+
+// setStateLocked moves the session to state to; a transition that
+// sessionTransitions does not allow is a bug of this package, and panics.
+func (s *Session) setStateLocked(to sessionState) {
+	if sessionTransitions[s.state]&(1<<to) == 0 {
+		panic("engineio: session state " + s.state.String() + " -> " + to.String())
+	}
+	s.state = to
+}
+
+// recvState is the receiving side's mode.
+type recvState uint8
+
+const (
+	recvQueue recvState = iota // messages are queued for Read (no Receive yet)
+	recvPush                   // push mode, no delivery running
+	recvBusy                   // push mode, a goroutine is running onMsg
+	recvEnded                  // push mode, onEnd has been called
+)
+
+// heartbeat is where the ping cycle is.
+type heartbeat uint8
+
+const (
+	hbIdle         heartbeat = iota // the timer sends the next ping
+	hbAwaitPong                     // a ping was sent; the timer is the pong's deadline
+	hbAwaitPongExt                  // as hbAwaitPong, the deadline once extended by other traffic
+)
 
 // ID returns the session id (sid).
 func (s *Session) ID() string { return s.id }
@@ -110,7 +186,7 @@ func (s *Session) Context() context.Context {
 	if s.ctx == nil {
 		// Made on first use: most sessions never need one.
 		s.ctx, s.cancel = context.WithCancelCause(context.Background())
-		if s.closed {
+		if s.state.closed() {
 			s.cancel(s.reason)
 		}
 	}
@@ -125,7 +201,7 @@ func (s *Session) Transport() string {
 }
 
 func (s *Session) transportLocked() string {
-	if s.websocket {
+	if s.conn != nil {
 		return websocketName
 	}
 	return pollingName
@@ -174,7 +250,7 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 		n += len(m.Data)
 	}
 	s.mu.Lock()
-	if s.closed {
+	if s.state.closed() {
 		err := s.closedErrLocked()
 		s.mu.Unlock()
 		return false, err
@@ -188,25 +264,23 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 		s.closeWith(ReasonSlowConsumer)
 		return false, &sessionClosedError{reason: ReasonSlowConsumer}
 	}
-	if len(s.out) == 0 && !s.writing && s.websocket && n <= maxInlineBytes {
-		if c, ok := s.ws.(*wsConn); ok && parkSupported && c.rc != nil {
-			// Nothing queued and no writer: write on the caller's goroutine.
-			s.writing = true
-			cork := s.cork
-			s.mu.Unlock()
-			if obs := o.Observer; obs != nil {
-				obs.MessagesOut(websocketName, len(msgs), n)
-			}
-			s.writeInline(c, cork, msgs)
-			return true, nil
+	if len(s.out) == 0 && !s.writing && s.inline && s.state == stateWebSocket && n <= maxInlineBytes && len(msgs) <= maxInlineMessages {
+		// Nothing queued and no writer: write on the caller's goroutine.
+		s.writing = true
+		conn := s.conn
+		s.mu.Unlock()
+		if obs := o.Observer; obs != nil {
+			obs.MessagesOut(websocketName, len(msgs), n)
 		}
+		s.writeInline(conn, msgs)
+		return true, nil
 	}
 	for _, m := range msgs {
 		s.out = append(s.out, Packet{Type: PacketMessage, Binary: m.Binary, Data: m.Data})
 	}
 	s.outBytes += n
 	s.kickLocked()
-	ws := s.websocket
+	ws := s.conn != nil
 	s.mu.Unlock()
 	if obs := o.Observer; obs != nil {
 		obs.MessagesOut(transportName(ws), len(msgs), n)
@@ -217,81 +291,11 @@ func (s *Session) send(msgs []Message, volatile bool) (bool, error) {
 // kickLocked gets queued packets moving: it wakes the held poll, or starts the
 // websocket writer.
 func (s *Session) kickLocked() {
-	if s.websocket {
+	if s.conn != nil {
 		s.startWriterLocked()
 		return
 	}
 	signal(s.poll)
-}
-
-// Read returns the next message from the client. It blocks until one arrives, the
-// session closes (the error then wraps the close Reason), or ctx is done.
-//
-// On a WebSocket session Read reads the connection itself when ctx is
-// context.Background() (or has no Done channel) or is the session's Context: the
-// handler's goroutine is then the only one serving the session. With another ctx,
-// a short-lived goroutine reads the next message so that Read can return at ctx's
-// end without closing the connection. Read is meant for one goroutine at a time.
-func (s *Session) Read(ctx context.Context) (Message, error) {
-	for {
-		s.mu.Lock()
-		if s.in.len() > 0 {
-			m := s.popInLocked()
-			s.mu.Unlock()
-			return m, nil
-		}
-		if s.closed {
-			err := s.closedErrLocked()
-			s.mu.Unlock()
-			return Message{}, err
-		}
-		if err := ctx.Err(); err != nil {
-			s.mu.Unlock()
-			return Message{}, err
-		}
-		if s.websocket && !s.bgReading && !s.reading {
-			conn := s.ws
-			if ctx.Done() == nil || s.ctx != nil && ctx.Done() == s.ctx.Done() {
-				s.reading = true
-				s.mu.Unlock()
-				m, err := s.readWebSocket(conn)
-				s.mu.Lock()
-				s.reading = false
-				signal(s.notify) // another Read may be waiting for its turn
-				s.mu.Unlock()
-				return m, err
-			}
-			s.bgReading = true
-			s.srv.wg.Add(1)
-			go s.readBackground(conn)
-		}
-		if s.notify == nil {
-			s.notify = make(chan struct{}, 1) // push mode never needs it
-		}
-		ch := s.notify
-		s.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return Message{}, ctx.Err()
-		}
-	}
-}
-
-// popInLocked takes the oldest unread message and wakes a POST waiting for
-// room; s.in is not empty.
-func (s *Session) popInLocked() Message {
-	m := s.in.pop()
-	signal(s.drained)
-	signal(s.roomed)
-	return m
-}
-
-// deliverLocked queues a message received over polling (or by a background read)
-// for Read.
-func (s *Session) deliverLocked(m Message) {
-	s.in.push(m)
-	signal(s.notify)
 }
 
 // handlePacket processes one packet from the client (any transport) and reports a
@@ -300,8 +304,8 @@ func (s *Session) handlePacket(p Packet) (Message, bool, bool) {
 	switch p.Type {
 	case PacketPong:
 		s.mu.Lock()
-		if !s.closed && s.awaitingPong {
-			s.awaitingPong = false
+		if !s.state.closed() && s.hb != hbIdle {
+			s.hb = hbIdle
 			s.setTimerLocked(s.srv.opts.PingInterval)
 		}
 		s.mu.Unlock()
@@ -315,13 +319,13 @@ func (s *Session) handlePacket(p Packet) (Message, bool, bool) {
 		return Message{}, false, false
 	}
 	s.mu.Lock()
-	if s.closed {
+	if s.state.closed() {
 		s.mu.Unlock()
 		return Message{}, false, false
 	}
-	if s.awaitingPong && !s.refreshed {
+	if s.hb == hbAwaitPong {
 		// As the reference: other traffic extends a pending pong deadline once.
-		s.refreshed = true
+		s.hb = hbAwaitPongExt
 		s.setTimerLocked(s.srv.opts.PingTimeout)
 	}
 	s.mu.Unlock()
@@ -355,7 +359,7 @@ func (s *Session) setTimerAtLocked(deadline time.Duration) {
 // that comes meanwhile must find the session gone, as the deadline says.
 // s.mu is held.
 func (s *Session) pongOverdueLocked() bool {
-	return !s.closed && s.awaitingPong && time.Since(clockBase) >= s.deadline
+	return !s.state.closed() && s.hb != hbIdle && time.Since(clockBase) >= s.deadline
 }
 
 // onTimer runs on the runtime's timer goroutine: it sends a ping, detects a ping
@@ -366,22 +370,23 @@ func (s *Session) onTimer() {
 		s.mu.Unlock() // the timer was reset meanwhile; it fires again
 		return
 	}
-	if s.closed {
-		linger := s.lingering
-		s.lingering = false
+	if s.state.closed() {
+		linger := s.state == stateLingering
+		if linger {
+			s.setStateLocked(stateClosed)
+		}
 		s.mu.Unlock()
 		if linger {
 			s.srv.remove(s)
 		}
 		return
 	}
-	if s.awaitingPong {
+	if s.hb != hbIdle {
 		s.mu.Unlock()
 		s.closeWith(ReasonPingTimeout)
 		return
 	}
-	s.awaitingPong = true
-	s.refreshed = false
+	s.hb = hbAwaitPong
 	s.out = append(s.out, Packet{Type: PacketPing})
 	// The pong is due pingTimeout after the ping was due, not after this
 	// timer ran (it may run late): the client's window stays
@@ -391,14 +396,32 @@ func (s *Session) onTimer() {
 	s.mu.Unlock()
 }
 
+// forgetLocked ends a lingering session's wait for its last poll; it
+// reports whether the session must now be removed from the server.
+func (s *Session) forgetLocked() bool {
+	if s.state != stateLingering {
+		return false
+	}
+	s.setStateLocked(stateClosed)
+	return true
+}
+
+// finalPacketLocked is the last packet of a closed polling session: a noop
+// when the client closed it (its close packet needs no answer), else close.
+func (s *Session) finalPacketLocked() PacketType {
+	if s.reason == ReasonTransportClose {
+		return PacketNoop
+	}
+	return PacketClose
+}
+
 // closeWith closes the session for reason r (the first reason wins).
 func (s *Session) closeWith(r Reason) {
 	s.mu.Lock()
-	if s.closed {
+	if s.state.closed() {
 		s.mu.Unlock()
 		return
 	}
-	s.closed = true
 	s.reason = r
 	graceful := r == ReasonForcedClose
 	if !graceful {
@@ -406,9 +429,9 @@ func (s *Session) closeWith(r Reason) {
 		s.out = nil
 		s.outBytes = 0
 	}
-	removeNow := true
-	var abort []wsTransport
-	var probe wsTransport // closed with a handshake
+	next := stateClosed
+	var abort []ws.Conn
+	var probe ws.Conn // closed with a handshake
 	if s.probe != nil {
 		// The client may already have sent the upgrade packet and moved to the
 		// probe: as the reference, a graceful close closes the probe with a close
@@ -423,64 +446,61 @@ func (s *Session) closeWith(r Reason) {
 	if s.timer != nil {
 		s.timer.Stop()
 	}
-	if s.websocket {
-		switch {
-		case r == ReasonPingTimeout || r == ReasonTransportError || r == ReasonSlowConsumer:
-			abort = append(abort, s.ws)
-		case s.writing:
-			// The running writer sends what is queued, then the close frame; should
-			// it be stuck on a peer that does not read, the connection is dropped.
-			conn := s.ws
-			time.AfterFunc(wsCloseTimeout, conn.closeNow)
-		default:
-			s.startWriterLocked()
-		}
-	} else {
-		s.final = PacketClose
-		if r == ReasonTransportClose {
-			s.final = PacketNoop
-		}
+	if s.conn == nil {
 		if s.poll != nil {
-			signal(s.poll)
+			signal(s.poll) // the held GET takes the queue and the last packet
 		} else if graceful {
 			// Keep the session until the client's next poll takes the queue and the
 			// close packet, as the reference does.
-			s.lingering = true
-			removeNow = false
+			next = stateLingering
 			s.setTimerLocked(s.srv.opts.PingInterval + s.srv.opts.PingTimeout)
 		} else if r == ReasonTransportClose {
 			// The client's close packet: a poll it sent with it may come
 			// just after; it gets the noop (see clientCloseGrace; the POST's
 			// answer waits for it, and the timer is a backstop).
-			s.lingering = true
-			removeNow = false
+			next = stateLingering
 			s.setTimerLocked(clientCloseGrace)
 		}
 	}
+	s.setStateLocked(next)
+	if s.conn != nil {
+		switch {
+		case r == ReasonPingTimeout || r == ReasonTransportError || r == ReasonSlowConsumer:
+			abort = append(abort, s.conn)
+		case s.writing:
+			// The running writer sends what is queued, then the close frame; should
+			// it be stuck on a peer that does not read, the connection is dropped.
+			time.AfterFunc(ws.CloseTimeout, s.conn.CloseNow)
+		default:
+			s.startWriterLocked()
+		}
+	}
+	if s.cancel != nil {
+		// Under mu: whoever sees the session closed (a Read that returns)
+		// finds its context's cause set. Cancelling runs no user code
+		// (context.AfterFunc's functions run on goroutines of their own).
+		s.cancel(r)
+	}
 	signal(s.notify)
 	signal(s.drained)
-	signal(s.roomed)
-	cancel := s.cancel
-	ws := s.websocket
+	onWS := s.conn != nil
+	paused := s.paused
 	s.mu.Unlock()
 	if obs := s.srv.opts.Observer; obs != nil {
-		obs.SessionClosed(transportName(ws), r)
+		obs.SessionClosed(transportName(onWS), r)
 	}
-	if cancel != nil {
-		cancel(r)
-	}
-	if removeNow {
+	if next == stateClosed {
 		s.srv.remove(s)
 	}
 	// A paused receiver may never take the messages held back: the close
 	// delivers them (pump lets them through once closed), then the end.
-	s.pump(s.paused.Load())
+	s.pump(paused)
 	for _, c := range abort {
-		c.closeNow()
+		c.CloseNow()
 	}
 	if probe != nil {
-		if !s.srv.spawn(func() { probe.close(websocket.StatusNormalClosure, "") }) {
-			probe.closeNow()
+		if !s.srv.spawn(func() { probe.Close(websocket.StatusNormalClosure, "") }) {
+			probe.CloseNow()
 		}
 	}
 }

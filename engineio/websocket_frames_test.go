@@ -10,29 +10,6 @@ import (
 	"github.com/coder/websocket"
 )
 
-func TestAppendFrameHeader(t *testing.T) {
-	cases := []struct {
-		op   byte
-		n    int
-		want []byte
-	}{
-		{opText, 0, []byte{0x81, 0}},
-		{opText, 125, []byte{0x81, 125}},
-		{opBinary, 126, []byte{0x82, 126, 0, 126}},
-		{opText, 65535, []byte{0x81, 126, 0xff, 0xff}},
-		{opBinary, 65536, []byte{0x82, 127, 0, 0, 0, 0, 0, 1, 0, 0}},
-	}
-	for _, c := range cases {
-		if got := appendFrameHeader(nil, c.op, c.n); !bytes.Equal(got, c.want) {
-			t.Errorf("appendFrameHeader(%d, %d) = %x, want %x", c.op, c.n, got, c.want)
-		}
-	}
-	b := append(make([]byte, maxFrameHeader), "4hello"...)
-	if got := frameInPlace(b, opText); !bytes.Equal(got, []byte("\x81\x064hello")) {
-		t.Errorf("frameInPlace = %q", got)
-	}
-}
-
 // TestWebSocketFrameSizes echoes messages around every payload-length boundary
 // of the framing, one at a time (single writes) and in a burst (corked
 // batches), while the client sends WebSocket pings that coder/websocket answers
@@ -122,24 +99,6 @@ func BenchmarkWebSocketEchoBinary64K(b *testing.B) {
 		}
 		if _, _, err := c.Read(ctx); err != nil {
 			b.Fatal(err)
-		}
-	}
-}
-
-// BenchmarkWSSmallFrames parses 64 KiB of empty pong frames (6 bytes each)
-// read at once: the work per byte must not grow with the bytes buffered.
-func BenchmarkWSSmallFrames(b *testing.B) {
-	pong := []byte{0x80 | opPong, 0x80, 1, 2, 3, 4}
-	src := bytes.Repeat(pong, (64<<10)/len(pong))
-	b.SetBytes(int64(len(src)))
-	b.ReportAllocs()
-	for b.Loop() {
-		buf := append(make([]byte, 0, len(src)), src...)
-		c := &wsConn{limit: 1e6}
-		c.rb = &buf
-		res, _, _, _, err := c.next()
-		if res != wsNeedMore || err != nil || c.rb != nil {
-			b.Fatalf("%v %v", res, err)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"github.com/corvid-io/corvid/internal/ws"
 	"io"
 	"net"
 	"net/http"
@@ -66,31 +67,18 @@ func rawWSOpen(t *testing.T, d *stDriver, after []byte) *rawWS {
 	return w
 }
 
-// frame returns a client frame: b0 holds FIN, RSV and the opcode.
+// WebSocket opcodes (RFC 6455 5.2).
+const (
+	opText   = 0x1
+	opBinary = 0x2
+	opClose  = 0x8
+	opPing   = 0x9
+	opPong   = 0xA
+)
+
+// clientFrame returns a client frame: b0 holds FIN, RSV and the opcode.
 func clientFrame(b0 byte, payload []byte, masked bool) []byte {
-	f := []byte{b0}
-	mask := byte(0)
-	if masked {
-		mask = 0x80
-	}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, mask|byte(n))
-	case n <= 0xFFFF:
-		f = append(f, mask|126, byte(n>>8), byte(n))
-	default:
-		f = append(f, mask|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
-	if !masked {
-		return append(f, payload...)
-	}
-	key := [4]byte{0x12, 0x34, 0x56, 0x78}
-	f = append(f, key[:]...)
-	for i, b := range payload {
-		f = append(f, b^key[i&3])
-	}
-	return f
+	return ws.ClientFrame(b0, payload, masked)
 }
 
 func (w *rawWS) write(frames ...[]byte) {
@@ -317,20 +305,6 @@ func TestWSHandshakeVersion8(t *testing.T) {
 	}
 }
 
-func TestParseFrameIncomplete(t *testing.T) {
-	f := clientFrame(0x82, bytes.Repeat([]byte{7}, 300), true)
-	for i := range len(f) {
-		_, n, need, err := parseFrame(append([]byte(nil), f[:i]...), 1000)
-		if err != nil || n != 0 || need <= i || need > len(f) {
-			t.Fatalf("prefix %d: n %d need %d err %v", i, n, need, err)
-		}
-	}
-	fr, n, _, err := parseFrame(append([]byte(nil), f...), 1000)
-	if err != nil || n != len(f) || !fr.fin || fr.op != opBinary || !bytes.Equal(fr.payload, bytes.Repeat([]byte{7}, 300)) {
-		t.Fatalf("whole frame: %v %d %v", fr, n, err)
-	}
-}
-
 // TestWSInlineWritesKeepFramesWhole fills the socket of a client that does
 // not read, so that Sends written inline leave rests for the writer, while
 // the client's pings make the reader write pongs in between: every frame
@@ -423,69 +397,5 @@ func TestWSStuckPeerHoldsNoOtherConnection(t *testing.T) {
 			}
 			stuck.c.Close()
 		})
-	}
-}
-
-// TestCorkWriterNothingAfterClose: once our close frame is written, no frame
-// follows it (RFC 6455 5.5.1), whichever write path the session writer takes
-// and whether it had gathered a batch; what was gathered before goes first.
-func TestCorkWriterNothingAfterClose(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var hdr [maxFrameHeader]byte
-	gathered := append(appendFrameHeader(nil, opText, 2), "4a"...)
-	closeFrame := []byte{0x80 | opClose, 2, 0x03, 0xEA}
-
-	w := &corkWriter{conn: server}
-	w.setCorked(true)
-	w.Write(gathered)
-	if sent, err := w.writeClose(closeFrame); !sent || err != nil {
-		t.Fatalf("writeClose: sent %v, err %v", sent, err)
-	}
-	w.Write(append(appendFrameHeader(nil, opText, 2), "4b"...))
-	w.writeFrame(appendFrameHeader(hdr[:0], opBinary, 3), []byte{1, 2, 3})
-	w.writeNow([]byte{0x80 | opPong, 0})
-	if err := w.setCorked(false); err != nil {
-		t.Fatal(err)
-	}
-	if sent, _ := w.writeClose(closeFrame); sent {
-		t.Fatal("a second close frame was written")
-	}
-	server.Close()
-
-	client.SetReadDeadline(time.Now().Add(10 * time.Second))
-	got, err := io.ReadAll(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := append(gathered, closeFrame...); !bytes.Equal(got, want) {
-		t.Fatalf("the peer read % x, want % x", got, want)
-	}
-}
-
-// TestValidCloseCode: RFC 6455 7.4's codes, 1012-1014 from the IANA registry
-// (11.7), and 3000-4999 are accepted; the reserved and unassigned ones not.
-func TestValidCloseCode(t *testing.T) {
-	for _, code := range []int{1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999} {
-		if !validCloseCode(code) {
-			t.Errorf("%d refused", code)
-		}
-	}
-	for _, code := range []int{0, 999, 1004, 1005, 1006, 1015, 1016, 2999, 5000, 65535} {
-		if validCloseCode(code) {
-			t.Errorf("%d accepted", code)
-		}
 	}
 }

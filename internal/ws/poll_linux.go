@@ -1,6 +1,6 @@
 //go:build linux
 
-package engineio
+package ws
 
 import (
 	"os"
@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"time"
 )
 
 // parkSupported: WebSocket connections in push mode are read by the poller
@@ -19,7 +18,6 @@ const parkSupported = true
 type wsPark struct {
 	set   *pollSet
 	token uint64 // its key in set.conns; 0 when not registered (set.mu)
-	sess  *Session
 
 	// pending: the connection has been readable since it was last read.
 	// Whoever holds rmu reads it before letting go (readPending).
@@ -59,11 +57,16 @@ type pollSet struct {
 	epfile  *os.File // keeps epfd open and registered with the runtime's poller
 	epraw   syscall.RawConn
 	wake    [2]int // pipe; its read end is registered with token 0
-	conns   map[uint64]*wsConn
+	conns   map[uint64]*ownConn
 	next    uint64
 	running bool
-	// busy is odd while the goroutine reads connections (quiescePollers)
-	busy atomic.Uint64
+
+	// round guards reading (the goroutine is reading connections) and
+	// rounds (the rounds of reading it finished), for Quiesce.
+	round     sync.Mutex
+	roundDone *sync.Cond // on round: a round finished
+	reading   bool
+	rounds    uint64
 }
 
 // pollers are the process's poll sets, one per P when first needed, so that
@@ -149,19 +152,28 @@ func newPollSet() (*pollSet, error) {
 		syscall.Close(p[1])
 		return nil, err
 	}
-	return &pollSet{epfd: epfd, epfile: f, epraw: raw, wake: p, conns: make(map[uint64]*wsConn)}, nil
+	ps := &pollSet{epfd: epfd, epfile: f, epraw: raw, wake: p, conns: make(map[uint64]*ownConn)}
+	ps.roundDone = sync.NewCond(&ps.round)
+	return ps, nil
 }
 
-// parkFor registers c with a poller for session s. Messages are then read
-// and delivered by that poller's goroutine.
-func (c *wsConn) parkFor(s *Session) error {
+// startParked registers c with a poller. Messages are then read and delivered by
+// that poller's goroutine.
+func (c *ownConn) startParked() error {
 	ps, err := pickPollSet()
 	if err != nil {
 		return err
 	}
 	pk := &c.park
+	// Under mu: a CloseNow meanwhile (the session may close before its
+	// reading starts) reads set to leave the poller.
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
 	pk.set = ps
-	pk.sess = s
+	c.mu.Unlock()
 	pk.readFn = func(fd uintptr) bool {
 		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
 		return true // never wait: the poller does
@@ -185,7 +197,7 @@ func (c *wsConn) parkFor(s *Session) error {
 }
 
 // register adds c to its poll set; rmu is held.
-func (c *wsConn) register() error {
+func (c *ownConn) register() error {
 	ps := c.park.set
 	ps.mu.Lock()
 	ps.next++
@@ -197,6 +209,12 @@ func (c *wsConn) register() error {
 		go ps.loop()
 	}
 	ps.mu.Unlock()
+	if c.isClosed() {
+		// Closed meanwhile: its CloseNow may have left the poller before
+		// the token was set.
+		c.unpark()
+		return ErrClosed
+	}
 	// The token, not the fd (which may be reused after a close), finds the
 	// connection. A close meanwhile makes Control fail, or leaves an entry
 	// that no longer finds the connection and that the close of the fd
@@ -217,10 +235,10 @@ func (c *wsConn) register() error {
 
 // readPending reads c if it is pending and nobody else holds rmu; a goroutine
 // that holds it reads it when it lets go (this is called there too).
-func (c *wsConn) readPending() {
+func (c *ownConn) readPending() {
 	pk := &c.park
-	for pk.pending.Load() && c.rmu.TryLock() {
-		if pk.pending.Swap(false) && pk.sess.readParked(c) {
+	for pk.pending.Load() && c.flow.running() && c.rmu.TryLock() {
+		if pk.pending.Swap(false) && c.readParked() {
 			return // rmu went with the work that may wait
 		}
 		c.rmu.Unlock()
@@ -229,63 +247,38 @@ func (c *wsConn) readPending() {
 
 // kick reads c, as if the poller had seen it readable, unless another
 // goroutine holds rmu (that one then reads it).
-func (c *wsConn) kick() {
+func (c *ownConn) kick() {
 	c.park.pending.Store(true)
 	c.readPending()
 }
 
 // readParked reads what a parked connection holds and delivers its messages.
-// It stops when the socket is empty, the session pauses or the connection
-// ends; the bytes of an incomplete frame stay buffered. What may wait on the
-// peer (answering a ping or a close frame, failing the connection) is handed,
-// with rmu, to a goroutine of its own: then it returns true and rmu is no
-// longer the caller's. rmu is held.
-func (s *Session) readParked(c *wsConn) (handedOff bool) {
+// It stops when the socket is empty, the handler has no room (until Resume)
+// or the connection ends; the bytes of an incomplete frame stay buffered.
+// What may wait on the peer (answering a ping or a close frame, failing the
+// connection) is handed, with rmu, to a goroutine of its own: then it
+// returns true and rmu is no longer the caller's. rmu is held.
+func (c *ownConn) readParked() (handedOff bool) {
 	c.park.drained = false
-	for !s.paused.Load() {
+	for c.flow.running() {
 		res, binary, data, err := c.readAvailable()
 		switch {
 		case err != nil:
-			s.receivedWS(false, nil, err)
+			c.end(err)
 			return false
 		case res == wsNeedMore:
 			return false
 		case res == wsBlocking:
-			if s.srv.spawn(func() { s.readBlocking(c) }) {
+			if c.spawn(c.readBlocking) {
 				return true
 			}
 			c.park.failed = nil
-			c.closeNow() // shut down: nobody waits on the peer
-			s.receivedWS(false, nil, errWSClosed)
+			c.CloseNow() // shut down: nobody waits on the peer
+			c.end(ErrClosed)
 			return false
 		}
-		m, ok, open := s.receivedWS(binary, data, nil)
-		if !open {
+		if !c.h.Message(binary, data) && c.flow.stop() {
 			return false
-		}
-		if !ok {
-			continue
-		}
-		more, full := s.deliverPushed(m)
-		if !more {
-			return false
-		}
-		if full && !c.deferBlocking {
-			// On a goroutine of its own already (readBlocking).
-			if !s.awaitInRoom() {
-				return false
-			}
-		} else if full {
-			// Queued behind another goroutine's deliveries, which this one
-			// outruns: reading goes on, on a goroutine that may wait, once
-			// there is room.
-			if s.srv.spawn(func() {
-				s.awaitInRoom()
-				s.readBlocking(c)
-			}) {
-				return true
-			}
-			return false // shut down
 		}
 	}
 	return false
@@ -293,13 +286,13 @@ func (s *Session) readParked(c *wsConn) (handedOff bool) {
 
 // readBlocking goes on with readParked's work where it stopped, on a
 // goroutine that may wait on the peer; it owns rmu and lets it go.
-func (s *Session) readBlocking(c *wsConn) {
+func (c *ownConn) readBlocking() {
 	c.deferBlocking = false
 	if err := c.park.failed; err != nil {
 		c.park.failed = nil
-		s.receivedWS(false, nil, c.fail(err))
+		c.end(c.fail(err))
 	} else {
-		s.readParked(c)
+		c.readParked()
 	}
 	c.deferBlocking = true
 	c.rmu.Unlock()
@@ -307,8 +300,10 @@ func (s *Session) readBlocking(c *wsConn) {
 }
 
 // unpark removes c from its poller; the last one wakes the poller to end.
-func (c *wsConn) unpark() {
+func (c *ownConn) unpark() {
+	c.mu.Lock()
 	ps := c.park.set
+	c.mu.Unlock()
 	if c.rc == nil || ps == nil {
 		return
 	}
@@ -334,7 +329,7 @@ func (c *wsConn) unpark() {
 // ends when no connection is registered.
 func (ps *pollSet) loop() {
 	var events [128]syscall.EpollEvent
-	var ready []*wsConn
+	var ready []*ownConn
 	var n int
 	wait := func(fd uintptr) bool {
 		var err error
@@ -366,32 +361,25 @@ func (ps *pollSet) loop() {
 			return
 		}
 		ps.mu.Unlock()
-		ps.busy.Add(1)
+		ps.round.Lock()
+		ps.reading = true
+		ps.round.Unlock()
 		for i, c := range ready {
-			c.readable()
+			c.kick()
 			ready[i] = nil
 		}
-		ps.busy.Add(1)
+		ps.round.Lock()
+		ps.reading = false
+		ps.rounds++
+		ps.roundDone.Broadcast()
+		ps.round.Unlock()
 		ready = ready[:0]
 	}
 }
 
-// readable reads a connection the poller saw readable, on the poller's
-// goroutine.
-func (c *wsConn) readable() {
-	if c.park.sess.srv.closed.Load() {
-		// Shutdown has closed every session and waits for our goroutines:
-		// the peer's answer to a close frame, or its reset, ends the
-		// connection here.
-		c.closeNow()
-		return
-	}
-	c.kick()
-}
-
 // writeNonBlocking writes what the socket takes of b at once. The caller
 // holds the connection's corkWriter lock.
-func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
+func (c *ownConn) writeNonBlocking(b []byte) (int, error) {
 	pk := &c.park
 	if pk.writeFn == nil {
 		pk.writeFn = func(fd uintptr) bool {
@@ -418,10 +406,10 @@ func (c *wsConn) writeNonBlocking(b []byte) (int, error) {
 // readAvailable is readMessage without blocking: it returns a whole data
 // message, or wsNeedMore when the socket has no more bytes for now (the bytes
 // of an incomplete frame stay buffered). rmu is held.
-func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
+func (c *ownConn) readAvailable() (wsResult, bool, []byte, error) {
 	pk := &c.park
 	if c.failed {
-		return 0, false, nil, errWSClosed
+		return 0, false, nil, ErrClosed
 	}
 	for {
 		res, binary, data, need, err := c.next()
@@ -436,7 +424,7 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 			return res, binary, data, nil
 		}
 		if c.isClosed() {
-			return 0, false, nil, errWSClosed
+			return 0, false, nil, ErrClosed
 		}
 		if pk.drained {
 			return wsNeedMore, false, nil, nil
@@ -451,31 +439,33 @@ func (c *wsConn) readAvailable() (wsResult, bool, []byte, error) {
 		c.filled(n)
 		switch {
 		case err != nil:
-			c.closeNow()
-			return 0, false, nil, errWSClosed
+			c.CloseNow()
+			return 0, false, nil, ErrClosed
 		case rerr == syscall.EAGAIN:
 			return wsNeedMore, false, nil, nil
 		case rerr == syscall.EINTR:
 		case rerr != nil || n == 0:
-			c.closeNow()
-			return 0, false, nil, errWSClosed
+			c.CloseNow()
+			return 0, false, nil, ErrClosed
 		case n < asked:
 			pk.drained = true
 		}
 	}
 }
 
-// quiescePollers returns once every poller that was reading connections when
-// it was called has finished that round: Shutdown then knows that no message
-// of a session it closed is still being delivered.
-func quiescePollers() {
+// Quiesce returns once every poller that was reading connections when it
+// was called has finished that round: a server that has closed its sessions
+// and waited for its goroutines then knows that no message of theirs is
+// still being delivered.
+func Quiesce() {
 	pollers.mu.Lock()
 	sets := pollers.sets
 	pollers.mu.Unlock()
 	for _, ps := range sets {
-		v := ps.busy.Load()
-		for v%2 == 1 && ps.busy.Load() == v {
-			time.Sleep(time.Millisecond)
+		ps.round.Lock()
+		for r := ps.rounds; ps.reading && ps.rounds == r; {
+			ps.roundDone.Wait()
 		}
+		ps.round.Unlock()
 	}
 }

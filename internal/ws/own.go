@@ -1,4 +1,4 @@
-package engineio
+package ws
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -18,103 +19,17 @@ import (
 	"github.com/coder/websocket"
 )
 
-// This file is the server side of WebSocket (RFC 6455) for the common case: a
-// hijackable connection and no permessage-deflate. The handshake and the
-// reading of frames are ours; data frames are written by the session writer
-// (appendFrameHeader, corkWriter) as before. Compared with a coder/websocket
-// Conn an idle connection keeps no bufio buffers, no goroutine of its own and
-// no read buffer: bytes are read into a pooled buffer that is held only while a
-// frame is incomplete. With Session.Receive on linux, an idle connection is
-// parked in an epoll set (wspark_linux.go) and holds no goroutine either.
+// This file is our server WebSocket connection (RFC 6455) for the common
+// case: a hijackable connection and no permessage-deflate. The handshake, the
+// reading and the framing are ours. Compared with a coder/websocket Conn an
+// idle connection keeps no bufio buffers, no goroutine of its own and no read
+// buffer: bytes are read into a pooled buffer that is held only while a frame
+// is incomplete. Started on linux, it is parked in an epoll set
+// (poll_linux.go) and holds no goroutine either.
 
-// wsTransport is a server WebSocket connection of a session: ours (wsConn) or
-// coder/websocket's (coderConn, for permessage-deflate and writers that cannot
-// be hijacked).
-type wsTransport interface {
-	// readMessage blocks until a data message arrives. An error wrapping
-	// errWSFailed means the connection failed (the peer broke the protocol or
-	// a limit, and was told so with a close code): ReasonTransportError. Any
-	// other error means it closed: ReasonTransportClose. ctx bounds the wait
-	// (the upgrade's probe only).
-	readMessage(ctx context.Context) (binary bool, data []byte, err error)
-	// writeMessage writes one whole data message (the probe's answer, and data
-	// messages when the session writer does not frame them itself).
-	writeMessage(binary bool, data []byte) error
-	// close starts the closing handshake with code and waits, at most
-	// wsCloseTimeout, for the peer's close frame before closing the TCP
-	// connection.
-	close(code websocket.StatusCode, reason string)
-	// closeNow closes the TCP connection without a closing handshake.
-	closeNow()
-	// corkWriter returns the writer under the connection (nil when not hijacked).
-	corkWriter() *corkWriter
-}
-
-// errWSFailed marks a connection failed by a protocol violation or a limit.
-var errWSFailed = errors.New("engineio: websocket failed")
-
-// errWSClosed is the end of a connection closed by the peer or by us.
-var errWSClosed = errors.New("engineio: websocket closed")
-
-// coderConn adapts a coder/websocket Conn.
-type coderConn struct {
-	c    *websocket.Conn
-	cork *corkWriter
-}
-
-func (c *coderConn) readMessage(ctx context.Context) (bool, []byte, error) {
-	typ, data, err := readMessage(ctx, c.c)
-	if err != nil {
-		if errors.Is(err, websocket.ErrMessageTooBig) {
-			return false, nil, errWSFailed
-		}
-		return false, nil, err
-	}
-	if typ == websocket.MessageText && !utf8.Valid(data) {
-		// RFC 6455 8.1: fail the connection with 1007, as the reference's
-		// ws library does.
-		c.c.Close(websocket.StatusInvalidFramePayloadData, "invalid UTF-8")
-		return false, nil, errWSFailed
-	}
-	return typ == websocket.MessageBinary, data, nil
-}
-
-func (c *coderConn) writeMessage(binary bool, data []byte) error {
-	typ := websocket.MessageText
-	if binary {
-		typ = websocket.MessageBinary
-	}
-	return c.c.Write(context.Background(), typ, data)
-}
-
-func (c *coderConn) close(code websocket.StatusCode, reason string) { c.c.Close(code, reason) }
-func (c *coderConn) closeNow()                                      { c.c.CloseNow() }
-func (c *coderConn) corkWriter() *corkWriter                        { return c.cork }
-
-// accept upgrades r: with our own handshake and framing when w can be hijacked
-// and permessage-deflate is off, else with coder/websocket. On error the
-// request has been answered.
-func (srv *Server) accept(w http.ResponseWriter, r *http.Request) (wsTransport, error) {
-	if canHijack(w) && !srv.opts.PerMessageDeflate {
-		return srv.acceptOwn(w, r)
-	}
-	if !canHijack(w) {
-		// HTTP/2 and other non-hijackable writers: Accept refuses them itself.
-		conn, err := websocket.Accept(w, r, srv.acceptOpts)
-		if err != nil {
-			return nil, err
-		}
-		conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
-		return &coderConn{c: conn}, nil
-	}
-	sb := &smallBuffers{ResponseWriter: w}
-	conn, err := websocket.Accept(sb, r, srv.acceptOpts)
-	if err != nil {
-		return nil, err
-	}
-	conn.SetReadLimit(int64(srv.opts.MaxHTTPBufferSize))
-	return &coderConn{c: conn, cork: sb.cork}, nil
-}
+// errNoPark: the platform has no poller (poll_other.go), or the connection
+// no file descriptor; a goroutine reads it instead.
+var errNoPark = errors.New("engineio: parking not supported")
 
 // refuseHandshake answers a refused WebSocket handshake as the reference's ws
 // library does: the status, "Connection: close", a text/html body of msg, and
@@ -138,13 +53,13 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 var errHandshake = errors.New("engineio: websocket handshake refused")
 
 // acceptOwn checks the opening handshake (RFC 6455 4.2.1), answers 101 on the
-// hijacked connection and returns our wsConn. Its refusals are the reference's
+// hijacked connection and returns our ownConn. Its refusals are the reference's
 // (the ws library's): same checks in the same order, same status, headers and
 // text.
-func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTransport, error) {
+func acceptOwn(w http.ResponseWriter, r *http.Request, o *Options) (Conn, error) {
 	h := r.Header
 	switch {
-	case !r.ProtoAtLeast(1, 1) || !headerHasToken(h, "Connection", "upgrade"):
+	case !r.ProtoAtLeast(1, 1) || !HeaderHasToken(h, "Connection", "upgrade"):
 		w.Header().Set("Connection", "Upgrade")
 		w.Header().Set("Upgrade", "websocket")
 		http.Error(w, "engineio: not a WebSocket handshake", http.StatusUpgradeRequired)
@@ -180,7 +95,7 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 	var early []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		p, _ := brw.Reader.Peek(n)
-		early = append(make([]byte, 0, max(n, wsReadBufferInit)), p...)
+		early = append(make([]byte, 0, max(n, GrowMin)), p...)
 	}
 	conn.SetDeadline(time.Time{})
 	sum := sha1.Sum([]byte(key + wsGUID))
@@ -202,11 +117,11 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 		conn.Close()
 		return nil, err
 	}
-	c := &wsConn{
+	c := &ownConn{
 		conn:  conn,
 		cork:  &corkWriter{conn: conn},
-		limit: srv.opts.MaxHTTPBufferSize,
-		spawn: srv.spawn,
+		limit: o.Limit,
+		spawn: o.Spawn,
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -217,18 +132,16 @@ func (srv *Server) acceptOwn(w http.ResponseWriter, r *http.Request) (wsTranspor
 	return c, nil
 }
 
-// WebSocket opcodes and close codes we use beyond websocket.go's.
+// WebSocket opcodes beyond the data ones (cork.go).
 const (
 	opContinuation = 0x0
 	opClose        = 0x8
 	opPing         = 0x9
 	opPong         = 0xA
-
-	wsReadBufferInit = 1024 // a pooled read buffer's initial size
 )
 
-// wsConn is our server WebSocket connection.
-type wsConn struct {
+// ownConn is our server WebSocket connection.
+type ownConn struct {
 	conn  net.Conn
 	rc    syscall.RawConn // nil when conn has no file descriptor (TLS)
 	cork  *corkWriter
@@ -251,8 +164,15 @@ type wsConn struct {
 	deferBlocking bool
 	// failed: the connection failed (fail) and a goroutine of its own
 	// discards what the peer still sends: nothing more is read or parsed
-	// here (readMessage, readAvailable).
+	// here (ReadMessage, readAvailable).
 	failed bool
+
+	// h receives the messages once started (Start); ended: h.Closed has
+	// been called.
+	h     Handler
+	ended atomic.Bool
+	flow  flow
+	done  chan struct{} // closed by CloseNow (made by Start when a goroutine reads)
 
 	// mu guards closed; whether our close frame was sent is cork's state
 	// (corkWriter.closeSent), which orders it against the data frames.
@@ -261,8 +181,6 @@ type wsConn struct {
 
 	park wsPark // registration with the poller (linux)
 }
-
-func (c *wsConn) corkWriter() *corkWriter { return c.cork }
 
 // wsFrame is one parsed frame; payload aliases the read buffer.
 type wsFrame struct {
@@ -278,7 +196,7 @@ type wsProtocolError struct {
 }
 
 func (e *wsProtocolError) Error() string { return "engineio: websocket: " + e.msg }
-func (e *wsProtocolError) Unwrap() error { return errWSFailed }
+func (e *wsProtocolError) Unwrap() error { return ErrFailed }
 
 var (
 	errWSUnmasked  = &wsProtocolError{websocket.StatusProtocolError, "unmasked client frame"}
@@ -381,7 +299,7 @@ const (
 // next parses the buffered frames up to the first whole data message,
 // answering control frames on the way (with deferBlocking, stopping before
 // a ping or a close frame instead). rmu is held.
-func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err error) {
+func (c *ownConn) next() (res wsResult, binary bool, data []byte, need int, err error) {
 	for {
 		if c.rb == nil {
 			return wsNeedMore, false, nil, 2, nil
@@ -451,14 +369,14 @@ func (c *wsConn) next() (res wsResult, binary bool, data []byte, need int, err e
 // the pool. The bytes behind them stay where they are (space moves them
 // once, before the next read): moving them for every frame would copy the
 // buffer once per frame, a cost per byte that grows with the buffer.
-func (c *wsConn) consume(n int) {
+func (c *ownConn) consume(n int) {
 	c.roff += n
 	if c.roff == len(*c.rb) {
 		c.releaseBuffer()
 	}
 }
 
-func (c *wsConn) releaseBuffer() {
+func (c *ownConn) releaseBuffer() {
 	if c.rb == nil {
 		return
 	}
@@ -471,9 +389,9 @@ func (c *wsConn) releaseBuffer() {
 }
 
 // space returns the free tail of the read buffer. A full buffer grows
-// towards need, the size of the frame being read (growRead): with the bytes
+// towards need, the size of the frame being read (Grow): with the bytes
 // that arrive, never at once to what the frame's header declares.
-func (c *wsConn) space(need int) []byte {
+func (c *ownConn) space(need int) []byte {
 	if c.rb == nil {
 		c.rb = readBufPool.Get().(*[]byte)
 	}
@@ -485,7 +403,7 @@ func (c *wsConn) space(need int) []byte {
 		c.roff = 0
 	}
 	if len(b) == cap(b) {
-		nb := growRead(b, need)
+		nb := Grow(b, need)
 		if cap(b) <= maxPooledReadBuf {
 			*c.rb = b[:0]
 			readBufPool.Put(c.rb)
@@ -497,7 +415,7 @@ func (c *wsConn) space(need int) []byte {
 }
 
 // filled records n bytes read into space's tail; an empty buffer is released.
-func (c *wsConn) filled(n int) {
+func (c *ownConn) filled(n int) {
 	if n > 0 {
 		*c.rb = (*c.rb)[:len(*c.rb)+n]
 	} else if len(*c.rb) == 0 {
@@ -505,12 +423,12 @@ func (c *wsConn) filled(n int) {
 	}
 }
 
-// readMessage reads with blocking reads until a data message arrives.
-func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
+// ReadMessage reads with blocking reads until a data message arrives.
+func (c *ownConn) ReadMessage(ctx context.Context) (bool, []byte, error) {
 	c.rmu.Lock()
 	defer c.rmu.Unlock()
 	if c.failed {
-		return false, nil, errWSClosed
+		return false, nil, ErrClosed
 	}
 	if ctx.Done() != nil {
 		stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
@@ -534,8 +452,8 @@ func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
 		n, err := c.conn.Read(p)
 		c.filled(n)
 		if err != nil {
-			c.closeNow()
-			return false, nil, errWSClosed
+			c.CloseNow()
+			return false, nil, ErrClosed
 		}
 	}
 }
@@ -544,17 +462,17 @@ func (c *wsConn) readMessage(ctx context.Context) (bool, []byte, error) {
 // with its close code; then, as RFC 6455 7.1.7 asks of a failed connection,
 // nothing more is parsed: the bytes behind the bad frame (which may look like
 // frames, the peer's close frame among them) are dropped. rmu is held.
-func (c *wsConn) fail(err error) error {
+func (c *ownConn) fail(err error) error {
 	var pe *wsProtocolError
 	if !errors.As(err, &pe) {
-		c.closeNow()
+		c.CloseNow()
 		return err
 	}
 	c.msg, c.msgOp = nil, 0
 	c.releaseBuffer()
 	sent, werr := c.writeClose(pe.code, "")
 	if !sent || werr != nil || c.closeRcvd || !c.drainAfterFail() {
-		c.closeNow()
+		c.CloseNow()
 	}
 	return err
 }
@@ -562,13 +480,13 @@ func (c *wsConn) fail(err error) error {
 // drainAfterFail ends a failed connection as the reference's ws library does:
 // our side is shut down behind the close frame (the peer reads it, then end
 // of stream), and what the peer still sends is read and discarded, unparsed,
-// until it closes its side or wsCloseTimeout passes; then the connection is
+// until it closes its side or CloseTimeout passes; then the connection is
 // closed. Closing at once instead, with unread bytes, would reset the
 // connection, and a reset may destroy our close frame before the peer reads
 // it. That wait is a goroutine's of its own (the session closes now), which
 // reads into one pooled buffer, reused. It returns false when nothing was
 // started (the caller closes the connection). rmu is held.
-func (c *wsConn) drainAfterFail() bool {
+func (c *ownConn) drainAfterFail() bool {
 	cw, ok := c.conn.(interface{ CloseWrite() error })
 	if !ok || c.spawn == nil {
 		return false
@@ -576,7 +494,7 @@ func (c *wsConn) drainAfterFail() bool {
 	// Out of the poller, and nobody reads or parses here any more.
 	c.unpark()
 	c.failed = true
-	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	c.conn.SetReadDeadline(time.Now().Add(CloseTimeout))
 	if cw.CloseWrite() != nil {
 		return false
 	}
@@ -589,13 +507,13 @@ func (c *wsConn) drainAfterFail() bool {
 			}
 		}
 		readBufPool.Put(bp)
-		c.closeNow()
+		c.CloseNow()
 	})
 }
 
 // onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
 // then the TCP connection is closed. rmu is held.
-func (c *wsConn) onClose(p []byte) error {
+func (c *ownConn) onClose(p []byte) error {
 	c.closeRcvd = true
 	code := websocket.StatusNoStatusRcvd
 	if len(p) == 1 {
@@ -615,12 +533,12 @@ func (c *wsConn) onClose(p []byte) error {
 	} else {
 		c.writeClose(code, "")
 	}
-	c.closeNow()
-	return errWSClosed
+	c.CloseNow()
+	return ErrClosed
 }
 
 // writeControl writes a control frame at once (past a batch being gathered).
-func (c *wsConn) writeControl(op byte, payload []byte) error {
+func (c *ownConn) writeControl(op byte, payload []byte) error {
 	var b [2 + 125]byte
 	f := append(b[:0], 0x80|op, byte(len(payload)))
 	f = append(f, payload...)
@@ -629,7 +547,7 @@ func (c *wsConn) writeControl(op byte, payload []byte) error {
 
 // writeClose sends our close frame once; sent is false when it was already
 // sent or the connection is closed.
-func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool, err error) {
+func (c *ownConn) writeClose(code websocket.StatusCode, reason string) (sent bool, err error) {
 	var p [125]byte
 	b := append(p[:0], byte(code>>8), byte(code))
 	if len(reason) > 123 {
@@ -639,7 +557,7 @@ func (c *wsConn) writeClose(code websocket.StatusCode, reason string) (sent bool
 	return c.writeCloseFrame(b)
 }
 
-func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
+func (c *ownConn) writeCloseFrame(payload []byte) (sent bool, err error) {
 	if c.isClosed() {
 		return false, nil
 	}
@@ -648,14 +566,14 @@ func (c *wsConn) writeCloseFrame(payload []byte) (sent bool, err error) {
 	f = append(f, payload...)
 	// Set before cork's lock is taken: a session writer blocked on a peer
 	// that does not read holds it, and ends by this deadline.
-	c.conn.SetWriteDeadline(time.Now().Add(wsCloseTimeout))
+	c.conn.SetWriteDeadline(time.Now().Add(CloseTimeout))
 	return c.cork.writeClose(f)
 }
 
-// awaitClose reads, at most wsCloseTimeout, until the peer's close frame;
+// awaitClose reads, at most CloseTimeout, until the peer's close frame;
 // data frames are discarded. rmu is held.
-func (c *wsConn) awaitClose() {
-	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+func (c *ownConn) awaitClose() {
+	c.conn.SetReadDeadline(time.Now().Add(CloseTimeout))
 	need := 2
 	for {
 		if c.rb != nil {
@@ -681,8 +599,8 @@ func (c *wsConn) awaitClose() {
 	}
 }
 
-// writeMessage writes one data message as a single frame.
-func (c *wsConn) writeMessage(binary bool, data []byte) error {
+// WriteMessage writes one data message as a single frame.
+func (c *ownConn) WriteMessage(binary bool, data []byte) error {
 	op := byte(opText)
 	if binary {
 		op = opBinary
@@ -691,44 +609,194 @@ func (c *wsConn) writeMessage(binary bool, data []byte) error {
 	return c.cork.writeFrame(appendFrameHeader(hdr[:0], op, len(data)), data)
 }
 
-// close is our side of the closing handshake.
-func (c *wsConn) close(code websocket.StatusCode, reason string) {
+// Close is our side of the closing handshake.
+func (c *ownConn) Close(code websocket.StatusCode, reason string) {
 	sent, err := c.writeClose(code, reason)
 	if !sent {
 		return // whoever sent it closes the connection
 	}
 	if err != nil {
-		c.closeNow()
+		c.CloseNow()
 		return
 	}
 	// A blocked reader ends by the deadline, or by the peer's close frame.
-	c.conn.SetReadDeadline(time.Now().Add(wsCloseTimeout))
+	c.conn.SetReadDeadline(time.Now().Add(CloseTimeout))
 	c.rmu.Lock()
 	c.mu.Lock()
 	closed := c.closed
 	c.mu.Unlock()
 	if !closed {
 		c.awaitClose()
-		c.closeNow()
+		c.CloseNow()
 	}
 	c.rmu.Unlock()
 }
 
-// closeNow closes the TCP connection (and leaves the poller).
-func (c *wsConn) closeNow() {
+// CloseNow closes the TCP connection (and leaves the poller).
+func (c *ownConn) CloseNow() {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return
 	}
 	c.closed = true
+	if c.done != nil {
+		close(c.done)
+	}
 	c.mu.Unlock()
 	c.unpark()
 	c.conn.Close()
 }
 
-func (c *wsConn) isClosed() bool {
+func (c *ownConn) isClosed() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.closed
+}
+
+// Start hands the messages to h: read by a poller when the platform and
+// the connection allow it, else by a goroutine of its own.
+func (c *ownConn) Start(h Handler) {
+	c.h = h
+	if c.rc != nil && c.startParked() == nil {
+		return
+	}
+	c.flow.wake = make(chan struct{}, 1)
+	c.mu.Lock()
+	c.done = make(chan struct{})
+	if c.closed {
+		close(c.done)
+	}
+	c.mu.Unlock()
+	if !c.spawn(c.readLoop) {
+		c.CloseNow() // shut down
+		c.end(ErrClosed)
+	}
+}
+
+// readLoop is the goroutine reader: it reads with blocking reads until the
+// connection ends.
+func (c *ownConn) readLoop() {
+	for {
+		binary, data, err := c.ReadMessage(context.Background())
+		if err != nil {
+			c.end(err)
+			return
+		}
+		if !c.h.Message(binary, data) && c.flow.stop() && !c.flow.wait(c.done) {
+			c.end(ErrClosed)
+			return
+		}
+	}
+}
+
+// end reports the end of reading to the handler, once.
+func (c *ownConn) end(err error) {
+	if c.ended.CompareAndSwap(false, true) {
+		c.h.Closed(err)
+	}
+}
+
+// Resume restarts a stopped reader: a goroutine reader is woken, a parked
+// connection is read on the caller's goroutine (kick).
+func (c *ownConn) Resume() {
+	if !c.flow.resume() {
+		return
+	}
+	if c.done != nil {
+		c.flow.signal()
+		return
+	}
+	c.kick()
+}
+
+// InlineWrites: a parked connection (a file descriptor on linux) can be
+// written without blocking.
+func (c *ownConn) InlineWrites() bool { return c.rc != nil && parkSupported }
+
+// WriteInline frames fs into one buffer and writes what the socket takes
+// at once; the rest stays in the cork, written first by the next WriteFrames.
+func (c *ownConn) WriteInline(fs []Frame) (pending bool, err error) {
+	bufp := writeBufPool.Get().(*[]byte)
+	buf := (*bufp)[:0]
+	for i := range fs {
+		f := &fs[i]
+		if f.Binary {
+			buf = appendFrameHeader(buf, opBinary, len(f.Data))
+		} else {
+			buf = appendFrameHeader(buf, opText, f.size())
+			if f.Prefix != 0 {
+				buf = append(buf, f.Prefix)
+			}
+		}
+		buf = append(buf, f.Data...)
+	}
+	pending, err = c.cork.writeInline(c, buf)
+	if cap(buf) <= maxPooledWriteBuf {
+		*bufp = buf[:0]
+		writeBufPool.Put(bufp)
+	}
+	return pending, err
+}
+
+// WriteFrames frames fs itself and writes them through the cork: a batch,
+// gathered, with one write; a large binary payload with writev behind its
+// header; the rest of an inline write first.
+func (c *ownConn) WriteFrames(fs []Frame) error {
+	w := c.cork
+	if len(fs) == 0 {
+		return w.setCorked(false)
+	}
+	corked := len(fs) > 1
+	if corked {
+		w.setCorked(true)
+	}
+	bufp := writeBufPool.Get().(*[]byte)
+	buf := *bufp
+	var err error
+	for i := range fs {
+		f := &fs[i]
+		switch {
+		case f.Binary && len(f.Data) > smallBinary:
+			var hdr [maxFrameHeader]byte
+			err = w.writeFrame(appendFrameHeader(hdr[:0], opBinary, len(f.Data)), f.Data)
+		case f.Binary:
+			buf = append(buf[:maxFrameHeader], f.Data...)
+			_, err = w.Write(frameInPlace(buf, opBinary))
+		default:
+			buf = buf[:maxFrameHeader]
+			if f.Prefix != 0 {
+				buf = append(buf, f.Prefix)
+			}
+			buf = append(buf, f.Data...)
+			_, err = w.Write(frameInPlace(buf, opText))
+		}
+		*f = Frame{}
+		if err != nil {
+			break
+		}
+	}
+	if cap(buf) <= maxPooledWriteBuf {
+		*bufp = buf[:0]
+		writeBufPool.Put(bufp)
+	}
+	if corked || err != nil {
+		if e := w.setCorked(false); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// HeaderHasToken reports whether a comma-separated list of header key has
+// token (case-insensitive).
+func HeaderHasToken(h http.Header, key, token string) bool {
+	for _, v := range h[key] {
+		for t := range strings.SplitSeq(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }
