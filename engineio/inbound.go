@@ -32,6 +32,9 @@ type inbound struct {
 	charged int
 }
 
+// maxKeptInbound is the largest queue array an emptied queue keeps.
+const maxKeptInbound = 2
+
 func (in *inbound) len() int { return len(in.q) }
 
 func (in *inbound) push(m Message) {
@@ -43,9 +46,17 @@ func (in *inbound) push(m Message) {
 func (in *inbound) pop() Message {
 	m := in.q[0]
 	in.q[0] = Message{}
-	in.q = in.q[1:]
-	if len(in.q) == 0 {
-		in.q = nil // the array goes with its last message
+	if len(in.q) == 1 {
+		// Emptied: a small array is kept for the next message (a receiver
+		// that reads one message at a time allocates none), a larger one
+		// goes with its last message.
+		if cap(in.q) <= maxKeptInbound {
+			in.q = in.q[:0]
+		} else {
+			in.q = nil
+		}
+	} else {
+		in.q = in.q[1:]
 	}
 	in.charged -= inboundCharge(m)
 	return m
