@@ -27,10 +27,6 @@ import (
 // is incomplete. Started on linux, it is parked in an epoll set
 // (poll_linux.go) and holds no goroutine either.
 
-// errNoPark: the platform has no poller (poll_other.go), or the connection
-// no file descriptor; a goroutine reads it instead.
-var errNoPark = errors.New("engineio: parking not supported")
-
 // refuseHandshake answers a refused WebSocket handshake as the reference's ws
 // library does: the status, "Connection: close", a text/html body of msg, and
 // the versions it speaks when the version was the problem.

@@ -2,6 +2,11 @@
 
 package ws
 
+import "errors"
+
+// errNoPark: the platform has no poller; a goroutine reads instead.
+var errNoPark = errors.New("engineio: parking not supported")
+
 // parkSupported: elsewhere than linux a started connection keeps a goroutine
 // that reads it.
 const parkSupported = false
