@@ -103,13 +103,21 @@
 //   - Messages from the emitter (uid "emitter") and requests without uid are
 //     accepted; this server's own messages are ignored, and room operations
 //     are applied locally when they are sent.
-//   - In the dynamic sharded modes on a standalone Redis the room channels of
-//     a namespace share one dedicated connection (open while a room needs
-//     it) and one goroutine; their SSUBSCRIBE and SUNSUBSCRIBE are sent in
-//     batches of 512, and joining or leaving a room costs O(1). That
-//     connection does not subscribe the main channel, so it does not count
-//     as a server. In a Redis Cluster each room channel still has a
-//     subscription goroutine (a Receive on the shared connection).
+//   - In the dynamic sharded modes the room channels of a namespace share
+//     one goroutine and dedicated connections, open while a room needs them:
+//     one to a standalone Redis, one per master of a Redis Cluster (each
+//     channel on the master that serves its slot). Their SSUBSCRIBE and
+//     SUNSUBSCRIBE are sent in batches of 512 channels (in a Cluster one
+//     command per slot), 64 commands pipelined, and joining or leaving a
+//     room costs O(1); the goroutines do not grow with the rooms. A join
+//     waits until Redis confirmed the room's channel (at most PublishTimeout,
+//     not while the connections are lost). When a slot moves to another
+//     master (Redis unsubscribes its channels), a MOVED reply or a lost
+//     connection, the connections are closed and every room channel is
+//     subscribed again on the masters that own the slots then
+//     (EventSubscriberDropped, then EventResubscribed, with Channel
+//     "rooms"). These connections do not subscribe the main channel, so they
+//     do not count as servers.
 //   - The classic pattern escapes the glob characters of the key and
 //     namespace.
 //   - Values received from other servers (server-side emit arguments, acks)
