@@ -653,5 +653,8 @@ func (a *Adapter) syncRooms(rooms []string) (gen uint64) {
 }
 
 // publishAsync queues an answer to another server's request (op) for the
-// adapter's outbox; it never blocks.
-func (a *Adapter) publishAsync(op, channel string, payload []byte) { a.out.put(op, channel, payload) }
+// adapter's outbox; it never blocks. refuse (nil allowed) makes the answer
+// sent instead when payload is over MaxReplySize.
+func (a *Adapter) publishAsync(op, channel string, payload []byte, refuse refusal) {
+	a.out.put(op, channel, payload, refuse)
+}

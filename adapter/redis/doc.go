@@ -82,8 +82,17 @@
 // with its sockets' handshakes, allRooms, acks) is at most
 // Options.MaxReplySize (1 MiB), far below Redis's default pubsub output
 // buffer limit (32 MB), whose overrun closes the subscribers of every server.
-// A larger answer is not sent; the requester gets an *adapter.TimeoutError for
-// the missing answer. It cannot be split: Node counts one answer per server.
+// A larger answer is not sent (EventReplyTooLarge); it cannot be split, as
+// Node counts one answer per server. The server sends instead a refusal of a
+// few hundred bytes (wire.TooLarge): the answer with an empty list, or a null
+// ack, and the key "replyTooLarge": {uid, size, limit}. A Go requester's
+// FetchSockets, AllRooms or ServerSideEmitWithAck then fails at once with a
+// *ReplyTooLargeError (errors.Is ErrReplyTooLarge) naming the server, the
+// size and its limit, instead of waiting for its timeout; a Node requester
+// ignores the key and completes with that server's answer empty (null for a
+// server-side emit ack). An ack to a broadcast that is too large is not
+// sent, with no refusal (the requester's ack times out): Node has no empty
+// form of it.
 //
 // A request (FetchSockets, ServerSideEmitWithAck, AllRooms) waits for one
 // answer per other server, the number of servers being the subscribers Redis
