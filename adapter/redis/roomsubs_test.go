@@ -359,9 +359,10 @@ func TestDynamicRoomsClusterSlotMoved(t *testing.T) {
 	}, func() string { return "new " + shardNumSub(dst) + ", old " + shardNumSub(src) })
 	checkBroadcasts("after the move")
 
-	// The room connections are killed: reported and repaired too.
-	for _, addr := range addrs {
-		testutil.RedisCommand(addr, "CLIENT", "KILL", "TYPE", "pubsub")
+	// The subscribed connections to the master that now has "mig" are
+	// killed: reported and repaired too.
+	if _, err := testutil.RedisCommand(dst, "CLIENT", "KILL", "TYPE", "pubsub"); err != nil {
+		t.Fatal(err)
 	}
 	eventually(t, "the kill reported and repaired", func() bool {
 		return roomEvents(EventSubscriberDropped) == 2 && roomEvents(EventResubscribed) == 2
