@@ -51,9 +51,8 @@ type Adapter struct {
 	mu     sync.Mutex
 	closed bool
 
-	syncMu   sync.Mutex                    // serializes dynamic room subscription changes
-	rsub     *roomSubscriber               // sharded dynamic, standalone Redis: the room channels
-	roomSubs map[string]context.CancelFunc // sharded dynamic, Redis Cluster: room -> its Receive
+	syncMu sync.Mutex      // serializes dynamic room subscription changes
+	rsub   *roomSubscriber // sharded dynamic modes: the room channels
 }
 
 var _ adapter.Adapter = (*Adapter)(nil)
@@ -76,16 +75,15 @@ func newAdapter(c *Client, ns adapter.Namespace) (*Adapter, error) {
 	a := &Adapter{
 		c: c, ns: ns, mem: mem, nsp: nsp, uid: c.opts.UID, key: c.opts.Key,
 		sharded: c.opts.Mode == Sharded, opts: &c.opts,
-		queue:    make(chan inbound, c.opts.QueueSize),
-		sse:      make(chan func(), c.opts.QueueSize),
-		ready:    make(chan struct{}),
-		reqs:     newRequests(),
-		roomSubs: make(map[string]context.CancelFunc),
+		queue: make(chan inbound, c.opts.QueueSize),
+		sse:   make(chan func(), c.opts.QueueSize),
+		ready: make(chan struct{}),
+		reqs:  newRequests(),
 	}
 	a.ctx, a.cancel = context.WithCancel(c.ctx)
 	a.out = newOutbox(c.mon, nsp, c.opts.QueueSize, c.opts.MaxReplySize, c.opts.RequestsTimeout, c.rc,
 		func(m outMsg) rueidis.Completed { return c.publishCmd(m.channel, m.payload) })
-	if a.dynamic() && !c.cluster {
+	if a.dynamic() {
 		a.rsub = newRoomSubscriber(a)
 	}
 	if a.sharded {
@@ -584,8 +582,8 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, args []any) ([]any,
 // Close implements adapter.Adapter: it unsubscribes, stops the adapter's
 // goroutines and fails its pending requests. It is idempotent.
 func (a *Adapter) Close(ctx context.Context) error {
-	// syncMu first: a concurrent syncRooms either has started its goroutine
-	// (before the Wait below) or sees closed.
+	// syncMu first: a concurrent syncRooms either has made its changes
+	// (before the room subscriber stops) or sees closed.
 	a.syncMu.Lock()
 	a.mu.Lock()
 	if a.closed {
@@ -649,29 +647,14 @@ func (a *Adapter) syncRooms(rooms []string) (gen uint64) {
 	}
 	for _, room := range rooms {
 		want := a.mem.HasRoom(room) && a.separate(room)
-		if a.rsub != nil {
-			gen = max(gen, a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want))
-			continue
-		}
-		cancel, have := a.roomSubs[room]
-		switch {
-		case want && !have:
-			ctx, cancel := context.WithCancel(a.ctx)
-			a.roomSubs[room] = cancel
-			ch := shardedSubChannel(a.key, a.nsp, room)
-			a.goReceive(ctx, subscription{
-				build: func(b rueidis.Builder) rueidis.Completed { return b.Ssubscribe().Channel(ch).Build() },
-				unsub: func(b rueidis.Builder) rueidis.Completed { return b.Sunsubscribe().Channel(ch).Build() },
-				n:     1, name: ch,
-			}, func() {})
-		case !want && have:
-			cancel()
-			delete(a.roomSubs, room)
-		}
+		gen = max(gen, a.rsub.set(shardedSubChannel(a.key, a.nsp, room), want))
 	}
 	return gen
 }
 
 // publishAsync queues an answer to another server's request (op) for the
-// adapter's outbox; it never blocks.
-func (a *Adapter) publishAsync(op, channel string, payload []byte) { a.out.put(op, channel, payload) }
+// adapter's outbox; it never blocks. refuse (nil allowed) makes the answer
+// sent instead when payload is over MaxReplySize.
+func (a *Adapter) publishAsync(op, channel string, payload []byte, refuse refusal) {
+	a.out.put(op, channel, payload, refuse)
+}

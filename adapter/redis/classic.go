@@ -109,7 +109,15 @@ func (a *Adapter) respond(r *wire.Request, payload []byte, err error) {
 	if a.opts.PublishOnSpecificResponseChannel {
 		ch = specificResponseChannel(a.key, a.nsp, r.UID)
 	}
-	a.publishAsync(requestOp(r.Type), ch, payload)
+	var refuse refusal
+	switch r.Type {
+	case wire.RemoteFetch, wire.Sockets, wire.AllRooms:
+		t, id := r.Type, r.RequestID
+		refuse = func(size, limit int) ([]byte, error) {
+			return wire.AppendTooLarge(nil, t, id, &wire.TooLarge{UID: a.uid, Size: int64(size), Limit: int64(limit)})
+		}
+	}
+	a.publishAsync(requestOp(r.Type), ch, payload, refuse)
 }
 
 func (a *Adapter) onClassicRequest(msg []byte) {
@@ -191,7 +199,10 @@ func (a *Adapter) onClassicRequest(msg []byte) {
 			payload, err := wire.AppendServerSideEmitAck(nil, reqID, materialize(arg))
 			if err == nil {
 				// Node always answers a server-side emit on the common channel.
-				a.publishAsync("serverSideEmit", a.respChannel, payload)
+				a.publishAsync("serverSideEmit", a.respChannel, payload, func(size, limit int) ([]byte, error) {
+					return wire.AppendTooLarge(nil, wire.ServerSideEmit, reqID,
+						&wire.TooLarge{UID: a.uid, Size: int64(size), Limit: int64(limit)})
+				})
 			}
 		})
 	case wire.BroadcastWithAck:
@@ -239,6 +250,9 @@ func (a *Adapter) onClassicResponse(msg []byte) {
 		return
 	}
 	a.reqs.answer(r.RequestID, func(p *pending) bool {
+		if refused(p, r.TooLarge) {
+			return true
+		}
 		switch p.kind {
 		case kindFetch:
 			if r.HasSockets {

@@ -119,6 +119,9 @@ func (n *clusterNode) onResponse(m *wire.ClusterMessage) {
 			if p.kind != kindFetch {
 				return false
 			}
+			if refused(p, m.TooLarge) {
+				return true
+			}
 			p.sockets = append(p.sockets, fromWireSockets(m.Sockets)...)
 			return true
 		})
@@ -126,6 +129,9 @@ func (n *clusterNode) onResponse(m *wire.ClusterMessage) {
 		n.reqs.answer(m.RequestID, func(p *pending) bool {
 			if p.kind != kindSSE {
 				return false
+			}
+			if refused(p, m.TooLarge) {
+				return true
 			}
 			p.answers = append(p.answers, m.Value)
 			return true

@@ -82,8 +82,17 @@
 // with its sockets' handshakes, allRooms, acks) is at most
 // Options.MaxReplySize (1 MiB), far below Redis's default pubsub output
 // buffer limit (32 MB), whose overrun closes the subscribers of every server.
-// A larger answer is not sent; the requester gets an *adapter.TimeoutError for
-// the missing answer. It cannot be split: Node counts one answer per server.
+// A larger answer is not sent (EventReplyTooLarge); it cannot be split, as
+// Node counts one answer per server. The server sends instead a refusal of a
+// few hundred bytes (wire.TooLarge): the answer with an empty list, or a null
+// ack, and the key "replyTooLarge": {uid, size, limit}. A Go requester's
+// FetchSockets, AllRooms or ServerSideEmitWithAck then fails at once with a
+// *ReplyTooLargeError (errors.Is ErrReplyTooLarge) naming the server, the
+// size and its limit, instead of waiting for its timeout; a Node requester
+// ignores the key and completes with that server's answer empty (null for a
+// server-side emit ack). An ack to a broadcast that is too large is not
+// sent, with no refusal (the requester's ack times out): Node has no empty
+// form of it.
 //
 // A request (FetchSockets, ServerSideEmitWithAck, AllRooms) waits for one
 // answer per other server, the number of servers being the subscribers Redis
@@ -103,13 +112,21 @@
 //   - Messages from the emitter (uid "emitter") and requests without uid are
 //     accepted; this server's own messages are ignored, and room operations
 //     are applied locally when they are sent.
-//   - In the dynamic sharded modes on a standalone Redis the room channels of
-//     a namespace share one dedicated connection (open while a room needs
-//     it) and one goroutine; their SSUBSCRIBE and SUNSUBSCRIBE are sent in
-//     batches of 512, and joining or leaving a room costs O(1). That
-//     connection does not subscribe the main channel, so it does not count
-//     as a server. In a Redis Cluster each room channel still has a
-//     subscription goroutine (a Receive on the shared connection).
+//   - In the dynamic sharded modes the room channels of a namespace share
+//     one goroutine and dedicated connections, open while a room needs them:
+//     one to a standalone Redis, one per master of a Redis Cluster (each
+//     channel on the master that serves its slot). Their SSUBSCRIBE and
+//     SUNSUBSCRIBE are sent in batches of 512 channels (in a Cluster one
+//     command per slot), 64 commands pipelined, and joining or leaving a
+//     room costs O(1); the goroutines do not grow with the rooms. A join
+//     waits until Redis confirmed the room's channel (at most PublishTimeout,
+//     not while the connections are lost). When a slot moves to another
+//     master (Redis unsubscribes its channels), a MOVED reply or a lost
+//     connection, the connections are closed and every room channel is
+//     subscribed again on the masters that own the slots then
+//     (EventSubscriberDropped, then EventResubscribed, with Channel
+//     "rooms"). These connections do not subscribe the main channel, so they
+//     do not count as servers.
 //   - The classic pattern escapes the glob characters of the key and
 //     namespace.
 //   - Values received from other servers (server-side emit arguments, acks)

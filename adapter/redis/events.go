@@ -27,8 +27,9 @@ const (
 	EventMessageDropped
 	// EventReplyTooLarge: the answer to another server's request (Op, e.g.
 	// "fetchSockets") would have been Size bytes, more than
-	// Options.MaxReplySize: it was not sent, and the requester gets a
-	// timeout error for the missing answer.
+	// Options.MaxReplySize: it was not sent; a refusal went instead (a Go
+	// requester fails with a *ReplyTooLargeError), except for a broadcast
+	// ack (its requester times out).
 	EventReplyTooLarge
 )
 

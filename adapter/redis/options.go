@@ -116,10 +116,12 @@ type Options struct {
 	PublishTimeout time.Duration
 	// MaxReplySize bounds the answer this server publishes to another
 	// server's request (fetchSockets, allRooms, serverSideEmit and broadcast
-	// acks). A larger answer is not sent (EventReplyTooLarge): the requester
-	// gets a timeout error instead of a message that could make Redis close
-	// the subscribers' connections (client-output-buffer-limit pubsub, 32 MB
-	// by default). Default 1 MiB (DefaultMaxReplySize).
+	// acks). A larger answer is not sent (EventReplyTooLarge), rather than
+	// a message that could make Redis close the subscribers' connections
+	// (client-output-buffer-limit pubsub, 32 MB by default): a refusal is
+	// sent instead, and a Go requester gets a *ReplyTooLargeError at once (a
+	// Node requester an empty answer); a broadcast ack is not refused (its
+	// requester times out). Default 1 MiB (DefaultMaxReplySize).
 	MaxReplySize int
 	// OnEvent, when set, is called for every Event: a subscription lost or
 	// back, a publication that failed, a message dropped, a reply too large.

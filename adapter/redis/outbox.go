@@ -35,13 +35,24 @@ func newOutbox(mon *monitor, nsp string, size, maxSize int, timeout time.Duratio
 	return &outbox{ch: make(chan outMsg, size), mon: mon, nsp: nsp, maxSize: maxSize, timeout: timeout, rc: rc, cmd: cmd}
 }
 
+// refusal makes the answer sent in place of one of size bytes, over the
+// limit: an answer with an empty list and wire.TooLarge.
+type refusal func(size, limit int) ([]byte, error)
+
 // put queues an answer; it never blocks. An answer larger than MaxReplySize
-// is not sent (EventReplyTooLarge); a full outbox drops it
+// is not sent (EventReplyTooLarge): refuse, when not nil, makes the small
+// answer queued instead, which tells the requester; a full outbox drops it
 // (EventMessageDropped, Op "reply").
-func (o *outbox) put(op, channel string, payload []byte) {
+func (o *outbox) put(op, channel string, payload []byte, refuse refusal) {
 	if len(payload) > o.maxSize {
 		o.mon.emit(Event{Kind: EventReplyTooLarge, Nsp: o.nsp, Op: op, Channel: channel, Size: len(payload)})
-		return
+		if refuse == nil {
+			return
+		}
+		var err error
+		if payload, err = refuse(len(payload), o.maxSize); err != nil {
+			return
+		}
 	}
 	select {
 	case o.ch <- outMsg{op, channel, payload}:

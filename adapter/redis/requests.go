@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/corvid-io/corvid/adapter"
+	"github.com/corvid-io/corvid/adapter/redis/wire"
 )
 
 // The cluster request/response bookkeeping, shared by every transport
@@ -30,7 +31,55 @@ type pending struct {
 	sockets  []adapter.SocketInfo
 	rooms    map[string]struct{}
 	answers  []any
+	err      error // a server refused to answer (*ReplyTooLargeError)
 	done     chan struct{}
+}
+
+// ErrReplyTooLarge is wrapped by the error of a request that another server
+// refused to answer because its answer was over its Options.MaxReplySize.
+var ErrReplyTooLarge = errors.New("redis: answer too large")
+
+// ReplyTooLargeError reports a request (Op: "fetchSockets", "allRooms",
+// "serverSideEmit") that another server (Server: its uid) refused to answer:
+// its answer was Size bytes, over its limit Limit (its Options.MaxReplySize).
+// The request fails as soon as the refusal arrives. errors.Is(err,
+// ErrReplyTooLarge) holds for it.
+type ReplyTooLargeError struct {
+	Op     string
+	Server string
+	Size   int
+	Limit  int
+}
+
+func (e *ReplyTooLargeError) Error() string {
+	return fmt.Sprintf("redis: %s: server %s refused its answer of %d bytes (its limit is %d)", e.Op, e.Server, e.Size, e.Limit)
+}
+
+// Unwrap returns ErrReplyTooLarge.
+func (e *ReplyTooLargeError) Unwrap() error { return ErrReplyTooLarge }
+
+// opName is the name of a request of kind k in errors.
+func opName(k pendingKind) string {
+	switch k {
+	case kindFetch:
+		return "fetchSockets"
+	case kindRooms:
+		return "allRooms"
+	}
+	return "serverSideEmit"
+}
+
+// refused records, when t is not nil, that a server refused to answer p
+// (under the registry's lock, from answer's fn): p then completes at once
+// with a *ReplyTooLargeError.
+func refused(p *pending, t *wire.TooLarge) bool {
+	if t == nil {
+		return false
+	}
+	if p.err == nil {
+		p.err = &ReplyTooLargeError{Op: opName(p.kind), Server: t.UID, Size: int(t.Size), Limit: int(t.Limit)}
+	}
+	return true
 }
 
 type ackRequest struct {
@@ -72,7 +121,8 @@ func (r *requests) isClosed() bool {
 }
 
 // wait waits for p to complete, d to pass or ctx to end; ErrClosed when the
-// registry was closed meanwhile.
+// registry was closed meanwhile, p's *ReplyTooLargeError when a server
+// refused to answer.
 func (r *requests) wait(ctx context.Context, id string, p *pending, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -82,7 +132,7 @@ func (r *requests) wait(ctx context.Context, id string, p *pending, d time.Durat
 		if r.isClosed() {
 			return adapter.ErrClosed
 		}
-		return nil
+		return p.err
 	case <-t.C:
 		err = adapter.ErrTimeout
 	case <-ctx.Done():
@@ -91,12 +141,12 @@ func (r *requests) wait(ctx context.Context, id string, p *pending, d time.Durat
 	r.mu.Lock()
 	if _, ok := r.pending[id]; !ok {
 		// completed (or closed) meanwhile
-		closed := r.closed
+		closed, perr := r.closed, p.err
 		r.mu.Unlock()
 		if closed {
 			return adapter.ErrClosed
 		}
-		return nil
+		return perr
 	}
 	delete(r.pending, id)
 	r.mu.Unlock()
@@ -111,14 +161,15 @@ func (r *requests) timeoutErr(op string, p *pending, err error) error {
 		r.mu.Unlock()
 		return &adapter.TimeoutError{Op: op, Got: got, Expected: p.expected}
 	}
-	if errors.Is(err, adapter.ErrClosed) {
+	if errors.Is(err, adapter.ErrClosed) || errors.Is(err, ErrReplyTooLarge) {
 		return err
 	}
 	return fmt.Errorf("redis: %s: %w", op, err)
 }
 
 // answer records one answer to request id; fn runs under the lock and
-// reports whether the answer counts (it is of the request's kind).
+// reports whether the answer counts (it is of the request's kind). A refusal
+// (refused, p.err set) completes the request at once.
 func (r *requests) answer(id string, fn func(p *pending) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -127,7 +178,7 @@ func (r *requests) answer(id string, fn func(p *pending) bool) {
 		return
 	}
 	p.got++
-	if p.got >= p.expected {
+	if p.got >= p.expected || p.err != nil {
 		delete(r.pending, id)
 		close(p.done)
 	}

@@ -88,7 +88,23 @@ func (a *Adapter) respondTo(uid string, m *wire.ClusterMessage) {
 	if err != nil {
 		return
 	}
-	a.publishAsync(messageOp(m.Type), shardedSubChannel(a.key, a.nsp, uid), payload)
+	a.publishAsync(messageOp(m.Type), shardedSubChannel(a.key, a.nsp, uid), payload,
+		clusterRefusal(m, wire.AppendClusterMessage))
+}
+
+// clusterRefusal makes the refusal of answer m (a fetch response or a
+// server-side emit ack; nil for the others), encoded by enc: m without its
+// sockets or value, with wire.TooLarge.
+func clusterRefusal(m *wire.ClusterMessage, enc func([]byte, *wire.ClusterMessage) ([]byte, error)) refusal {
+	if m.Type != wire.MsgFetchSocketsResponse && m.Type != wire.MsgServerSideEmitResponse {
+		return nil
+	}
+	return func(size, limit int) ([]byte, error) {
+		r := *m
+		r.Sockets, r.Value = nil, nil
+		r.TooLarge = &wire.TooLarge{UID: m.UID, Size: int64(size), Limit: int64(limit)}
+		return enc(nil, &r)
+	}
 }
 
 // onShardedMessage handles one message (worker goroutine): on the response

@@ -455,13 +455,14 @@ func (a *StreamsAdapter) publishCmd(channel string, payload []byte) rueidis.Comp
 }
 
 // respondTo queues an answer to server uid in the outbox (bounded; an answer
-// over MaxReplySize is not sent).
+// over MaxReplySize is replaced by its refusal, see wire.TooLarge).
 func (a *StreamsAdapter) respondTo(uid string, m *wire.ClusterMessage) {
 	payload, err := wire.AppendClusterMessageMsgpack(nil, m)
 	if err != nil {
 		return
 	}
-	a.out.put(messageOp(m.Type), a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", payload)
+	a.out.put(messageOp(m.Type), a.st.opts.ChannelPrefix+"#"+a.nsp+"#"+uid+"#", payload,
+		clusterRefusal(m, wire.AppendClusterMessageMsgpack))
 }
 
 // storable: the reference appends an offset to EVENTs without ack, not volatile.

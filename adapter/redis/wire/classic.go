@@ -257,6 +257,24 @@ func AppendRequestIDResponse(dst []byte, requestID string) ([]byte, error) {
 	return appendJSON(dst, obj{{"requestId", requestID}})
 }
 
+// AppendTooLarge appends the refusal of the answer to a request of type t
+// (RemoteFetch, Sockets, AllRooms or ServerSideEmit) in JSON: the ordinary
+// answer with an empty list (a null ack) and "replyTooLarge" (see TooLarge).
+func AppendTooLarge(dst []byte, t RequestType, requestID string, tl *TooLarge) ([]byte, error) {
+	var o obj
+	switch t {
+	case RemoteFetch, Sockets:
+		o = obj{{"requestId", requestID}, {"sockets", []any{}}}
+	case AllRooms:
+		o = obj{{"requestId", requestID}, {"rooms", []string{}}}
+	case ServerSideEmit:
+		o = obj{{"type", int(ServerSideEmit)}, {"requestId", requestID}, {"data", nil}}
+	default:
+		return dst, malformed("no refusal for request type %d", t)
+	}
+	return appendJSON(dst, append(o, kv{"replyTooLarge", tl.tree()}))
+}
+
 // AppendServerSideEmitAck appends {type:6, requestId, data} (JSON).
 func AppendServerSideEmitAck(dst []byte, requestID string, data any) ([]byte, error) {
 	return appendJSON(dst, obj{{"type", int(ServerSideEmit)}, {"requestId", requestID}, {"data", data}})
@@ -308,5 +326,6 @@ func DecodeResponse(b []byte) (*Response, error) {
 		r.ClientCount = n
 	}
 	r.Packet = m["packet"]
+	r.TooLarge = readTooLarge(m["replyTooLarge"])
 	return r, nil
 }

@@ -21,7 +21,11 @@ func (m *ClusterMessage) dataTree() (obj, error) {
 	case MsgFetchSockets:
 		return obj{{"opts", optsOrEmpty(m.Opts).tree(true)}, {"requestId", m.RequestID}}, nil
 	case MsgFetchSocketsResponse:
-		return obj{{"requestId", m.RequestID}, {"sockets", socketsTree(m.Sockets)}}, nil
+		d := obj{{"requestId", m.RequestID}, {"sockets", socketsTree(m.Sockets)}}
+		if m.TooLarge != nil {
+			d = append(d, kv{"replyTooLarge", m.TooLarge.tree()})
+		}
+		return d, nil
 	case MsgServerSideEmit:
 		d := obj{{"packet", nonNilAnys(m.Args)}}
 		if m.RequestID != "" {
@@ -29,7 +33,11 @@ func (m *ClusterMessage) dataTree() (obj, error) {
 		}
 		return d, nil
 	case MsgServerSideEmitResponse, MsgBroadcastAck:
-		return obj{{"requestId", m.RequestID}, {"packet", m.Value}}, nil
+		d := obj{{"requestId", m.RequestID}, {"packet", m.Value}}
+		if m.TooLarge != nil && m.Type == MsgServerSideEmitResponse {
+			d = append(d, kv{"replyTooLarge", m.TooLarge.tree()})
+		}
+		return d, nil
 	case MsgBroadcastClientCount:
 		return obj{{"requestId", m.RequestID}, {"clientCount", m.ClientCount}}, nil
 	case MsgInitialHeartbeat, MsgHeartbeat, MsgAdapterClose:
@@ -120,6 +128,10 @@ func DecodeClusterMessage(b []byte) (*ClusterMessage, error) {
 		if m.Opts, err = readOpts(d["opts"]); err != nil {
 			return nil, err
 		}
+	}
+	switch m.Type {
+	case MsgFetchSocketsResponse, MsgServerSideEmitResponse:
+		m.TooLarge = readTooLarge(d["replyTooLarge"])
 	}
 	switch m.Type {
 	case MsgBroadcast:

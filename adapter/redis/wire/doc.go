@@ -10,6 +10,10 @@
 //     createShardedAdapter: the envelope {type, data, uid, nsp} (JSON, or msgpack
 //     when its data holds binary).
 //
+// One extension of Corvid's rides on them: the refusal of an answer too large
+// (TooLarge), an ordinary answer with an empty list and an extra key that
+// Node ignores.
+//
 // Decoders sniff the format the way Node does: a message starting with '{' is
 // JSON, anything else msgpack (notepack.io). Encoders never write a nil list:
 // Node expects [] where it iterates. Binary values ([]byte) travel as msgpack bin;

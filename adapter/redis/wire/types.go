@@ -116,6 +116,39 @@ type Response struct {
 	Data        any   // SERVER_SIDE_EMIT ack: the first ack argument
 	ClientCount int64 // BROADCAST_CLIENT_COUNT
 	Packet      any   // BROADCAST_ACK: the first ack argument
+	// TooLarge: the answer was refused for its size (Corvid's extension,
+	// see TooLarge); nil in an ordinary answer.
+	TooLarge *TooLarge
+}
+
+// TooLarge is what a Corvid server sends, in place of its answer to a request
+// (fetch, sockets, all rooms, server-side emit ack), when the answer would be
+// larger than its limit: an ordinary answer with an empty list (a null ack)
+// and the key "replyTooLarge": {uid, size, limit}. A Node server ignores the
+// key and counts the answer as an empty one, so its request completes; a
+// Corvid requester fails its request with this refusal.
+type TooLarge struct {
+	UID   string // the server that refused
+	Size  int64  // the size of the answer, in bytes
+	Limit int64  // the limit of that server (its MaxReplySize)
+}
+
+func (t *TooLarge) tree() obj {
+	return obj{{"uid", t.UID}, {"size", t.Size}, {"limit", t.Limit}}
+}
+
+// readTooLarge reads the "replyTooLarge" key of an answer; nil when absent
+// or not an object.
+func readTooLarge(v any) *TooLarge {
+	m, ok := asMap(v)
+	if !ok {
+		return nil
+	}
+	t := &TooLarge{}
+	t.UID, _ = m["uid"].(string)
+	t.Size, _ = jsInt(m["size"])
+	t.Limit, _ = jsInt(m["limit"])
+	return t
 }
 
 // ClusterMessage is the cluster-protocol envelope {type, data, uid, nsp}. Which
@@ -134,6 +167,7 @@ type ClusterMessage struct {
 	Args        []any        // 9: [event, ...args]
 	Value       any          // 10, 12: the first ack argument
 	ClientCount int64        // 11
+	TooLarge    *TooLarge    // 8, 10: the answer was refused for its size
 }
 
 // jsString converts a decoded room (a string, or a number as Node allows) to a string.
