@@ -5,7 +5,9 @@
 // compared:
 //
 //   - "join" [rooms...] joins every room and acknowledges with their number;
-//     "leave" [rooms...] leaves each;
+//     "leave" [rooms...] leaves each; "probe" joins and leaves a room of
+//     its own and acknowledges (the well-behaved clients of the rooms
+//     attack measure their latency with it);
 //   - "slow" runs a handler that takes 5 s (the connection's later packets
 //     wait behind it, and the session is paused once 256 of them queue);
 //   - "flood" n size emits n events of size bytes to the socket (a buffer
@@ -72,6 +74,13 @@ func main() {
 			}
 			if ack != nil {
 				_ = ack(len(rooms))
+			}
+		})
+		s.On("probe", func(s *socketio.Socket, _ socketio.Args, ack socketio.AckFunc) {
+			_ = s.Join("probe")
+			_ = s.Leave("probe")
+			if ack != nil {
+				_ = ack()
 			}
 		})
 		s.On("slow", func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) {
