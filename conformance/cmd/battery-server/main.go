@@ -1,6 +1,7 @@
 // Command battery-server is the server the resource battery
 // (conformance/resource_battery_test.go) attacks: a Socket.IO server with the
-// default options, served by engineio.NewHTTPServer, with the same
+// default options, served by engineio.NewHTTPServer on
+// engineio.NewHTTPListener, with the same
 // application as conformance/node/battery_server.js so that both can be
 // compared:
 //
@@ -20,7 +21,8 @@
 // -ping sets pingInterval and pingTimeout (the battery uses 500 ms on both
 // sides, so that the sessions of attackers that left end within seconds).
 // With -debug, GET /debug/stats answers {"heap":...,"goroutines":...} after
-// two garbage collections: the live heap and the goroutine count.
+// two garbage collections: the live heap and the goroutine count, and
+// /debug/pprof/ serves net/http/pprof (heap, goroutine, allocs profiles).
 //
 // It prints "listening on <addr>" once it accepts connections and stops on
 // SIGINT/SIGTERM.
@@ -36,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"regexp"
@@ -135,6 +138,7 @@ func main() {
 				"heap": ms.HeapAlloc, "goroutines": uint64(runtime.NumGoroutine()),
 			})
 		})
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -143,7 +147,7 @@ func main() {
 	hs := engineio.NewHTTPServer("", mux, nil)
 	fmt.Println("listening on", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(engineio.NewHTTPListener(ln, nil)) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {
