@@ -39,7 +39,6 @@ type gate struct {
 // held is a connection whose headers are not complete yet.
 type held struct {
 	c          *net.TCPConn
-	raw        syscall.RawConn
 	fd         int
 	buf        []byte // what it sent so far
 	deadline   time.Time
@@ -155,8 +154,11 @@ func (g *gate) admit(c net.Conn, scratch []byte) {
 		g.handover(c)
 		return
 	}
-	h := &held{c: tc, raw: raw, fd: -1}
-	raw.Control(func(fd uintptr) { h.fd = int(fd) })
+	h := &held{c: tc, fd: -1}
+	if raw.Control(func(fd uintptr) { h.fd = int(fd) }) != nil || h.fd < 0 {
+		g.handover(c)
+		return
+	}
 	switch g.read(h, scratch) {
 	case readDone:
 		g.handover(h.conn())
@@ -202,15 +204,10 @@ const (
 // read reads what the socket holds into h.buf.
 func (g *gate) read(h *held, scratch []byte) int {
 	for {
-		var n int
-		var rerr error
-		err := h.raw.Read(func(fd uintptr) bool {
-			n, rerr = syscall.Read(int(fd), scratch)
-			return true // never wait: the poller does
-		})
+		// The descriptor is read directly: nobody else reads or closes the
+		// connection while the gate holds it.
+		n, rerr := syscall.Read(h.fd, scratch)
 		switch {
-		case err != nil:
-			return readFailed
 		case rerr == syscall.EAGAIN:
 			return readMore
 		case rerr == syscall.EINTR:
