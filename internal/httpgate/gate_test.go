@@ -47,6 +47,14 @@ func serve(t *testing.T, h http.Handler, opts Options) (addr string, news *atomi
 	return ln.Addr().String(), news
 }
 
+// liveHeap is the heap in use after a collection.
+func liveHeap() int64 {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
+
 func echoBody(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	fmt.Fprintf(w, "%s %s %s", r.Method, r.Header.Get("X-A"), b)
@@ -112,6 +120,7 @@ func TestGateHandsOverCompleteHeaders(t *testing.T) {
 func TestGateHoldsNoGoroutinePerConnection(t *testing.T) {
 	addr, news := serve(t, http.HandlerFunc(echoBody), Options{Timeout: 10 * time.Second})
 	base := runtime.NumGoroutine()
+	heap0 := liveHeap()
 	const n = 300
 	conns := make([]net.Conn, n)
 	for i := range conns {
@@ -126,6 +135,13 @@ func TestGateHoldsNoGoroutinePerConnection(t *testing.T) {
 	}
 	if g, k := runtime.NumGoroutine()-base, news.Load(); g > 10 || k != 0 {
 		t.Fatalf("%d partial requests: +%d goroutines, %d connections in the http.Server", n, g, k)
+	}
+	// Both ends' connections are in this process: about 1 KiB each in all
+	// (net/http's buffers alone would be 8 KiB).
+	if per := (liveHeap() - heap0) / n; per > 3<<10 {
+		t.Fatalf("%d partial requests: %d bytes of heap each", n, per)
+	} else {
+		t.Logf("%d partial requests (about 80 bytes sent each): %d bytes of heap each, both ends", n, per)
 	}
 	// All are served once complete.
 	for _, c := range conns {
