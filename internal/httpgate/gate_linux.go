@@ -32,6 +32,7 @@ type gate struct {
 	wake   [2]int // pipe; its read end is registered with fd -1 as its key
 
 	mu         sync.Mutex
+	ended      bool          // the poller has ended and closed its wake pipe
 	held       map[int]*held // by file descriptor
 	head, tail *held         // in the order they were accepted (their deadlines')
 }
@@ -113,7 +114,9 @@ func (g *gate) Close() error {
 	g.once.Do(func() {
 		close(g.closed)
 		err = g.ln.Close()
-		syscall.Write(g.wake[1], []byte{0})
+		g.mu.Lock()
+		g.wakeLocked()
+		g.mu.Unlock()
 		g.wg.Wait()
 	})
 	return err
@@ -188,9 +191,17 @@ func (g *gate) admit(c net.Conn, scratch []byte) {
 		g.handover(h.conn()) // served as without the gate
 		return
 	}
-	g.mu.Unlock()
 	if first && g.opts.Timeout > 0 {
-		syscall.Write(g.wake[1], []byte{0}) // the poller times its sweep again
+		g.wakeLocked() // the poller times its sweep again
+	}
+	g.mu.Unlock()
+}
+
+// wakeLocked wakes the poller, unless it has ended and closed its pipe (the
+// descriptor may then be another file's); mu is held.
+func (g *gate) wakeLocked() {
+	if !g.ended {
+		syscall.Write(g.wake[1], []byte{0})
 	}
 }
 
@@ -281,9 +292,14 @@ func (g *gate) release(h *held) {
 
 func (g *gate) pollLoop() {
 	defer g.wg.Done()
-	defer g.epfile.Close()
-	defer syscall.Close(g.wake[0])
-	defer syscall.Close(g.wake[1])
+	defer func() {
+		g.mu.Lock()
+		g.ended = true
+		syscall.Close(g.wake[0])
+		syscall.Close(g.wake[1])
+		g.mu.Unlock()
+		g.epfile.Close()
+	}()
 	var events [128]syscall.EpollEvent
 	var ready []*held
 	scratch := make([]byte, scratchLen)
