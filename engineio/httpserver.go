@@ -1,8 +1,11 @@
 package engineio
 
 import (
+	"net"
 	"net/http"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/httpgate"
 )
 
 // The HTTP server settings of Node's http module, which the reference runs
@@ -61,6 +64,38 @@ func NewHTTPServer(addr string, h http.Handler, opts *HTTPServerOptions) *http.S
 		IdleTimeout:       o.IdleTimeout,
 		MaxHeaderBytes:    o.MaxHeaderBytes,
 	}
+}
+
+// NewHTTPListener returns ln behind a gate that hands a connection to the
+// http.Server accepting from it only once the headers of its first request
+// have arrived: serve NewHTTPServer's server on it (hs.Serve(ln)). Until then
+// a connection costs its socket, a record of about 200 bytes and the bytes it
+// sent, and no goroutine (on Linux: one goroutine per listener waits on an
+// epoll set for all of them); the http.Server would give it a goroutine and
+// 8 KiB of buffers at once (about 13 KiB in all), so a slowloris client
+// costs in proportion to what it sent. A connection whose headers are not
+// complete within opts' ReadHeaderTimeout is closed, and one that has sent
+// MaxHeaderBytes without their end is handed over as it is (the http.Server
+// answers 431). opts may be nil (HTTPReadHeaderTimeout, HTTPMaxHeaderBytes),
+// and should be the options given to NewHTTPServer.
+//
+// The gate is transparent: the http.Server reads the bytes it held first,
+// keep-alive connections serve their later requests as usual, and the
+// WebSocket upgrade path keeps reading the socket through the poller. It does
+// not hold TLS connections (behind tls.NewListener, as http.Server.ServeTLS
+// puts it, a connection opening with a TLS record is handed over at once),
+// nor, on systems other than Linux, any: there ln is returned as it is.
+// Closing the listener closes the connections it holds.
+func NewHTTPListener(ln net.Listener, opts *HTTPServerOptions) net.Listener {
+	var o HTTPServerOptions
+	if opts != nil {
+		o = *opts
+	}
+	o.ReadHeaderTimeout = orDefault(o.ReadHeaderTimeout, HTTPReadHeaderTimeout)
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = HTTPMaxHeaderBytes
+	}
+	return httpgate.New(ln, httpgate.Options{Timeout: o.ReadHeaderTimeout, MaxBytes: o.MaxHeaderBytes})
 }
 
 // orDefault maps 0 to def and a negative d to 0 (no timeout).

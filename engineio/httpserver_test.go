@@ -7,9 +7,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // shortHTTP are NewHTTPServer's limits shrunk for the tests.
@@ -21,14 +24,18 @@ var shortHTTP = &HTTPServerOptions{
 }
 
 // startHTTPServer serves an engine.io server through NewHTTPServer(opts) on a
-// loopback port until the test ends.
-func startHTTPServer(t *testing.T, handler func(*Session), eopts *ServerOptions, opts *HTTPServerOptions) *stDriver {
+// loopback port until the test ends, on NewHTTPListener(opts) when gated.
+func startHTTPServer(t *testing.T, handler func(*Session), eopts *ServerOptions, opts *HTTPServerOptions, gated bool) *stDriver {
 	t.Helper()
 	srv := NewServer(handler, eopts)
 	hs := NewHTTPServer("", srv, opts)
+	var ln net.Listener
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if gated {
+		ln = NewHTTPListener(ln, opts)
 	}
 	done := make(chan struct{})
 	go func() {
@@ -58,12 +65,20 @@ func TestNewHTTPServerDefaults(t *testing.T) {
 	}
 }
 
+// bothListeners runs f on the plain listener and on NewHTTPListener's.
+func bothListeners(t *testing.T, f func(t *testing.T, gated bool)) {
+	t.Run("plain", func(t *testing.T) { f(t, false) })
+	t.Run("gated", func(t *testing.T) { f(t, true) })
+}
+
 // TestHTTPServerTimeoutsSpareSessions: with every timeout at 300 ms, a
 // WebSocket still carries messages after a second, and a long poll held for
 // 900 ms (until the ping) is answered, not cut.
-func TestHTTPServerTimeoutsSpareSessions(t *testing.T) {
+func TestHTTPServerTimeoutsSpareSessions(t *testing.T) { bothListeners(t, testTimeoutsSpareSessions) }
+
+func testTimeoutsSpareSessions(t *testing.T, gated bool) {
 	eopts := &ServerOptions{PingInterval: 900 * time.Millisecond, PingTimeout: 5 * time.Second}
-	d := startHTTPServer(t, stEcho, eopts, shortHTTP)
+	d := startHTTPServer(t, stEcho, eopts, shortHTTP, gated)
 
 	ws := d.dialOpen()
 	sid := d.handshake()
@@ -84,8 +99,10 @@ func TestHTTPServerTimeoutsSpareSessions(t *testing.T) {
 
 // TestHTTPServerTimeoutsCutPeers: a body sent too slowly, headers sent too
 // slowly, an idle keep-alive connection and oversized headers are all ended.
-func TestHTTPServerTimeoutsCutPeers(t *testing.T) {
-	d := startHTTPServer(t, stEcho, stOptions(), shortHTTP)
+func TestHTTPServerTimeoutsCutPeers(t *testing.T) { bothListeners(t, testTimeoutsCutPeers) }
+
+func testTimeoutsCutPeers(t *testing.T, gated bool) {
+	d := startHTTPServer(t, stEcho, stOptions(), shortHTTP, gated)
 	addr := strings.TrimPrefix(strings.TrimSuffix(d.base, d.srv.opts.Path), "http://")
 	dial := func() net.Conn {
 		c, err := net.Dial("tcp", addr)
@@ -187,5 +204,95 @@ func TestHTTPServerHeldRequestsLive(t *testing.T) {
 		if string(b) != "held" {
 			t.Fatalf("%s held past the timeouts: %d %q", method, res.StatusCode, b)
 		}
+	}
+}
+
+// TestHTTPListenerServesSessions: behind NewHTTPListener, polling sessions,
+// their upgrade to WebSocket and WebSocket sessions carry their messages,
+// the upgrade included, as on the plain listener.
+func TestHTTPListenerServesSessions(t *testing.T) {
+	d := startHTTPServer(t, stEcho, stOptions(), nil, true)
+	sid := d.handshake()
+	if r := d.post(d.poll(sid), "4polled"); r.status != http.StatusOK {
+		t.Fatalf("POST: %d %q", r.status, r.body)
+	}
+	if r := d.get(d.poll(sid)); r.status != http.StatusOK || r.body != "4polled" {
+		t.Fatalf("GET: %d %q", r.status, r.body)
+	}
+	up := d.upgrade(sid)
+	ws := d.dialOpen()
+	for i := range 50 {
+		for _, c := range []*websocket.Conn{up, ws} {
+			m := "4m" + strconv.Itoa(i)
+			stWrite(t, c, m)
+			if _, got := stRead(t, c); got != m {
+				t.Fatalf("echo %q, want %q", got, m)
+			}
+		}
+	}
+}
+
+// BenchmarkHTTPListener measures a request on a new connection and one on a
+// keep-alive connection, served by NewHTTPServer on the plain listener and
+// on NewHTTPListener's gate.
+func BenchmarkHTTPListener(b *testing.B) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok") })
+	for _, gated := range []bool{false, true} {
+		name := "plain"
+		if gated {
+			name = "gated"
+		}
+		hs := NewHTTPServer("", h, nil)
+		var ln net.Listener
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		if gated {
+			ln = NewHTTPListener(ln, nil)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = hs.Serve(ln)
+		}()
+		req := "GET / HTTP/1.1\r\nHost: x\r\n\r\n"
+		roundTrip := func(c net.Conn, br *bufio.Reader) {
+			if _, err := io.WriteString(c, req); err != nil {
+				b.Fatal(err)
+			}
+			res, err := http.ReadResponse(br, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		b.Run(name+"/newconn", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				c, err := net.Dial("tcp", addr)
+				if err != nil {
+					b.Fatal(err)
+				}
+				roundTrip(c, bufio.NewReader(c))
+				c.Close()
+			}
+		})
+		b.Run(name+"/keepalive", func(b *testing.B) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			b.ReportAllocs()
+			for b.Loop() {
+				roundTrip(c, br)
+			}
+		})
+		_ = hs.Close()
+		<-done
 	}
 }

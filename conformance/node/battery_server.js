@@ -7,7 +7,8 @@
 //
 // ping-ms sets pingInterval and pingTimeout (default: the defaults).
 // "join" [rooms] joins them all, "leave" [rooms] leaves each (both
-// acknowledged with their number); "slow" has a handler that does nothing;
+// acknowledged with their number); "probe" joins and leaves a room and
+// acknowledges (the rooms attack's well-behaved clients); "slow" has a handler that does nothing;
 // "flood" n size emits n events of size bytes (a buffer each); "bin" takes attachments;
 // namespaces ^/dyn-\d+$ are created on demand. Prints "listening <port>".
 "use strict";
@@ -32,6 +33,11 @@ function app(socket) {
   socket.on("leave", (rooms, ack) => {
     if (Array.isArray(rooms)) for (const r of rooms) socket.leave(r);
     if (typeof ack === "function") ack(Array.isArray(rooms) ? rooms.length : 0);
+  });
+  socket.on("probe", (ack) => {
+    socket.join("probe");
+    socket.leave("probe");
+    if (typeof ack === "function") ack();
   });
   socket.on("slow", () => {});
   socket.on("flood", (n, size) => {

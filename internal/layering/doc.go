@@ -5,8 +5,8 @@
 // The rules, checked on every package's non-test imports:
 //
 //   - Each package of the module imports only the module packages its layer
-//     allows: parser only internal/msgpack; engineio none (it knows nothing of
-//     Socket.IO); adapter only parser, and adapter/redis only adapter, its wire
+//     allows: parser only internal/msgpack; engineio only internal/httpgate (it
+//     knows nothing of Socket.IO); adapter only parser, and adapter/redis only adapter, its wire
 //     subpackage, parser and internal/msgpack (no server: no socketio, no
 //     engineio); socketio engineio, parser and adapter; metrics engineio,
 //     socketio and adapter (no rueidis: Redis events come in as a Stringer);

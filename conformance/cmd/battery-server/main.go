@@ -1,11 +1,14 @@
 // Command battery-server is the server the resource battery
 // (conformance/resource_battery_test.go) attacks: a Socket.IO server with the
-// default options, served by engineio.NewHTTPServer, with the same
+// default options, served by engineio.NewHTTPServer on
+// engineio.NewHTTPListener, with the same
 // application as conformance/node/battery_server.js so that both can be
 // compared:
 //
 //   - "join" [rooms...] joins every room and acknowledges with their number;
-//     "leave" [rooms...] leaves each;
+//     "leave" [rooms...] leaves each; "probe" joins and leaves a room of
+//     its own and acknowledges (the well-behaved clients of the rooms
+//     attack measure their latency with it);
 //   - "slow" runs a handler that takes 5 s (the connection's later packets
 //     wait behind it, and the session is paused once 256 of them queue);
 //   - "flood" n size emits n events of size bytes to the socket (a buffer
@@ -18,7 +21,8 @@
 // -ping sets pingInterval and pingTimeout (the battery uses 500 ms on both
 // sides, so that the sessions of attackers that left end within seconds).
 // With -debug, GET /debug/stats answers {"heap":...,"goroutines":...} after
-// two garbage collections: the live heap and the goroutine count.
+// two garbage collections: the live heap and the goroutine count, and
+// /debug/pprof/ serves net/http/pprof (heap, goroutine, allocs profiles).
 //
 // It prints "listening on <addr>" once it accepts connections and stops on
 // SIGINT/SIGTERM.
@@ -34,6 +38,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"regexp"
@@ -72,6 +77,13 @@ func main() {
 			}
 			if ack != nil {
 				_ = ack(len(rooms))
+			}
+		})
+		s.On("probe", func(s *socketio.Socket, _ socketio.Args, ack socketio.AckFunc) {
+			_ = s.Join("probe")
+			_ = s.Leave("probe")
+			if ack != nil {
+				_ = ack()
 			}
 		})
 		s.On("slow", func(s *socketio.Socket, _ socketio.Args, _ socketio.AckFunc) {
@@ -126,6 +138,7 @@ func main() {
 				"heap": ms.HeapAlloc, "goroutines": uint64(runtime.NumGoroutine()),
 			})
 		})
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -134,7 +147,7 @@ func main() {
 	hs := engineio.NewHTTPServer("", mux, nil)
 	fmt.Println("listening on", ln.Addr())
 	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
+	go func() { errc <- hs.Serve(engineio.NewHTTPListener(ln, nil)) }()
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	select {

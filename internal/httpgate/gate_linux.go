@@ -1,0 +1,395 @@
+//go:build linux
+
+package httpgate
+
+import (
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// gate is the Linux listener: an accepting goroutine, and a goroutine that
+// waits on an epoll set of the connections held and reads them.
+//
+// A held connection belongs to the goroutine that accepted it until it is
+// registered in the set, then to the polling goroutine alone; mu guards the
+// set's map and the list of held connections, which both goroutines change.
+type gate struct {
+	ln     net.Listener
+	opts   Options
+	ready  chan net.Conn // handed over, to Accept
+	errs   chan error    // ln.Accept's errors, to Accept
+	closed chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup
+
+	epfd   int
+	epfile *os.File // keeps epfd open and registered with the runtime's poller
+	epraw  syscall.RawConn
+	wake   [2]int // pipe; its read end is registered with fd -1 as its key
+
+	mu         sync.Mutex
+	ended      bool          // the poller has ended and closed its wake pipe
+	held       map[int]*held // by file descriptor
+	head, tail *held         // in the order they were accepted (their deadlines')
+}
+
+// held is a connection whose headers are not complete yet.
+type held struct {
+	c          *net.TCPConn
+	fd         int
+	buf        []byte // what it sent so far
+	deadline   time.Time
+	prev, next *held
+}
+
+// Events of a held connection: readable or half closed, edge-triggered (one
+// event per arrival of bytes, so the poller reads until the socket is empty).
+const (
+	heldEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+	epollET    = 1 << 31 // syscall.EPOLLET, as the unsigned value of the event mask
+	wakeKey    = -1
+	scratchLen = 4 << 10 // each goroutine's read buffer
+)
+
+func newGate(ln net.Listener, opts Options) net.Listener {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return ln
+	}
+	var p [2]int
+	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		syscall.Close(epfd)
+		return ln
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeKey}
+	if syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev) != nil || syscall.SetNonblock(epfd, true) != nil {
+		syscall.Close(epfd)
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return ln
+	}
+	// The poller waits through the runtime's poller (the epoll fd is readable
+	// when it has events), so that a read deadline on it can time the sweep.
+	f := os.NewFile(uintptr(epfd), "httpgate-epoll")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		syscall.Close(p[0])
+		syscall.Close(p[1])
+		return ln
+	}
+	g := &gate{
+		ln: ln, opts: opts,
+		ready: make(chan net.Conn), errs: make(chan error), closed: make(chan struct{}),
+		epfd: epfd, epfile: f, epraw: raw, wake: p,
+		held: make(map[int]*held),
+	}
+	g.wg.Add(2)
+	go g.acceptLoop()
+	go g.pollLoop()
+	return g
+}
+
+func (g *gate) Addr() net.Addr { return g.ln.Addr() }
+
+func (g *gate) Accept() (net.Conn, error) {
+	select {
+	case c := <-g.ready:
+		return c, nil
+	case err := <-g.errs:
+		return nil, err
+	case <-g.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close closes the listener and every connection held, and returns once
+// the gate's goroutines have ended.
+func (g *gate) Close() error {
+	err := net.ErrClosed
+	g.once.Do(func() {
+		close(g.closed)
+		err = g.ln.Close()
+		g.mu.Lock()
+		g.wakeLocked()
+		g.mu.Unlock()
+		g.wg.Wait()
+	})
+	return err
+}
+
+func (g *gate) acceptLoop() {
+	defer g.wg.Done()
+	scratch := make([]byte, scratchLen)
+	for {
+		c, err := g.ln.Accept()
+		if err != nil {
+			// The http.Server decides: it waits and accepts again after a
+			// temporary error, and stops at the others.
+			select {
+			case g.errs <- err:
+			case <-g.closed:
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		g.admit(c, scratch)
+	}
+}
+
+// admit reads what c has sent already, hands it over if its headers are
+// complete, and holds it otherwise.
+func (g *gate) admit(c net.Conn, scratch []byte) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		g.handover(c)
+		return
+	}
+	raw, err := tc.SyscallConn()
+	if err != nil {
+		g.handover(c)
+		return
+	}
+	h := &held{c: tc, fd: -1}
+	if raw.Control(func(fd uintptr) { h.fd = int(fd) }) != nil || h.fd < 0 {
+		g.handover(c)
+		return
+	}
+	switch g.read(h, scratch) {
+	case readDone:
+		g.handover(h.conn())
+		return
+	case readFailed:
+		c.Close()
+		return
+	}
+	if g.opts.Timeout > 0 {
+		h.deadline = time.Now().Add(g.opts.Timeout)
+	}
+	g.mu.Lock()
+	select {
+	case <-g.closed:
+		g.mu.Unlock()
+		c.Close()
+		return
+	default:
+	}
+	first := g.head == nil
+	g.held[h.fd] = h
+	g.push(h)
+	ev := syscall.EpollEvent{Events: heldEvents, Fd: int32(h.fd)}
+	if err := syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_ADD, h.fd, &ev); err != nil {
+		g.remove(h)
+		g.mu.Unlock()
+		g.handover(h.conn()) // served as without the gate
+		return
+	}
+	if first && g.opts.Timeout > 0 {
+		g.wakeLocked() // the poller times its sweep again
+	}
+	g.mu.Unlock()
+}
+
+// wakeLocked wakes the poller, unless it has ended and closed its pipe (the
+// descriptor may then be another file's); mu is held.
+func (g *gate) wakeLocked() {
+	if !g.ended {
+		syscall.Write(g.wake[1], []byte{0})
+	}
+}
+
+// The outcomes of read.
+const (
+	readMore   = iota // the socket is empty and the headers incomplete
+	readDone          // to hand over
+	readFailed        // closed by the peer, or an error: to close
+)
+
+// read reads what the socket holds into h.buf.
+func (g *gate) read(h *held, scratch []byte) int {
+	for {
+		// The descriptor is read directly: nobody else reads or closes the
+		// connection while the gate holds it.
+		n, rerr := syscall.Read(h.fd, scratch)
+		switch {
+		case rerr == syscall.EAGAIN:
+			return readMore
+		case rerr == syscall.EINTR:
+			continue
+		case rerr != nil || n <= 0:
+			return readFailed
+		}
+		from := len(h.buf)
+		h.buf = append(h.buf, scratch[:n]...)
+		if h.buf[0] == tlsRecord || len(h.buf) >= g.opts.MaxBytes || headersEnd(h.buf, from) {
+			return readDone
+		}
+		if n < len(scratch) {
+			return readMore // the socket is empty: its next bytes raise an event
+		}
+	}
+}
+
+// conn is h's connection to hand over.
+func (h *held) conn() net.Conn {
+	if len(h.buf) == 0 {
+		return h.c
+	}
+	return &conn{TCPConn: h.c, pre: h.buf}
+}
+
+// handover gives c to Accept, or closes it once the gate is closed.
+func (g *gate) handover(c net.Conn) {
+	select {
+	case g.ready <- c:
+	case <-g.closed:
+		c.Close()
+	}
+}
+
+// push appends h to the list; mu is held.
+func (g *gate) push(h *held) {
+	h.prev = g.tail
+	if g.tail != nil {
+		g.tail.next = h
+	} else {
+		g.head = h
+	}
+	g.tail = h
+}
+
+// remove takes h out of the map and the list; mu is held.
+func (g *gate) remove(h *held) {
+	delete(g.held, h.fd)
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		g.head = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		g.tail = h.prev
+	}
+	h.prev, h.next = nil, nil
+}
+
+// release takes h out of the epoll set (before its descriptor can be closed
+// and reused) and out of the map and the list.
+func (g *gate) release(h *held) {
+	g.mu.Lock()
+	g.remove(h)
+	syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+	g.mu.Unlock()
+}
+
+func (g *gate) pollLoop() {
+	defer g.wg.Done()
+	defer func() {
+		g.mu.Lock()
+		g.ended = true
+		syscall.Close(g.wake[0])
+		syscall.Close(g.wake[1])
+		g.mu.Unlock()
+		g.epfile.Close()
+	}()
+	var events [128]syscall.EpollEvent
+	var ready []*held
+	scratch := make([]byte, scratchLen)
+	var n int
+	wait := func(fd uintptr) bool {
+		var err error
+		n, err = syscall.EpollWait(int(fd), events[:], 0)
+		if err != nil {
+			n = 0 // EINTR
+		}
+		return n > 0 // none: wait until the set's fd is readable
+	}
+	for {
+		g.mu.Lock()
+		var next time.Time
+		if g.head != nil {
+			next = g.head.deadline // zero without a timeout: no deadline
+		}
+		g.mu.Unlock()
+		g.epfile.SetReadDeadline(next)
+		if err := g.epraw.Read(wait); err != nil {
+			n = 0 // the deadline: sweep
+		}
+		select {
+		case <-g.closed:
+			g.closeHeld()
+			return
+		default:
+		}
+		g.mu.Lock()
+		for _, ev := range events[:n] {
+			if ev.Fd == wakeKey {
+				var b [64]byte
+				syscall.Read(g.wake[0], b[:])
+				continue
+			}
+			if h := g.held[int(ev.Fd)]; h != nil {
+				ready = append(ready, h)
+			}
+		}
+		g.mu.Unlock()
+		for i, h := range ready {
+			ready[i] = nil
+			switch g.read(h, scratch) {
+			case readDone:
+				g.release(h)
+				g.handover(h.conn())
+			case readFailed:
+				g.release(h)
+				h.c.Close()
+			}
+		}
+		ready = ready[:0]
+		g.sweep()
+	}
+}
+
+// sweep closes the connections past their deadline.
+func (g *gate) sweep() {
+	if g.opts.Timeout <= 0 {
+		return
+	}
+	now := time.Now()
+	for {
+		g.mu.Lock()
+		h := g.head
+		if h == nil || h.deadline.After(now) {
+			g.mu.Unlock()
+			return
+		}
+		g.remove(h)
+		syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+		g.mu.Unlock()
+		h.c.Close()
+	}
+}
+
+// closeHeld closes every connection held, at the gate's close.
+func (g *gate) closeHeld() {
+	g.mu.Lock()
+	var all []*held
+	for h := g.head; h != nil; h = h.next {
+		all = append(all, h)
+	}
+	for _, h := range all {
+		g.remove(h)
+		syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+	}
+	g.mu.Unlock()
+	for _, h := range all {
+		h.c.Close()
+	}
+}
