@@ -91,6 +91,13 @@
 // turn its bytes into log bytes. RELIABILITY.md at the repository root lists
 // every limit and how it is tested.
 //
+// NewHTTPServer returns an http.Server with Node's limits (headers within
+// 60 s and 16 KiB, a request within 300 s, idle keep-alive connections
+// closed after 5 s), and NewHTTPListener a listener to serve it on that
+// hands a connection to net/http only once its headers are complete: until
+// then it costs the bytes it sent and no goroutine (Linux; elsewhere the
+// listener is returned as it is).
+//
 // Session.Context is cancelled when the session closes, with the Reason as its
 // cause. Server.Shutdown closes every session with ReasonServerClose and waits for
 // every goroutine the server started.

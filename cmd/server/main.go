@@ -90,8 +90,10 @@ func run(ctx context.Context, log *slog.Logger, addr string, cfg chatConfig, cli
 		return err
 	}
 	// Node's HTTP limits: headers within 60 s and 16 KiB, a request within
-	// 300 s, idle keep-alive connections closed after 5 s.
+	// 300 s, idle keep-alive connections closed after 5 s; a connection
+	// reaches net/http once its headers are complete (NewHTTPListener).
 	hs := engineio.NewHTTPServer("", mux, nil)
+	ln = engineio.NewHTTPListener(ln, nil)
 	log.Info("listening", "addr", ln.Addr().String(), "node", app.node, "redis", cfg.RedisURL != "", "redis_mode", cfg.RedisMode, "recovery", cfg.Recovery)
 	// A line for scripts and tests that wait for the server.
 	fmt.Printf("listening on %s\n", ln.Addr().String())

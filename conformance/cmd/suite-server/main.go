@@ -60,6 +60,7 @@ func main() {
 	// 16 KiB, a request within 300 s, idle keep-alive connections closed
 	// after 5 s.
 	hs := engineio.NewHTTPServer("", mux, nil)
+	ln = engineio.NewHTTPListener(ln, nil)
 	fmt.Println("listening on", ln.Addr())
 
 	errc := make(chan error, 1)
