@@ -5,10 +5,11 @@ package httpgate
 import (
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/corvid-io/corvid/internal/epoll"
 )
 
 // gate is the Linux listener: an accepting goroutine, and a goroutine that
@@ -26,13 +27,9 @@ type gate struct {
 	once   sync.Once
 	wg     sync.WaitGroup
 
-	epfd   int
-	epfile *os.File // keeps epfd open and registered with the runtime's poller
-	epraw  syscall.RawConn
-	wake   [2]int // pipe; its read end is registered with fd -1 as its key
+	set *epoll.Set // of the held connections, keyed by descriptor + 1
 
 	mu         sync.Mutex
-	ended      bool          // the poller has ended and closed its wake pipe
 	held       map[int]*held // by file descriptor
 	head, tail *held         // in the order they were accepted (their deadlines')
 }
@@ -49,43 +46,21 @@ type held struct {
 // Events of a held connection: readable or half closed, edge-triggered (one
 // event per arrival of bytes, so the poller reads until the socket is empty).
 const (
-	heldEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
-	epollET    = 1 << 31 // syscall.EPOLLET, as the unsigned value of the event mask
-	wakeKey    = -1
+	heldEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epoll.ET
 	scratchLen = 4 << 10 // each goroutine's read buffer
 )
 
 func newGate(ln net.Listener, opts Options) net.Listener {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	// The poller waits through the runtime's poller, so that a deadline on
+	// the set can time the sweep.
+	set, err := epoll.New("httpgate-epoll")
 	if err != nil {
-		return ln
-	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		syscall.Close(epfd)
-		return ln
-	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: wakeKey}
-	if syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev) != nil || syscall.SetNonblock(epfd, true) != nil {
-		syscall.Close(epfd)
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		return ln
-	}
-	// The poller waits through the runtime's poller (the epoll fd is readable
-	// when it has events), so that a read deadline on it can time the sweep.
-	f := os.NewFile(uintptr(epfd), "httpgate-epoll")
-	raw, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		syscall.Close(p[0])
-		syscall.Close(p[1])
 		return ln
 	}
 	g := &gate{
 		ln: ln, opts: opts,
 		ready: make(chan net.Conn), errs: make(chan error), closed: make(chan struct{}),
-		epfd: epfd, epfile: f, epraw: raw, wake: p,
+		set:  set,
 		held: make(map[int]*held),
 	}
 	g.wg.Add(2)
@@ -184,8 +159,7 @@ func (g *gate) admit(c net.Conn, scratch []byte) {
 	first := g.head == nil
 	g.held[h.fd] = h
 	g.push(h)
-	ev := syscall.EpollEvent{Events: heldEvents, Fd: int32(h.fd)}
-	if err := syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_ADD, h.fd, &ev); err != nil {
+	if err := g.set.Add(h.fd, heldEvents, uint64(h.fd)+1); err != nil {
 		g.remove(h)
 		g.mu.Unlock()
 		g.handover(h.conn()) // served as without the gate
@@ -197,13 +171,9 @@ func (g *gate) admit(c net.Conn, scratch []byte) {
 	g.mu.Unlock()
 }
 
-// wakeLocked wakes the poller, unless it has ended and closed its pipe (the
-// descriptor may then be another file's); mu is held.
-func (g *gate) wakeLocked() {
-	if !g.ended {
-		syscall.Write(g.wake[1], []byte{0})
-	}
-}
+// wakeLocked wakes the poller (a wake after it ended is dropped by the set);
+// mu is held.
+func (g *gate) wakeLocked() { g.set.Wake() }
 
 // The outcomes of read.
 const (
@@ -286,32 +256,16 @@ func (g *gate) remove(h *held) {
 func (g *gate) release(h *held) {
 	g.mu.Lock()
 	g.remove(h)
-	syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+	g.set.Del(h.fd)
 	g.mu.Unlock()
 }
 
 func (g *gate) pollLoop() {
 	defer g.wg.Done()
-	defer func() {
-		g.mu.Lock()
-		g.ended = true
-		syscall.Close(g.wake[0])
-		syscall.Close(g.wake[1])
-		g.mu.Unlock()
-		g.epfile.Close()
-	}()
-	var events [128]syscall.EpollEvent
+	defer g.set.Close()
+	var keys []uint64
 	var ready []*held
 	scratch := make([]byte, scratchLen)
-	var n int
-	wait := func(fd uintptr) bool {
-		var err error
-		n, err = syscall.EpollWait(int(fd), events[:], 0)
-		if err != nil {
-			n = 0 // EINTR
-		}
-		return n > 0 // none: wait until the set's fd is readable
-	}
 	for {
 		g.mu.Lock()
 		var next time.Time
@@ -319,10 +273,7 @@ func (g *gate) pollLoop() {
 			next = g.head.deadline // zero without a timeout: no deadline
 		}
 		g.mu.Unlock()
-		g.epfile.SetReadDeadline(next)
-		if err := g.epraw.Read(wait); err != nil {
-			n = 0 // the deadline: sweep
-		}
+		keys = g.set.Wait(next, keys[:0]) // none at the deadline: sweep
 		select {
 		case <-g.closed:
 			g.closeHeld()
@@ -330,13 +281,8 @@ func (g *gate) pollLoop() {
 		default:
 		}
 		g.mu.Lock()
-		for _, ev := range events[:n] {
-			if ev.Fd == wakeKey {
-				var b [64]byte
-				syscall.Read(g.wake[0], b[:])
-				continue
-			}
-			if h := g.held[int(ev.Fd)]; h != nil {
+		for _, k := range keys {
+			if h := g.held[int(k-1)]; h != nil {
 				ready = append(ready, h)
 			}
 		}
@@ -371,7 +317,7 @@ func (g *gate) sweep() {
 			return
 		}
 		g.remove(h)
-		syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+		g.set.Del(h.fd)
 		g.mu.Unlock()
 		h.c.Close()
 	}
@@ -386,7 +332,7 @@ func (g *gate) closeHeld() {
 	}
 	for _, h := range all {
 		g.remove(h)
-		syscall.EpollCtl(g.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil)
+		g.set.Del(h.fd)
 	}
 	g.mu.Unlock()
 	for _, h := range all {

@@ -37,12 +37,15 @@ var layers = []layer{
 	{pkg: "internal/structfields", core: true},
 	{pkg: "internal/msgpack", mayImport: []string{"internal/structfields"}, core: true},
 	{pkg: "internal/lograte", core: true},
-	{pkg: "internal/httpgate", core: true},
+	// internal/epoll: the epoll set of the pollers (internal/ws) and of the
+	// header gate (internal/httpgate).
+	{pkg: "internal/epoll", core: true},
+	{pkg: "internal/httpgate", mayImport: []string{"internal/epoll"}, core: true},
 	{pkg: "parser", mayImport: []string{"internal/msgpack", "internal/structfields"}, core: true},
 	// internal/ws: the server's WebSocket connections (our RFC 6455 framing
 	// and its pollers, coder/websocket behind the same interface), for
 	// engineio only.
-	{pkg: "internal/ws", core: true},
+	{pkg: "internal/ws", mayImport: []string{"internal/epoll"}, core: true},
 	{pkg: "engineio", mayImport: []string{"internal/ws", "internal/httpgate"}, core: true},
 	{pkg: "adapter", mayImport: []string{"parser"}, core: true},
 	{pkg: "adapter/redis/wire", mayImport: []string{"internal/msgpack", "parser"}, core: true},

@@ -3,11 +3,13 @@
 package ws
 
 import (
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
+
+	"github.com/corvid-io/corvid/internal/epoll"
 )
 
 // parkSupported: WebSocket connections in push mode are read by the poller
@@ -53,10 +55,7 @@ type wsPark struct {
 // wakes it (through a pipe) so that it ends.
 type pollSet struct {
 	mu      sync.Mutex
-	epfd    int
-	epfile  *os.File // keeps epfd open and registered with the runtime's poller
-	epraw   syscall.RawConn
-	wake    [2]int // pipe; its read end is registered with token 0
+	set     *epoll.Set
 	conns   map[uint64]*ownConn
 	next    uint64
 	running bool
@@ -81,9 +80,7 @@ var pollers struct {
 
 // parkEvents: readable, or the peer's half close, edge-triggered (a new event
 // for new bytes only), so that a busy connection costs no epoll_ctl.
-const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
-
-const epollET = 1 << 31 // syscall.EPOLLET, as the unsigned value of the event mask
+const parkEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epoll.ET
 
 // pickPollSet returns the set of a new connection, making the sets on first use.
 func pickPollSet() (*pollSet, error) {
@@ -106,9 +103,7 @@ func initPollersLocked() {
 		ps, err := newPollSet()
 		if err != nil {
 			for _, ps := range pollers.sets {
-				ps.epfile.Close()
-				syscall.Close(ps.wake[0])
-				syscall.Close(ps.wake[1])
+				ps.set.Close()
 			}
 			pollers.sets, pollers.err = nil, err
 			return
@@ -118,41 +113,11 @@ func initPollersLocked() {
 }
 
 func newPollSet() (*pollSet, error) {
-	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	set, err := epoll.New("engineio-epoll")
 	if err != nil {
 		return nil, err
 	}
-	var p [2]int
-	if err := syscall.Pipe2(p[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
-		syscall.Close(epfd)
-		return nil, err
-	}
-	fail := func(err error) (*pollSet, error) {
-		syscall.Close(epfd)
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		return nil, err
-	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN}
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p[0], &ev); err != nil {
-		return fail(err)
-	}
-	// The goroutine waits for the set through the runtime's poller (an epoll
-	// fd is readable when it has events) instead of blocking in EpollWait: a
-	// goroutine blocked in a system call keeps its P until sysmon takes it
-	// back, up to milliseconds later on a quiet process.
-	if err := syscall.SetNonblock(epfd, true); err != nil {
-		return fail(err)
-	}
-	f := os.NewFile(uintptr(epfd), "engineio-epoll")
-	raw, err := f.SyscallConn()
-	if err != nil {
-		f.Close()
-		syscall.Close(p[0])
-		syscall.Close(p[1])
-		return nil, err
-	}
-	ps := &pollSet{epfd: epfd, epfile: f, epraw: raw, wake: p, conns: make(map[uint64]*ownConn)}
+	ps := &pollSet{set: set, conns: make(map[uint64]*ownConn)}
 	ps.roundDone = sync.NewCond(&ps.round)
 	return ps, nil
 }
@@ -219,10 +184,9 @@ func (c *ownConn) register() error {
 	// connection. A close meanwhile makes Control fail, or leaves an entry
 	// that no longer finds the connection and that the close of the fd
 	// removes.
-	ev := syscall.EpollEvent{Events: parkEvents, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
 	var armErr error
 	err := c.rc.Control(func(fd uintptr) {
-		armErr = syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+		armErr = ps.set.Add(int(fd), parkEvents, token)
 	})
 	if err == nil {
 		err = armErr
@@ -317,40 +281,21 @@ func (c *ownConn) unpark() {
 	delete(ps.conns, token)
 	wake := len(ps.conns) == 0 && ps.running
 	ps.mu.Unlock()
-	c.rc.Control(func(fd uintptr) {
-		syscall.EpollCtl(ps.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
-	})
+	c.rc.Control(func(fd uintptr) { ps.set.Del(int(fd)) })
 	if wake {
-		syscall.Write(ps.wake[1], []byte{0})
+		ps.set.Wake()
 	}
 }
 
 // loop waits for parked connections to become readable and reads them; it
 // ends when no connection is registered.
 func (ps *pollSet) loop() {
-	var events [128]syscall.EpollEvent
+	var keys []uint64
 	var ready []*ownConn
-	var n int
-	wait := func(fd uintptr) bool {
-		var err error
-		n, err = syscall.EpollWait(int(fd), events[:], 0)
-		if err != nil {
-			n = 0 // EINTR
-		}
-		return n > 0 // none: park until the set's fd is readable
-	}
 	for {
-		if err := ps.epraw.Read(wait); err != nil {
-			n = 0
-		}
+		keys = ps.set.Wait(time.Time{}, keys[:0])
 		ps.mu.Lock()
-		for _, ev := range events[:n] {
-			token := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			if token == 0 {
-				var b [64]byte
-				syscall.Read(ps.wake[0], b[:])
-				continue
-			}
+		for _, token := range keys {
 			if c := ps.conns[token]; c != nil {
 				ready = append(ready, c)
 			}
