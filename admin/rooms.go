@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
@@ -44,13 +43,21 @@ func (r *RoomEvents) report(nsp, id string, before, after []string) {
 	if sink == nil {
 		return
 	}
+	// Sets, not slices.Contains: a socket may be in a thousand rooms, and
+	// the diff must stay linear in them.
+	was := make(map[string]struct{}, len(before))
+	for _, room := range before {
+		was[room] = struct{}{}
+	}
+	is := make(map[string]struct{}, len(after))
 	for _, room := range after {
-		if !slices.Contains(before, room) {
+		is[room] = struct{}{}
+		if _, ok := was[room]; !ok {
 			sink(nsp, room, id, true)
 		}
 	}
 	for _, room := range before {
-		if !slices.Contains(after, room) {
+		if _, ok := is[room]; !ok {
 			sink(nsp, room, id, false)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"image/png"
 	"io"
 	"net/http"
@@ -488,23 +489,7 @@ func TestBrowserChat(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img, err := png.Decode(bytes.NewReader(raw))
-			if err != nil {
-				t.Fatalf("screenshot is not a PNG: %v", err)
-			}
-			if sz := img.Bounds().Size(); sz.X != 800 || sz.Y != 600 {
-				t.Fatalf("screenshot %v, want 800x600", sz)
-			}
-			colors := map[uint32]bool{}
-			for y := 0; y < 600; y += 4 {
-				for x := 0; x < 800; x += 4 {
-					r, g, b, _ := img.At(x, y).RGBA()
-					colors[r>>8<<16|g>>8<<8|b>>8] = true
-				}
-			}
-			if len(colors) < 20 {
-				t.Fatalf("screenshot looks blank: %d colours", len(colors))
-			}
+			img := checkScreenshot(t, raw, 800, 600)
 			if r, g, bl, _ := img.At(4, 4).RGBA(); r>>8 != 0x23 || g>>8 != 0x30 || bl>>8 != 0x4a {
 				t.Fatalf("header pixel %02x%02x%02x, want 23304a", r>>8, g>>8, bl>>8)
 			}
@@ -559,4 +544,28 @@ func TestBrowserChat(t *testing.T) {
 			p.d.call(ctx, p.session, "Page.close", map[string]any{}, nil)
 		}
 	})
+}
+
+// checkScreenshot decodes shot and checks that it is a PNG of w x h pixels
+// that is not blank (at least 20 colours on a 4-pixel grid).
+func checkScreenshot(t *testing.T, shot []byte, w, h int) image.Image {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if sz := img.Bounds().Size(); sz.X != w || sz.Y != h {
+		t.Fatalf("screenshot %v, want %dx%d", sz, w, h)
+	}
+	colors := map[uint32]bool{}
+	for y := 0; y < h; y += 4 {
+		for x := 0; x < w; x += 4 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colors[r>>8<<16|g>>8<<8|b>>8] = true
+		}
+	}
+	if len(colors) < 20 {
+		t.Fatalf("screenshot looks blank: %d colours", len(colors))
+	}
+	return img
 }

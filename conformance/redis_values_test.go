@@ -54,19 +54,25 @@ func generatedValues(t *testing.T, n int) []any {
 // parser.Tree) received by a client: a Buffer as {"type":"Buffer","data":[..]},
 // numbers as float64.
 func asClientJSON(tree any) any {
+	return printedTree(tree, func(b []byte) any { return bufferJSON(bytesAsFloats(b)...) })
+}
+
+// printedTree is tree (a parser.Tree) as a client script prints it: binary
+// as bin makes it, numbers as float64.
+func printedTree(tree any, bin func([]byte) any) any {
 	switch x := tree.(type) {
 	case []byte:
-		return bufferJSON(bytesAsFloats(x)...)
+		return bin(x)
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = asClientJSON(e)
+			out[i] = printedTree(e, bin)
 		}
 		return out
 	case map[string]any:
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			out[k] = asClientJSON(e)
+			out[k] = printedTree(e, bin)
 		}
 		return out
 	case int:
@@ -279,31 +285,13 @@ func startRedisValuesNode(t *testing.T, redisURL, mode, key string, p parser.Par
 // asBinJSON is what values_client.js prints of tree (a parser.Tree): binary
 // as {"$bin":[bytes]}, numbers as float64.
 func asBinJSON(tree any) any {
-	switch x := tree.(type) {
-	case []byte:
-		data := make([]any, len(x))
-		for i, c := range x {
+	return printedTree(tree, func(b []byte) any {
+		data := make([]any, len(b))
+		for i, c := range b {
 			data[i] = float64(c)
 		}
 		return map[string]any{"$bin": data}
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = asBinJSON(e)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = asBinJSON(e)
-		}
-		return out
-	case int:
-		return float64(x)
-	case int64:
-		return float64(x)
-	}
-	return tree
+	})
 }
 
 // TestRedisGeneratedValuesMsgpack delivers generated Go values from a Go

@@ -173,7 +173,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := scanQuery(r.URL.RawQuery)
 	upgrade := isWebSocketUpgrade(r)
 	transport := q.transport
-	if !upgrade && transport == websocketName && r.Header.Get("Upgrade") != "" && headerHasToken(r.Header, "Connection", "upgrade") {
+	if !upgrade && transport == websocketName && r.Header.Get("Upgrade") != "" && ws.HeaderHasToken(r.Header, "Connection", "upgrade") {
 		// As the reference: an upgrade to something else is a WebSocket
 		// handshake that the handshake's checks refuse.
 		upgrade = true
@@ -281,10 +281,8 @@ func (srv *Server) enabled(transport string) bool {
 // at first: a polling request has none, while browsers send every request with
 // "Connection: keep-alive".
 func isWebSocketUpgrade(r *http.Request) bool {
-	return headerHasToken(r.Header, "Upgrade", "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
+	return ws.HeaderHasToken(r.Header, "Upgrade", "websocket") && ws.HeaderHasToken(r.Header, "Connection", "upgrade")
 }
-
-func headerHasToken(h http.Header, key, token string) bool { return ws.HeaderHasToken(h, key, token) }
 
 func (srv *Server) lookup(sid string) *Session {
 	srv.mu.Lock()

@@ -80,13 +80,7 @@ func TestEngineIOCounters(t *testing.T) {
 			}
 		}
 	}, &engineio.ServerOptions{Observer: c})
-	hs := httptest.NewServer(srv)
-	defer func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -331,13 +325,7 @@ func TestUpgradeAndSlowConsumer(t *testing.T) {
 		one := engineio.Message{Data: []byte("x")}
 		s.Send(one, one, one) // over MaxSendQueueLen: closes the session
 	}, &engineio.ServerOptions{Observer: c, MaxSendQueueLen: 2})
-	hs := httptest.NewServer(srv)
-	defer func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

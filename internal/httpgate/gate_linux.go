@@ -89,9 +89,7 @@ func (g *gate) Close() error {
 	g.once.Do(func() {
 		close(g.closed)
 		err = g.ln.Close()
-		g.mu.Lock()
-		g.wakeLocked()
-		g.mu.Unlock()
+		g.set.Wake()
 		g.wg.Wait()
 	})
 	return err
@@ -166,14 +164,10 @@ func (g *gate) admit(c net.Conn, scratch []byte) {
 		return
 	}
 	if first && g.opts.Timeout > 0 {
-		g.wakeLocked() // the poller times its sweep again
+		g.set.Wake() // the poller times its sweep again
 	}
 	g.mu.Unlock()
 }
-
-// wakeLocked wakes the poller (a wake after it ended is dropped by the set);
-// mu is held.
-func (g *gate) wakeLocked() { g.set.Wake() }
 
 // The outcomes of read.
 const (

@@ -2,21 +2,17 @@ package otel_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
-	"github.com/corvid-io/corvid/engineio"
-	"github.com/corvid-io/corvid/internal/testutil"
-	"github.com/corvid-io/corvid/metrics"
-	corvidotel "github.com/corvid-io/corvid/metrics/otel"
-	"github.com/corvid-io/corvid/socketio"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/corvid-io/corvid/internal/testutil"
+	"github.com/corvid-io/corvid/metrics"
+	"github.com/corvid-io/corvid/metrics/internal/metricstest"
+	corvidotel "github.com/corvid-io/corvid/metrics/otel"
 )
 
 func TestMain(m *testing.M) { testutil.LeakCheck(m) }
@@ -68,52 +64,11 @@ func TestManualReader(t *testing.T) {
 	}
 	defer reg.Unregister()
 
-	srv := socketio.NewServer(&socketio.ServerOptions{
-		Observer: c,
-		Engine:   &engineio.ServerOptions{Observer: c},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	srv.OnConnection(func(s *socketio.Socket) {
-		s.On("echo", func(_ *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
-			if ack != nil {
-				ack(args...)
-			}
-		})
-	})
-	hs := httptest.NewServer(srv)
-	defer func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+	srv := metricstest.NewServer(c)
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-
-	res, err := http.Get(hs.URL + "/socket.io/?EIO=3&transport=polling")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var socks []*socketio.ClientSocket
-	for range N {
-		s, err := socketio.NewClientSocket(hs.URL, &socketio.ClientOptions{
-			ManagerOptions: socketio.ManagerOptions{Transports: []string{"websocket"}, DisableReconnection: true},
-			ForceNew:       true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Manager().Close()
-		if err := s.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for j := range M {
-			if _, err := s.EmitWithAck(ctx, "echo", j); err != nil {
-				t.Fatal(err)
-			}
-		}
-		socks = append(socks, s)
-	}
+	socks := metricstest.Clients(t, ctx, hs.URL, N, M)
 	type want struct {
 		name, key, value string
 		n                int64

@@ -3,20 +3,19 @@ package prometheus_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/corvid-io/corvid/engineio"
-	"github.com/corvid-io/corvid/internal/testutil"
-	"github.com/corvid-io/corvid/metrics"
-	corvidprom "github.com/corvid-io/corvid/metrics/prometheus"
-	"github.com/corvid-io/corvid/socketio"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/corvid-io/corvid/internal/testutil"
+	"github.com/corvid-io/corvid/metrics"
+	"github.com/corvid-io/corvid/metrics/internal/metricstest"
+	corvidprom "github.com/corvid-io/corvid/metrics/prometheus"
 )
 
 func TestMain(m *testing.M) { testutil.LeakCheck(m) }
@@ -48,56 +47,15 @@ func scrape(t *testing.T, url string) map[string]bool {
 func TestScrape(t *testing.T) {
 	const N, M = 2, 3
 	c := metrics.NewCounters()
-	srv := socketio.NewServer(&socketio.ServerOptions{
-		Observer: c,
-		Engine:   &engineio.ServerOptions{Observer: c},
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	srv.OnConnection(func(s *socketio.Socket) {
-		s.On("echo", func(_ *socketio.Socket, args socketio.Args, ack socketio.AckFunc) {
-			if ack != nil {
-				ack(args...)
-			}
-		})
-	})
-	hs := httptest.NewServer(srv)
+	srv := metricstest.NewServer(c)
+	hs := testutil.Serve(t, srv, srv.Shutdown)
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(corvidprom.NewCollector(c))
 	ms := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	defer func() {
-		ms.Close()
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-	}()
+	defer ms.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-
-	res, err := http.Get(hs.URL + "/socket.io/?EIO=3&transport=polling")
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	var socks []*socketio.ClientSocket
-	for range N {
-		s, err := socketio.NewClientSocket(hs.URL, &socketio.ClientOptions{
-			ManagerOptions: socketio.ManagerOptions{Transports: []string{"websocket"}, DisableReconnection: true},
-			ForceNew:       true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer s.Manager().Close()
-		if err := s.Connect(ctx); err != nil {
-			t.Fatal(err)
-		}
-		for j := range M {
-			if _, err := s.EmitWithAck(ctx, "echo", j); err != nil {
-				t.Fatal(err)
-			}
-		}
-		socks = append(socks, s)
-	}
+	socks := metricstest.Clients(t, ctx, hs.URL, N, M)
 	// While connected. (The server counts a connect before it answers it.)
 	lines := scrape(t, ms.URL)
 	for _, want := range []string{
