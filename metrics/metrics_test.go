@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"expvar"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -293,18 +294,24 @@ func TestRecoverySuccess(t *testing.T) {
 	})
 }
 
+var publishRuns int
+
 // TestPublish: the counters appear in expvar's JSON, once per name.
 func TestPublish(t *testing.T) {
+	// expvar names live for the process: a name of its own per run of the test
+	// (go test -count=N runs it N times in one process).
+	publishRuns++
+	name := fmt.Sprintf("corvid_test_%d", publishRuns)
 	c := metrics.NewCounters()
 	c.Upgraded()
-	if err := c.Publish("corvid_test"); err != nil {
+	if err := c.Publish(name); err != nil {
 		t.Fatal(err)
 	}
-	if err := metrics.NewCounters().Publish("corvid_test"); !errors.Is(err, metrics.ErrPublished) {
+	if err := metrics.NewCounters().Publish(name); !errors.Is(err, metrics.ErrPublished) {
 		t.Fatalf("second Publish: %v", err)
 	}
 	var m map[string]map[string]int64
-	if err := json.Unmarshal([]byte(expvar.Get("corvid_test").String()), &m); err != nil {
+	if err := json.Unmarshal([]byte(expvar.Get(name).String()), &m); err != nil {
 		t.Fatal(err)
 	}
 	if m["engineio_upgrades"][""] != 1 {
