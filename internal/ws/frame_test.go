@@ -2,11 +2,14 @@ package ws
 
 import (
 	"bytes"
+	"encoding/binary"
 	"io"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 func TestAppendFrameHeader(t *testing.T) {
@@ -131,5 +134,55 @@ func BenchmarkWSSmallFrames(b *testing.B) {
 		if res != wsNeedMore || err != nil || c.rb != nil {
 			b.Fatalf("%v %v", res, err)
 		}
+	}
+}
+
+// TestUnmask: the word-wise unmask equals RFC 6455's byte-wise definition for
+// every length up to a few words and every start within a word.
+func TestUnmask(t *testing.T) {
+	key := [4]byte{0x9a, 0x3c, 0x51, 0xe7}
+	for n := 0; n <= 100; n++ {
+		for off := 0; off < 8; off++ {
+			buf := make([]byte, off+n)
+			for i := range buf {
+				buf[i] = byte(i*31 + n)
+			}
+			want := slices.Clone(buf[off:])
+			for i := range want {
+				want[i] ^= key[i%4]
+			}
+			unmask(buf[off:], binary.LittleEndian.Uint32(key[:]))
+			if !bytes.Equal(buf[off:], want) {
+				t.Fatalf("length %d at %d: %x, want %x", n, off, buf[off:], want)
+			}
+		}
+	}
+}
+
+// BenchmarkParseFrame64K: parsing (and unmasking) one 64 KiB binary frame, as
+// the binary benchmark scenario sends.
+func BenchmarkParseFrame64K(b *testing.B) {
+	payload := make([]byte, 64<<10)
+	frame := ClientFrame(0x80|opBinary, payload, true)
+	buf := make([]byte, len(frame))
+	b.SetBytes(int64(len(payload)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(buf, frame)
+		if _, n, _, err := parseFrame(buf, 1<<20); err != nil || n != len(frame) {
+			b.Fatal(n, err)
+		}
+	}
+}
+
+// TestOwnConnSize: an idle connection's ownConn stays a 288-byte allocation
+// on 64-bit platforms (the benchmark's idle rows count it per connection);
+// a field added in the wrong place moves it to the next size class.
+func TestOwnConnSize(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("sizes counted for 64-bit platforms")
+	}
+	if n := unsafe.Sizeof(ownConn{}); n > 288 {
+		t.Fatalf("ownConn is %d bytes, more than 288", n)
 	}
 }

@@ -16,7 +16,9 @@ import (
 // goroutines (an epoll set each) instead of a goroutine per connection.
 const parkSupported = true
 
-// wsPark is a connection's registration with its poller.
+// wsPark is a connection's registration with its poller. Its fields are
+// ordered and sized so that an idle connection's ownConn stays in a small
+// allocation class: syscall results are kept as an int32 count and an Errno.
 type wsPark struct {
 	set   *pollSet
 	token uint64 // its key in set.conns; 0 when not registered (set.mu)
@@ -24,28 +26,34 @@ type wsPark struct {
 	// pending: the connection has been readable since it was last read.
 	// Whoever holds rmu reads it before letting go (readPending).
 	pending atomic.Bool
-	// failed: the read error that readAvailable left to a goroutine that may
-	// wait on the peer (rmu).
-	failed error
 	// drained: the last read returned fewer bytes than it asked for, so the
 	// socket held no more. With an edge-triggered registration the next bytes
 	// raise a new event: the reader stops there instead of paying a read that
 	// fails with EAGAIN. Used under rmu.
 	drained bool
+	// failed: the read error that readAvailable left to a goroutine that may
+	// wait on the peer (rmu).
+	failed error
 
 	// The callbacks given to RawConn, made once, and their arguments and
-	// results (used under rmu).
-	readFn func(fd uintptr) bool
-	buf    []byte
-	n      int
-	err    error
-
-	// writeNonBlocking's callback (made on first use) and its argument and
-	// results, used under the corkWriter's lock.
+	// results: readFn's under rmu, writeFn's (made on first use, for
+	// writeNonBlocking) under the corkWriter's lock.
+	readFn  func(fd uintptr) bool
 	writeFn func(fd uintptr) bool
+	buf     []byte
 	wbuf    []byte
-	wn      int
-	werr    error
+	n, wn   int32
+	errno   syscall.Errno
+	werrno  syscall.Errno
+}
+
+// sysResult keeps a read or write system call's results as wsPark does.
+func sysResult(n int, err error) (int32, syscall.Errno) {
+	errno, _ := err.(syscall.Errno) // a raw system call fails with an Errno
+	if n < 0 {
+		n = 0
+	}
+	return int32(n), errno
 }
 
 // pollSet is an epoll set of parked connections and the goroutine that reads
@@ -140,7 +148,7 @@ func (c *ownConn) startParked() error {
 	pk.set = ps
 	c.mu.Unlock()
 	pk.readFn = func(fd uintptr) bool {
-		pk.n, pk.err = syscall.Read(int(fd), pk.buf)
+		pk.n, pk.errno = sysResult(syscall.Read(int(fd), pk.buf))
 		return true // never wait: the poller does
 	}
 	// Under rmu: an event that comes before the registration is complete
@@ -328,24 +336,21 @@ func (c *ownConn) writeNonBlocking(b []byte) (int, error) {
 	pk := &c.park
 	if pk.writeFn == nil {
 		pk.writeFn = func(fd uintptr) bool {
-			pk.wn, pk.werr = syscall.Write(int(fd), pk.wbuf)
+			pk.wn, pk.werrno = sysResult(syscall.Write(int(fd), pk.wbuf))
 			return true // never wait: the rest goes to the writer goroutine
 		}
 	}
 	pk.wbuf = b
 	err := c.rc.Write(pk.writeFn)
-	n, werr := pk.wn, pk.werr
-	pk.wbuf, pk.werr = nil, nil
+	n, werrno := int(pk.wn), pk.werrno
+	pk.wbuf, pk.werrno = nil, 0
 	if err != nil {
 		return 0, err
 	}
-	if n < 0 {
-		n = 0
+	if werrno == 0 || werrno == syscall.EAGAIN || werrno == syscall.EINTR {
+		return n, nil
 	}
-	if werr == syscall.EAGAIN || werr == syscall.EINTR {
-		werr = nil
-	}
-	return n, werr
+	return n, werrno
 }
 
 // readAvailable is readMessage without blocking: it returns a whole data
@@ -376,11 +381,8 @@ func (c *ownConn) readAvailable() (wsResult, bool, []byte, error) {
 		}
 		pk.buf = c.space(need)
 		err = c.rc.Read(pk.readFn)
-		n, rerr, asked := pk.n, pk.err, len(pk.buf)
-		pk.buf, pk.err = nil, nil
-		if n < 0 {
-			n = 0
-		}
+		n, rerr, asked := int(pk.n), pk.errno, len(pk.buf)
+		pk.buf, pk.errno = nil, 0
 		c.filled(n)
 		switch {
 		case err != nil:
@@ -389,7 +391,7 @@ func (c *ownConn) readAvailable() (wsResult, bool, []byte, error) {
 		case rerr == syscall.EAGAIN:
 			return wsNeedMore, false, nil, nil
 		case rerr == syscall.EINTR:
-		case rerr != nil || n == 0:
+		case rerr != 0 || n == 0:
 			c.CloseNow()
 			return 0, false, nil, ErrClosed
 		case n < asked:
