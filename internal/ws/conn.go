@@ -46,7 +46,9 @@ type Conn interface {
 	// then a wait of at most CloseTimeout for the peer's, then the TCP
 	// connection is closed.
 	Close(code websocket.StatusCode, reason string)
-	// CloseNow closes the TCP connection without a closing handshake.
+	// CloseNow closes the TCP connection without a closing handshake (a
+	// connection that failed, whose close frame the peer must still read,
+	// goes within CloseTimeout).
 	CloseNow()
 }
 

@@ -153,6 +153,10 @@ type ownConn struct {
 	// cork's state (corkWriter.closeSent), which orders it against the data
 	// frames.
 	closed bool
+	// draining (mu): a failed connection's drain goroutine owns the socket
+	// and closes it when the peer has left (drainAfterFail); CloseNow leaves
+	// the socket to it.
+	draining bool
 
 	// rmu is held by whoever reads: a blocking reader, the parked reader
 	// woken by the poller, or a closing handshake waiting for the peer.
@@ -516,7 +520,17 @@ func (c *ownConn) drainAfterFail() bool {
 	if cw.CloseWrite() != nil {
 		return false
 	}
-	return c.spawn(func() {
+	// From here the session may end (CloseNow) while the peer is still
+	// sending: the socket stays open for the drain, or the reset that closing
+	// it with unread bytes causes could destroy our close frame.
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	c.draining = true
+	c.mu.Unlock()
+	started := c.spawn(func() {
 		bp := readBufPool.Get().(*[]byte)
 		b := (*bp)[:cap(*bp)]
 		for {
@@ -525,8 +539,14 @@ func (c *ownConn) drainAfterFail() bool {
 			}
 		}
 		readBufPool.Put(bp)
-		c.CloseNow()
+		c.closeSocket()
 	})
+	if !started {
+		c.mu.Lock()
+		c.draining = false
+		c.mu.Unlock()
+	}
+	return started
 }
 
 // onClose answers the peer's close frame: its code is echoed (RFC 6455 5.5.1),
@@ -650,7 +670,9 @@ func (c *ownConn) Close(code websocket.StatusCode, reason string) {
 	c.rmu.Unlock()
 }
 
-// CloseNow closes the TCP connection (and leaves the poller).
+// CloseNow closes the TCP connection (and leaves the poller). A failed
+// connection whose drain has started is closed by the drain, within
+// CloseTimeout, once the peer has read our close frame and left.
 func (c *ownConn) CloseNow() {
 	c.mu.Lock()
 	if c.closed {
@@ -661,8 +683,17 @@ func (c *ownConn) CloseNow() {
 	if c.done != nil {
 		close(c.done)
 	}
+	draining := c.draining
 	c.mu.Unlock()
 	c.unpark()
+	if !draining {
+		c.conn.Close()
+	}
+}
+
+// closeSocket ends a drain: the connection is closed, socket included.
+func (c *ownConn) closeSocket() {
+	c.CloseNow()
 	c.conn.Close()
 }
 
