@@ -53,6 +53,11 @@ type Server struct {
 	wg       sync.WaitGroup
 	trackMu  sync.RWMutex
 	stopping bool // Shutdown waits for wg: track refuses (trackMu)
+	// stop ends when Shutdown starts waiting for wg: goroutines that wait
+	// on a peer with a deadline of their own (the drain of a failed
+	// WebSocket connection) end then.
+	stop    context.Context
+	stopNow context.CancelFunc
 }
 
 // NewServer returns a Server that runs handler for each new session. opts may be
@@ -73,7 +78,9 @@ func NewServer(handler func(*Session), opts *ServerOptions) *Server {
 		ao.CompressionMode = websocket.CompressionNoContextTakeover
 		ao.CompressionThreshold = 1024
 	}
-	srv.wsOpts = &ws.Options{Limit: o.MaxHTTPBufferSize, Deflate: o.PerMessageDeflate, Accept: ao, Spawn: srv.spawn}
+	srv.stop, srv.stopNow = context.WithCancel(context.Background())
+	srv.wsOpts = &ws.Options{Limit: o.MaxHTTPBufferSize, Deflate: o.PerMessageDeflate, Accept: ao,
+		Spawn: srv.spawn, Stop: srv.stop}
 	return srv
 }
 
@@ -135,6 +142,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.trackMu.Lock()
 	srv.stopping = true
 	srv.trackMu.Unlock()
+	srv.stopNow()
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()

@@ -101,6 +101,9 @@ type Options struct {
 	// Spawn runs fn on a goroutine the server counts, or returns false when
 	// the server shuts down (the connection is then closed instead).
 	Spawn func(fn func()) bool
+	// Stop ends when the server shuts down: the drain of a failed connection
+	// (at most CloseTimeout) ends with it. Nil: never.
+	Stop context.Context
 }
 
 // Accept upgrades r: with our own handshake and framing when w can be

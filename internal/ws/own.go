@@ -119,7 +119,7 @@ func acceptOwn(w http.ResponseWriter, r *http.Request, o *Options) (Conn, error)
 		conn:  conn,
 		cork:  &corkWriter{conn: conn},
 		limit: int32(min(o.Limit, math.MaxInt32)),
-		spawn: o.Spawn,
+		opts:  o,
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -145,9 +145,9 @@ type ownConn struct {
 	conn net.Conn
 	rc   syscall.RawConn // nil when conn has no file descriptor (TLS)
 	cork *corkWriter
-	// spawn runs a function on a goroutine the server counts (Server.spawn);
-	// false when the server shuts down.
-	spawn func(func()) bool
+	// opts are the server's options, shared by its connections (Spawn,
+	// Stop).
+	opts  *Options
 	limit int32 // the largest message accepted (MaxHTTPBufferSize)
 	// closed is guarded by mu (below); whether our close frame was sent is
 	// cork's state (corkWriter.closeSent), which orders it against the data
@@ -510,7 +510,7 @@ func (c *ownConn) fail(err error) error {
 // started (the caller closes the connection). rmu is held.
 func (c *ownConn) drainAfterFail() bool {
 	cw, ok := c.conn.(interface{ CloseWrite() error })
-	if !ok || c.spawn == nil {
+	if !ok || c.opts.Spawn == nil {
 		return false
 	}
 	// Out of the poller, and nobody reads or parses here any more.
@@ -530,7 +530,12 @@ func (c *ownConn) drainAfterFail() bool {
 	}
 	c.draining = true
 	c.mu.Unlock()
-	started := c.spawn(func() {
+	started := c.opts.Spawn(func() {
+		if st := c.opts.Stop; st != nil {
+			// The server shutting down ends the wait at once.
+			stop := context.AfterFunc(st, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+			defer stop()
+		}
 		bp := readBufPool.Get().(*[]byte)
 		b := (*bp)[:cap(*bp)]
 		for {
@@ -717,7 +722,7 @@ func (c *ownConn) Start(h Handler) {
 		close(c.done)
 	}
 	c.mu.Unlock()
-	if !c.spawn(c.readLoop) {
+	if !c.opts.Spawn(c.readLoop) {
 		c.CloseNow() // shut down
 		c.end(ErrClosed)
 	}

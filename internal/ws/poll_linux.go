@@ -241,7 +241,7 @@ func (c *ownConn) readParked() (handedOff bool) {
 		case res == wsNeedMore:
 			return false
 		case res == wsBlocking:
-			if c.spawn(c.readBlocking) {
+			if c.opts.Spawn(c.readBlocking) {
 				return true
 			}
 			c.park.failed = nil
