@@ -411,8 +411,9 @@ func (c *ownConn) releaseBuffer() {
 }
 
 // space returns the free tail of the read buffer. A full buffer grows
-// towards need, the size of the frame being read (Grow): with the bytes
-// that arrive, never at once to what the frame's header declares.
+// towards need, the size of the frame being read (grow): with the bytes
+// that arrive (those read, and those the kernel holds for us), never at
+// once to what the frame's header declares.
 func (c *ownConn) space(need int) []byte {
 	if c.rb == nil {
 		c.rb = readBufPool.Get().(*[]byte)
@@ -425,7 +426,7 @@ func (c *ownConn) space(need int) []byte {
 		c.roff = 0
 	}
 	if len(b) == cap(b) {
-		nb := Grow(b, need)
+		nb := grow(b, need, c.queued())
 		if cap(b) <= maxPooledReadBuf {
 			*c.rb = b[:0]
 			readBufPool.Put(c.rb)
