@@ -637,8 +637,13 @@ func TestShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A transport close, not "io server disconnect": official clients
-	// reconnect after the one and not after the other.
-	if got := ev.wait(t, "disconnected:"); got != "disconnected:transport close" {
+	// reconnect after the one and not after the other. A client still on
+	// polling (its upgrade not done yet, so no poll held) finds the server
+	// gone at its next request: a transport error, after which it reconnects
+	// too (as with the reference, whose close also ends idle connections).
+	// 26 of 300 runs ended that way, every one on polling.
+	got := ev.wait(t, "disconnected:")
+	if got != "disconnected:transport close" && got != "disconnected:transport error" {
 		t.Fatalf("client saw %q", got)
 	}
 	if len(h.Clients()) != 0 {
