@@ -58,11 +58,15 @@ type ClientHelper struct {
 	sock *socketio.ClientSocket
 	log  *slog.Logger
 
-	mu       sync.Mutex
-	state    State
-	waiters  []chan error
-	own      map[string]socketio.ClientEventHandler // user handlers of the helper's events
-	lastPing time.Time
+	mu      sync.Mutex
+	state   State
+	waiters []chan error
+	// disconnects counts the disconnections (mu): an Authenticate that saw
+	// the socket connected registers its waiter only if none came between,
+	// else the disconnection has already answered the waiters without it.
+	disconnects uint64
+	own         map[string]socketio.ClientEventHandler // user handlers of the helper's events
+	lastPing    time.Time
 }
 
 // NewClientHelper returns a helper for opts.Host, not yet connected.
@@ -145,11 +149,18 @@ func (c *ClientHelper) LastPing() time.Time {
 // ctx's error when ctx ends. When an authentication is already in flight it
 // waits for that one; when already authenticated it returns nil at once.
 func (c *ClientHelper) Authenticate(ctx context.Context, payload any) error {
+	c.mu.Lock()
+	seen := c.disconnects
+	c.mu.Unlock()
 	if !c.sock.Connected() {
 		return ErrNotConnected
 	}
 	ch := make(chan error, 1)
 	c.mu.Lock()
+	if c.disconnects != seen {
+		c.mu.Unlock()
+		return ErrNotConnected
+	}
 	if c.state == StateAuthenticated {
 		c.mu.Unlock()
 		return nil
@@ -330,6 +341,9 @@ func (c *ClientHelper) onConnect() {
 }
 
 func (c *ClientHelper) onDisconnect(reason socketio.DisconnectReason) {
+	c.mu.Lock()
+	c.disconnects++
+	c.mu.Unlock()
 	c.resolve(StateUnauthorized, ErrNotConnected)
 	if c.opts.OnDisconnected != nil {
 		c.opts.OnDisconnected(reason)
