@@ -192,21 +192,13 @@ const GrowMin = 1024
 // most twice the next step. A buffer thus holds at most eight times the
 // bytes it has received (or GrowMin), and the copying amortizes to O(1) per
 // byte received. need must be larger than len(b) for b to grow.
-func Grow(b []byte, need int) []byte { return grow(b, need, 0) }
-
-// grow is Grow for a reader that knows queued more bytes are waiting in the
-// kernel: they have arrived, so a full b grows at once to hold them too (up
-// to need), which spares the fourfold steps' copies and reads.
-func grow(b []byte, need, queued int) []byte {
+func Grow(b []byte, need int) []byte {
 	if len(b) < cap(b) {
 		return b
 	}
 	n := max(4*cap(b), GrowMin)
 	if need <= 2*n {
 		n = max(need, len(b)+1)
-	}
-	if q := min(need, len(b)+queued); q > n {
-		n = q
 	}
 	nb := make([]byte, len(b), n)
 	copy(nb, b)

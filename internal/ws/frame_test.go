@@ -128,7 +128,7 @@ func BenchmarkWSSmallFrames(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf := append(make([]byte, 0, len(src)), src...)
-		c := &ownConn{limit: 1e6}
+		c := &ownConn{opts: &Options{Limit: 1e6}}
 		c.rb = &buf
 		res, _, _, _, err := c.next()
 		if res != wsNeedMore || err != nil || c.rb != nil {

@@ -31,21 +31,3 @@ func TestGrow(t *testing.T) {
 		}
 	}
 }
-
-// TestGrowQueued: bytes known to wait in the kernel are room taken at once,
-// never past the declared size, and a buffer with room is left alone.
-func TestGrowQueued(t *testing.T) {
-	b := make([]byte, GrowMin)
-	if nb := grow(b, 64<<10, 63<<10); cap(nb) != 64<<10 || len(nb) != GrowMin {
-		t.Fatalf("grew to %d/%d, want all 64 KiB at once", len(nb), cap(nb))
-	}
-	if nb := grow(b, 64<<10, 1<<20); cap(nb) != 64<<10 {
-		t.Fatalf("grew to %d past the declared 64 KiB", cap(nb))
-	}
-	if nb := grow(b, 64<<10, 10); cap(nb) != 4*GrowMin {
-		t.Fatalf("grew to %d; a few queued bytes keep the fourfold step", cap(nb))
-	}
-	if nb := grow(b[:10], 64<<10, 1<<20); cap(nb) != GrowMin {
-		t.Fatal("a buffer with room grew")
-	}
-}

@@ -7,7 +7,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"strconv"
@@ -116,10 +115,9 @@ func acceptOwn(w http.ResponseWriter, r *http.Request, o *Options) (Conn, error)
 		return nil, err
 	}
 	c := &ownConn{
-		conn:  conn,
-		cork:  &corkWriter{conn: conn},
-		limit: int32(min(o.Limit, math.MaxInt32)),
-		opts:  o,
+		conn: conn,
+		cork: &corkWriter{conn: conn},
+		opts: o,
 	}
 	if sc, ok := conn.(syscall.Conn); ok {
 		c.rc, _ = sc.SyscallConn()
@@ -145,10 +143,9 @@ type ownConn struct {
 	conn net.Conn
 	rc   syscall.RawConn // nil when conn has no file descriptor (TLS)
 	cork *corkWriter
-	// opts are the server's options, shared by its connections (Spawn,
-	// Stop).
-	opts  *Options
-	limit int32 // the largest message accepted (MaxHTTPBufferSize)
+	// opts are the server's options, shared by its connections (Limit,
+	// Spawn, Stop).
+	opts *Options
 	// closed is guarded by mu (below); whether our close frame was sent is
 	// cork's state (corkWriter.closeSent), which orders it against the data
 	// frames.
@@ -331,7 +328,7 @@ func (c *ownConn) next() (res wsResult, binary bool, data []byte, need int, err 
 			// Looked at before parseFrame, which unmasks the payload in place.
 			return wsBlocking, false, nil, 0, nil
 		}
-		limit := int(c.limit)
+		limit := c.opts.Limit
 		if c.msgOp != 0 && len(b) > 0 && b[0]&0x0F == opContinuation {
 			// The message's total counts: a fragment declared past it
 			// fails the connection before its bytes arrive.
@@ -411,9 +408,8 @@ func (c *ownConn) releaseBuffer() {
 }
 
 // space returns the free tail of the read buffer. A full buffer grows
-// towards need, the size of the frame being read (grow): with the bytes
-// that arrive (those read, and those the kernel holds for us), never at
-// once to what the frame's header declares.
+// towards need, the size of the frame being read (Grow): with the bytes
+// that arrive, never at once to what the frame's header declares.
 func (c *ownConn) space(need int) []byte {
 	if c.rb == nil {
 		c.rb = readBufPool.Get().(*[]byte)
@@ -426,7 +422,7 @@ func (c *ownConn) space(need int) []byte {
 		c.roff = 0
 	}
 	if len(b) == cap(b) {
-		nb := grow(b, need, c.queued())
+		nb := Grow(b, need)
 		if cap(b) <= maxPooledReadBuf {
 			*c.rb = b[:0]
 			readBufPool.Put(c.rb)
@@ -621,7 +617,7 @@ func (c *ownConn) awaitClose() {
 	need := 2
 	for {
 		if c.rb != nil {
-			f, n, nd, err := parseFrame((*c.rb)[c.roff:], int(c.limit))
+			f, n, nd, err := parseFrame((*c.rb)[c.roff:], c.opts.Limit)
 			if err != nil {
 				return
 			}

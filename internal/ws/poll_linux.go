@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unsafe"
 
 	"github.com/corvid-io/corvid/internal/epoll"
 )
@@ -416,19 +415,4 @@ func Quiesce() {
 		}
 		ps.round.Unlock()
 	}
-}
-
-// queued returns the bytes the kernel holds for reading on the connection
-// (TIOCINQ, FIONREAD's number for sockets); 0 when unknown.
-func (c *ownConn) queued() int {
-	if c.rc == nil {
-		return 0
-	}
-	var n int32
-	c.rc.Control(func(fd uintptr) {
-		if _, _, errno := syscall.Syscall(syscall.SYS_IOCTL, fd, syscall.TIOCINQ, uintptr(unsafe.Pointer(&n))); errno != 0 {
-			n = 0
-		}
-	})
-	return int(max(n, 0))
 }

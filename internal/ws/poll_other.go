@@ -18,8 +18,5 @@ func (c *ownConn) kick()                                {}
 func (c *ownConn) unpark()                              {}
 func (c *ownConn) writeNonBlocking([]byte) (int, error) { return 0, errNoPark }
 
-// queued: elsewhere than linux the bytes waiting in the kernel are not known.
-func (c *ownConn) queued() int { return 0 }
-
 // Quiesce has no poller to wait for here.
 func Quiesce() {}
